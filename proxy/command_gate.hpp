@@ -1,0 +1,32 @@
+#pragma once
+// The one decision point every client command passes before a byte of it reaches the
+// server. The session asks; the gate answers forward, answer with an ERR, or answer
+// with an OK. The policy engine plugs in here.
+#include <cstdint>
+#include <string>
+
+#include "proxy/protocol/wire.hpp"
+
+namespace djproxy::proxy {
+
+struct GateDecision {
+  enum class Action : std::uint8_t { kForward, kReject, kAnswerOk };
+  Action action = Action::kForward;
+  std::uint16_t code = 0;
+  std::string sql_state;
+  std::string message;
+
+  static GateDecision forward() { return {}; }
+  static GateDecision reject(std::uint16_t code, std::string sql_state, std::string message) {
+    return {Action::kReject, code, std::move(sql_state), std::move(message)};
+  }
+};
+
+class CommandGate {
+ public:
+  // `payload` starts with the command byte; for a command larger than the relay
+  // buffer it is the leading part only.
+  GateDecision check(protocol::Bytes payload) const;
+};
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,53 @@
+#include "proxy/leg.hpp"
+
+#include <boost/asio/ssl/host_name_verification.hpp>
+
+namespace djproxy::proxy {
+
+Awaitable<ErrorCode> Leg::start_tls_server(asio::ssl::context& context) {
+  tls_.emplace(socket_, context);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_tuple);
+  co_return ec;
+}
+
+Awaitable<ErrorCode> Leg::start_tls_client(asio::ssl::context& context, const std::string& host, bool verify_host) {
+  tls_.emplace(socket_, context);
+  if (verify_host) tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+  // SNI only for names; an address in SNI is not allowed.
+  ErrorCode parse_error;
+  asio::ip::make_address(host, parse_error);
+  if (parse_error) SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  co_return ec;
+}
+
+Awaitable<std::tuple<ErrorCode, std::size_t>> Leg::read_some(asio::mutable_buffer buffer) {
+  if (tls_) co_return co_await tls_->async_read_some(buffer, use_tuple);
+  co_return co_await socket_.async_read_some(buffer, use_tuple);
+}
+
+Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
+  if (tls_) {
+    auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
+    co_return ec;
+  }
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+  co_return ec;
+}
+
+Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
+  if (tls_) {
+    auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_tuple);
+    co_return ec;
+  }
+  auto [ec, n] = co_await asio::async_write(socket_, buffer, use_tuple);
+  co_return ec;
+}
+
+void Leg::close() {
+  ErrorCode ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,36 @@
+#pragma once
+// One side of a session: the client leg or the server leg. A TCP socket, with TLS
+// layered on once the MySQL handshake asks for it.
+#include <optional>
+#include <span>
+
+#include "proxy/asio.hpp"
+
+namespace djproxy::proxy {
+
+class Leg {
+ public:
+  explicit Leg(tcp::socket socket) : socket_(std::move(socket)) {}
+  Leg(const Leg&) = delete;
+  Leg& operator=(const Leg&) = delete;
+
+  tcp::socket& socket() { return socket_; }
+  bool tls() const { return tls_.has_value(); }
+  SSL* native_tls() { return tls_ ? tls_->native_handle() : nullptr; }
+
+  // TLS as the server (client leg) or as the client (server leg).
+  Awaitable<ErrorCode> start_tls_server(asio::ssl::context& context);
+  Awaitable<ErrorCode> start_tls_client(asio::ssl::context& context, const std::string& host, bool verify_host);
+
+  Awaitable<std::tuple<ErrorCode, std::size_t>> read_some(asio::mutable_buffer buffer);
+  Awaitable<ErrorCode> write(std::span<const asio::const_buffer> buffers);
+  Awaitable<ErrorCode> write(asio::const_buffer buffer);
+
+  void close();
+
+ private:
+  tcp::socket socket_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,28 @@
+// djproxy: a MySQL wire-protocol proxy that enforces DataJoint production policy.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "proxy/cli/global_options.hpp"
+#include "proxy/cli/serve_command.hpp"
+#include "proxy/version.hpp"
+
+int main(int argc, char** argv) {
+  // Logs go to stderr so that stdout stays the command's output (and the audit log's,
+  // when that is configured as "-").
+  spdlog::set_default_logger(spdlog::stderr_color_mt("djproxy"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %^%l%$ %v");
+
+  CLI::App app{"djproxy: MySQL wire-protocol proxy enforcing DataJoint production policy", "djproxy"};
+  app.set_version_flag("--version", std::string("djproxy ") + djproxy::kVersion);
+  app.require_subcommand(1);
+  djproxy::cli::add_global_options(app);
+  djproxy::cli::add_serve_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

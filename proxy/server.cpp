@@ -1,0 +1,63 @@
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "proxy/shared_state.hpp"
+#include "proxy/worker.hpp"
+
+namespace djproxy::proxy {
+
+Server::Server(ServerOptions options) : shared_(std::make_unique<SharedState>()) {
+  shared_->options = std::move(options);
+  shared_->tls = make_tls_contexts(shared_->options);
+  const auto& listen = shared_->options.listen;
+  const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
+  unsigned threads = shared_->options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Worker*> all;
+  for (unsigned i = 0; i < threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(*shared_));
+    all.push_back(workers_.back().get());
+  }
+  workers_.front()->listen(endpoint, std::move(all));
+}
+
+Server::~Server() = default;
+
+void Server::run() {
+  for (auto& worker : workers_) worker->start();
+  const auto& o = shared_->options;
+  spdlog::info("djproxy listening on {}:{}, backend {}:{}, {} worker thread(s)", o.listen.host, o.listen.port,
+               o.backend.host, o.backend.port, workers_.size());
+
+  asio::io_context control;
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const ErrorCode&, int signal) { received = signal; });
+  control.run();
+
+  auto sessions = [&] {
+    std::size_t n = 0;
+    for (auto& w : workers_) n += w->session_count();
+    return n;
+  };
+  spdlog::info("signal {}: no new connections; waiting up to {} ms for {} session(s)", received,
+               o.shutdown_grace.count(), sessions());
+  for (auto& worker : workers_) worker->stop_accepting();
+  const auto give_up = std::chrono::steady_clock::now() + o.shutdown_grace;
+  while (sessions() > 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (const std::size_t left = sessions(); left > 0) {
+    spdlog::warn("grace period over: closing {} session(s)", left);
+    for (auto& worker : workers_) worker->abort_sessions();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& worker : workers_) worker->stop();
+  for (auto& worker : workers_) worker->join();
+  spdlog::info("djproxy stopped");
+}
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,106 @@
+#pragma once
+// One client connection and its backend connection: the handshake with pass-through
+// authentication, then the command loop. One coroutine drives it, one direction at a
+// time: a command goes through the gate and to the server, then its response streams
+// back, packet headers read on the way.
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/asio.hpp"
+#include "proxy/leg.hpp"
+#include "proxy/protocol/packet.hpp"
+#include "proxy/protocol/response_tracker.hpp"
+#include "proxy/relay_buffer.hpp"
+#include "proxy/shared_state.hpp"
+
+namespace djproxy::proxy {
+
+class Worker;
+using Clock = std::chrono::steady_clock;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(SharedState& shared, Worker& worker, tcp::socket client);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Awaitable<void> run();
+  // Called by the worker's janitor; closes both legs once the deadline has passed.
+  void expire_if_due(Clock::time_point now);
+  // Ends the session at once (shutdown after the grace period).
+  void abort();
+  bool idle_between_commands() const { return phase_ == Phase::kIdle; }
+
+ private:
+  enum class Phase : std::uint8_t { kConnecting, kHandshake, kIdle, kBusy, kClosed };
+
+  struct Packet {
+    protocol::PacketHeader header;
+    protocol::Bytes payload;
+  };
+
+  Awaitable<bool> connect_backend();
+  Awaitable<bool> handshake();
+  Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq);
+  Awaitable<void> command_loop();
+  Awaitable<bool> handle_command();
+  Awaitable<bool> relay_response(protocol::Command command, bool forward);
+  Awaitable<bool> relay_local_infile();
+  Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
+  Awaitable<bool> discard_logical_packet(std::uint8_t* last_seq);
+  Awaitable<bool> drain_internal_responses();
+  Awaitable<bool> fill(Leg& leg, RelayBuffer& buffer, std::size_t n);
+  Awaitable<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
+  Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
+                                    std::string_view message);
+  Awaitable<bool> send_state_tracking_query();
+
+  void apply_ok(const protocol::OkPacket& ok);
+  bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
+  void set_deadline(std::chrono::milliseconds timeout);
+  void close_legs();
+
+  SharedState& shared_;
+  Worker& worker_;
+  std::uint64_t id_;
+  Leg client_;
+  Leg server_;
+  RelayBuffer client_buffer_;
+  RelayBuffer server_buffer_;
+  std::string client_address_;
+  std::uint16_t client_port_ = 0;
+
+  Phase phase_ = Phase::kConnecting;
+  Clock::time_point deadline_ = Clock::time_point::max();
+
+  std::uint64_t server_capabilities_ = 0;
+  std::uint64_t client_capabilities_ = 0;
+  std::uint64_t backend_capabilities_ = 0;
+  std::uint32_t server_connection_id_ = 0;
+  std::string user_;
+  protocol::ResponseTracker tracker_{false, false};
+  int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded
+
+  // Session state read from the server's session tracking.
+  std::string schema_;
+  std::string sql_mode_;
+  std::string character_set_client_;
+  bool state_known_ = false;
+
+  // Gathered output of relay_response: runs of the server buffer and rewritten packets.
+  static constexpr std::size_t kMaxSegments = 32;
+  std::array<asio::const_buffer, kMaxSegments> segments_;
+  std::size_t segment_count_ = 0;
+  std::string rewritten_;
+  std::string local_packet_;
+
+  friend class Worker;
+  Session* next_ = nullptr;
+  Session* prev_ = nullptr;
+};
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,21 @@
+#pragma once
+// What all sessions of the process share: the options, the TLS contexts, the gate
+// and the counters. Read-only after start, except the atomics.
+#include <atomic>
+#include <cstdint>
+
+#include "proxy/command_gate.hpp"
+#include "proxy/options.hpp"
+#include "proxy/tls.hpp"
+
+namespace djproxy::proxy {
+
+struct SharedState {
+  ServerOptions options;
+  TlsContexts tls;
+  CommandGate gate;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::uint64_t> next_session_id{1};
+};
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,117 @@
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/protocol/constants.hpp"
+#include "proxy/protocol/generic_packets.hpp"
+#include "proxy/session.hpp"
+
+namespace djproxy::proxy {
+
+Worker::Worker(SharedState& shared) : shared_(shared), acceptor_(context_), janitor_timer_(context_) {}
+
+void Worker::listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  peers_ = std::move(workers);
+}
+
+void Worker::start() {
+  if (acceptor_.is_open()) asio::co_spawn(context_, accept_loop(), asio::detached);
+  asio::co_spawn(context_, janitor(), asio::detached);
+  thread_ = std::thread([this] { context_.run(); });
+}
+
+void Worker::stop_accepting() {
+  asio::post(context_, [this] {
+    ErrorCode ignored;
+    acceptor_.close(ignored);
+  });
+}
+
+void Worker::abort_sessions() {
+  asio::post(context_, [this] {
+    for (Session* s = sessions_; s != nullptr; s = s->next_) s->abort();
+  });
+}
+
+void Worker::stop() { context_.stop(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::attach(Session* session) {
+  session->next_ = sessions_;
+  if (sessions_ != nullptr) sessions_->prev_ = session;
+  sessions_ = session;
+  session_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::detach(Session* session) {
+  if (session->prev_ != nullptr) session->prev_->next_ = session->next_;
+  if (session->next_ != nullptr) session->next_->prev_ = session->prev_;
+  if (sessions_ == session) sessions_ = session->next_;
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Awaitable<void> Worker::accept_loop() {
+  for (;;) {
+    Worker& target = *peers_[next_peer_];
+    next_peer_ = (next_peer_ + 1) % peers_.size();
+    // Accepted straight onto the target worker's io_context: no hand-over copy.
+    auto [ec, socket] = co_await acceptor_.async_accept(target.context(), use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors and the like: keep serving the sessions we have.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(context_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    const std::size_t open = shared_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (open > shared_.options.max_connections) {
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      asio::co_spawn(context_, refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    asio::post(target.context(), [&target, s = std::move(socket)]() mutable { target.start_session(std::move(s)); });
+  }
+}
+
+void Worker::start_session(tcp::socket socket) {
+  auto session = std::make_shared<Session>(shared_, *this, std::move(socket));
+  asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
+}
+
+// Like the server itself: ER_CON_COUNT_ERROR in place of the greeting.
+Awaitable<void> Worker::refuse(tcp::socket socket) {
+  spdlog::warn("connection limit {} reached, refusing a client", shared_.options.max_connections);
+  std::string packet;
+  protocol::append_err_packet(packet, 0, protocol::err::kConCount, "08004",
+                              "djproxy: too many connections (limits.max_connections)");
+  co_await asio::async_write(socket, asio::buffer(packet), use_tuple);
+  ErrorCode ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+// Timeouts without a timer per operation: sessions record a deadline, and one sweep
+// a second closes the expired ones. Re-arming a timer on every command would cost a
+// system call per round trip.
+Awaitable<void> Worker::janitor() {
+  for (;;) {
+    janitor_timer_.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await janitor_timer_.async_wait(use_tuple);
+    if (ec) co_return;
+    const auto now = Clock::now();
+    for (Session* s = sessions_; s != nullptr;) {
+      Session* next = s->next_;
+      s->expire_if_due(now);
+      s = next;
+    }
+  }
+}
+
+}  // namespace djproxy::proxy

@@ -1,0 +1,54 @@
+#pragma once
+// One thread, one io_context, and the sessions it runs. Nothing a worker owns is
+// touched by another thread. The first worker also accepts, and hands each new
+// connection to the workers in turn (one listening socket, so a second proxy cannot
+// silently share the port as it could with SO_REUSEPORT).
+#include <thread>
+#include <vector>
+
+#include "proxy/asio.hpp"
+#include "proxy/shared_state.hpp"
+
+namespace djproxy::proxy {
+
+class Session;
+
+class Worker {
+ public:
+  explicit Worker(SharedState& shared);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  asio::io_context& context() { return context_; }
+  // `workers` are this one and its peers; only the accepting worker listens.
+  void listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers);
+  void start();
+  // Stops accepting; sessions go on. Thread-safe.
+  void stop_accepting();
+  // Closes every session now. Thread-safe.
+  void abort_sessions();
+  void stop();
+  void join();
+  std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+
+  void attach(Session* session);
+  void detach(Session* session);
+
+ private:
+  Awaitable<void> accept_loop();
+  void start_session(tcp::socket socket);
+  Awaitable<void> janitor();
+  Awaitable<void> refuse(tcp::socket socket);
+
+  SharedState& shared_;
+  asio::io_context context_{1};
+  tcp::acceptor acceptor_;
+  std::vector<Worker*> peers_;
+  std::size_t next_peer_ = 0;
+  asio::steady_timer janitor_timer_;
+  std::thread thread_;
+  Session* sessions_ = nullptr;
+  std::atomic<std::size_t> session_count_{0};
+};
+
+}  // namespace djproxy::proxy
