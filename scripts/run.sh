@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The main job: build djproxy, start a throwaway MariaDB on loopback, start djproxy in
+# front of it in production mode (create_tables=false, schema prefix myproject_), show
+# it working, and serve until Ctrl-C; then stop both cleanly.
+#   DJPROXY_PORT (default 6033, or a free port if taken), DJPROXY_RUN_DIR (default .run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/setup.sh
+mkdir -p build
+if [[ ! -f build/build.ninja ]]; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build build -j2 --target djproxy
+
+run_dir=${DJPROXY_RUN_DIR:-$root/.run}
+mkdir -p "$run_dir"
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+bash scripts/mariadb.sh start "$run_dir/mariadb"
+db_port=$(cat "$run_dir/mariadb/port")
+proxy_port=${DJPROXY_PORT:-6033}
+port_taken "$proxy_port" && proxy_port=$(free_port)
+admin_port=$(free_port)
+
+proxy_pid=
+cleanup() {
+  trap - INT TERM EXIT
+  if [[ -n $proxy_pid ]] && kill -0 "$proxy_pid" 2>/dev/null; then
+    kill -TERM "$proxy_pid"
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
+  bash scripts/mariadb.sh stop "$run_dir/mariadb"
+  echo "stopped djproxy and MariaDB"
+}
+trap cleanup INT TERM EXIT
+
+export DJPROXY_LISTEN=127.0.0.1:$proxy_port
+export DJPROXY_ADMIN_LISTEN=127.0.0.1:$admin_port
+export DJPROXY_BACKEND=127.0.0.1:$db_port
+export DJPROXY_BACKEND_TLS_MODE=verify-identity
+export DJPROXY_BACKEND_TLS_CA=$run_dir/mariadb/tls/ca.pem
+export DJ_CREATE_TABLES=false
+export DJ_SCHEMA_PREFIX=myproject_
+export DJPROXY_AUDIT_LOG=$run_dir/audit.log
+export DJPROXY_TIMEOUTS_SHUTDOWN_GRACE=5s
+build/djproxy serve 2>"$run_dir/djproxy.log" &
+proxy_pid=$!
+for _ in $(seq 1 100); do port_taken "$proxy_port" && break; sleep 0.05; done
+port_taken "$proxy_port" || { cat "$run_dir/djproxy.log"; exit 1; }
+
+client() { mariadb --no-defaults -h127.0.0.1 -P"$proxy_port" -udj -pdjpass --ssl --ssl-verify-server-cert=0 "$@"; }
+echo
+echo "== djproxy is serving on 127.0.0.1:$proxy_port in front of MariaDB on 127.0.0.1:$db_port"
+echo "-- a worker's session through the proxy (TLS on both legs):"
+client -t -e "CREATE DATABASE IF NOT EXISTS myproject_demo;
+  SELECT VERSION() AS server, CURRENT_USER() AS user, @@ssl_cipher IS NOT NULL AS tls_to_server;
+  SHOW SESSION STATUS LIKE 'Ssl_version';" || true
+cat <<MSG
+
+Connect:
+  mariadb -h 127.0.0.1 -P $proxy_port -u dj -pdjpass          (accounts: see scripts/mariadb.sh)
+  DataJoint workers: DJ_HOST=127.0.0.1:$proxy_port DJ_USER=dj DJ_PASS=djpass
+Logs: $run_dir/djproxy.log   audit: $run_dir/audit.log
+Ctrl-C stops djproxy and MariaDB.
+MSG
+wait "$proxy_pid"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (as root) or a developer's:
+#   1. set-up (packages), build, unit + integration tests against a real MariaDB;
+#   2. the same suite built with AddressSanitizer and UndefinedBehaviorSanitizer;
+#   3. the libFuzzer targets, each for a bounded time.
+# Exits non-zero on any failure. DJPROXY_TEST_QUICK=1 runs step 1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+build() {  # build DIR [cmake options...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j2
+}
+
+step "build (RelWithDebInfo)"
+mkdir -p build
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+step "unit and integration tests"
+ctest --test-dir build --output-on-failure -j2 --timeout 900
+
+if [[ ${DJPROXY_TEST_QUICK:-0} == 1 ]]; then
+  exit 0
+fi
+
+step "build with ASan and UBSan"
+mkdir -p build-asan
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DDJPROXY_SANITIZE=ON -DDJPROXY_BENCH=OFF
+step "unit and integration tests under ASan and UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2 --timeout 1200
+
+step "fuzzers (bounded runs)"
+mkdir -p build-fuzz
+build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDJPROXY_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++
+ctest --test-dir build-fuzz --output-on-failure --timeout 600
