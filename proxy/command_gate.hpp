@@ -1,7 +1,7 @@
 #pragma once
-// The one decision point every client command passes before a byte of it reaches the
-// server. The session asks; the gate answers forward, answer with an ERR, or answer
-// with an OK. The policy engine plugs in here.
+// The first check every client command passes before a byte of it reaches the server:
+// which protocol commands may pass at all. Commands that carry SQL or schema names
+// then go to the policy engine (session_policy.cpp).
 #include <cstdint>
 #include <string>
 
@@ -10,7 +10,7 @@
 namespace djproxy::proxy {
 
 struct GateDecision {
-  enum class Action : std::uint8_t { kForward, kReject, kAnswerOk };
+  enum class Action : std::uint8_t { kForward, kReject };
   Action action = Action::kForward;
   std::uint16_t code = 0;
   std::string sql_state;

@@ -4,9 +4,9 @@
 
 namespace djproxy::proxy {
 
-Awaitable<ErrorCode> Leg::start_tls_server(asio::ssl::context& context) {
+Awaitable<ErrorCode> Leg::start_tls_server(asio::ssl::context& context, asio::const_buffer already_read) {
   tls_.emplace(socket_, context);
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_tuple);
+  auto [ec, used] = co_await tls_->async_handshake(asio::ssl::stream_base::server, already_read, use_tuple);
   co_return ec;
 }
 

@@ -18,8 +18,10 @@ class Leg {
   bool tls() const { return tls_.has_value(); }
   SSL* native_tls() { return tls_ ? tls_->native_handle() : nullptr; }
 
-  // TLS as the server (client leg) or as the client (server leg).
-  Awaitable<ErrorCode> start_tls_server(asio::ssl::context& context);
+  // TLS as the server (client leg) or as the client (server leg). `already_read`: bytes
+  // of the client's TLS hello that arrived with its SSLRequest (clients send both at
+  // once) and must reach OpenSSL before anything read from the socket.
+  Awaitable<ErrorCode> start_tls_server(asio::ssl::context& context, asio::const_buffer already_read);
   Awaitable<ErrorCode> start_tls_client(asio::ssl::context& context, const std::string& host, bool verify_host);
 
   Awaitable<std::tuple<ErrorCode, std::size_t>> read_some(asio::mutable_buffer buffer);

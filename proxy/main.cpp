@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "proxy/cli/global_options.hpp"
+#include "proxy/cli/check_command.hpp"
+#include "proxy/cli/config_command.hpp"
+#include "proxy/cli/explain_command.hpp"
 #include "proxy/cli/serve_command.hpp"
+#include "proxy/cli/token_command.hpp"
 #include "proxy/version.hpp"
 
 int main(int argc, char** argv) {
@@ -17,8 +20,12 @@ int main(int argc, char** argv) {
   CLI::App app{"djproxy: MySQL wire-protocol proxy enforcing DataJoint production policy", "djproxy"};
   app.set_version_flag("--version", std::string("djproxy ") + djproxy::kVersion);
   app.require_subcommand(1);
-  djproxy::cli::add_global_options(app);
+  djproxy::cli::add_config_path_option(app);
   djproxy::cli::add_serve_command(app);
+  djproxy::cli::add_token_command(app);
+  djproxy::cli::add_explain_command(app);
+  djproxy::cli::add_config_command(app);
+  djproxy::cli::add_check_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,8 +9,10 @@
 
 namespace djproxy::proxy {
 
-Server::Server(ServerOptions options) : shared_(std::make_unique<SharedState>()) {
+Server::Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> policy, Reload reload)
+    : shared_(std::make_unique<SharedState>()), reload_(std::move(reload)) {
   shared_->options = std::move(options);
+  shared_->policy.replace(std::move(policy));
   shared_->tls = make_tls_contexts(shared_->options);
   const auto& listen = shared_->options.listen;
   const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
@@ -33,9 +35,24 @@ void Server::run() {
                o.backend.host, o.backend.port, workers_.size());
 
   asio::io_context control;
-  asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::signal_set stop_signals(control, SIGINT, SIGTERM);
+  asio::signal_set reload_signal(control, SIGHUP);
   int received = 0;
-  signals.async_wait([&](const ErrorCode&, int signal) { received = signal; });
+  stop_signals.async_wait([&](const ErrorCode&, int signal) {
+    received = signal;
+    control.stop();
+  });
+  std::function<void(const ErrorCode&, int)> on_reload = [&](const ErrorCode& ec, int) {
+    if (ec) return;
+    if (reload_) {
+      if (auto next = reload_()) {
+        shared_->policy.replace(std::move(next));
+        spdlog::info("SIGHUP: settings reloaded; new statements use them");
+      }
+    }
+    reload_signal.async_wait(on_reload);
+  };
+  reload_signal.async_wait(on_reload);
   control.run();
 
   auto sessions = [&] {

@@ -1,9 +1,11 @@
 #pragma once
 // The proxy process: one worker per thread, and the main thread waiting for signals.
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "proxy/options.hpp"
+#include "proxy/policy_runtime.hpp"
 
 namespace djproxy::proxy {
 
@@ -12,7 +14,11 @@ struct SharedState;
 
 class Server {
  public:
-  explicit Server(ServerOptions options);
+  // Called on SIGHUP: the new policy snapshot, or null to keep the current one (the
+  // callback says why). New statements see the new snapshot; no session is dropped.
+  using Reload = std::function<std::shared_ptr<const PolicyRuntime>()>;
+
+  Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> policy, Reload reload);
   ~Server();
   // Serves until SIGINT or SIGTERM, then stops accepting, lets sessions finish for
   // the grace period, closes the rest and returns.
@@ -20,6 +26,7 @@ class Server {
 
  private:
   std::unique_ptr<SharedState> shared_;
+  Reload reload_;
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

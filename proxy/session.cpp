@@ -93,9 +93,10 @@ Awaitable<void> Session::run() {
   set_deadline(shared_.options.connect_timeout);
   const auto connected = co_await connect_backend();
   if (!connected) {
-    co_await send_client_error(0, protocol::err::kCannotConnect, "HY000",
-                               fmt::format("djproxy: cannot connect to the backend {}:{}",
-                                           shared_.options.backend.host, shared_.options.backend.port));
+    // Named, not a temporary in the co_await: GCC 12 may destroy such temporaries twice.
+    const std::string message = fmt::format("djproxy: cannot connect to the backend {}:{}",
+                                            shared_.options.backend.host, shared_.options.backend.port);
+    co_await send_client_error(0, protocol::err::kCannotConnect, "HY000", message);
     close_legs();
     co_return;
   }
@@ -183,6 +184,7 @@ Awaitable<bool> Session::handshake() {
   }
   server_capabilities_ = greeting->capabilities;
   server_connection_id_ = greeting->connection_id;
+  server_version_ = policy::read_server_version(greeting->server_version);
 
   const auto& options = shared_.options;
   const bool backend_tls = shared_.tls.backend_leg && (server_capabilities_ & cap::kSsl);
@@ -226,7 +228,9 @@ Awaitable<bool> Session::handshake() {
   if (auto ssl_request = protocol::HandshakeResponse::parse_ssl_request(first->payload)) {
     client_buffer_.consume(kHeaderSize + first->header.length);
     if (!offer_tls) co_return false;  // asked for TLS that was not offered: nothing safe to say in clear
-    const ErrorCode tls_error = co_await client_.start_tls_server(*shared_.tls.client_leg);
+    const ErrorCode tls_error = co_await client_.start_tls_server(
+        *shared_.tls.client_leg, asio::buffer(client_buffer_.data(), client_buffer_.size()));
+    client_buffer_.consume(client_buffer_.size());
     if (tls_error) {
       const auto& ec = tls_error;
       spdlog::info("session {} from {}:{}: client TLS handshake failed: {}", id_, client_address_, client_port_,
@@ -252,6 +256,18 @@ Awaitable<bool> Session::handshake() {
   }
   client_capabilities_ = response->capabilities & (offered | kClientSideOnly);
   user_ = response->user;
+  multi_statements_ = (client_capabilities_ & cap::kMultiStatements) != 0;
+  refresh_policy();
+  set_migration_for_user();
+  if ((client_capabilities_ & cap::kConnectWithDb) && !response->database.empty()) {
+    const auto decision =
+        policy::check_schema(response->database, policy::SchemaCommand::login, policy_state(), runtime_->config);
+    log_decision(decision, "login schema");
+    if (decision.verdict == policy::Verdict::reject && decision.enforced) {
+      co_await send_client_error(client_seq + 1, decision.code, decision.sqlstate, decision.message);
+      co_return false;
+    }
+  }
 
   backend_capabilities_ = (client_capabilities_ & (server_capabilities_ | kClientSideOnly) & cap::kUnderstood) |
                           (server_capabilities_ & (cap::kSessionTrack | cap::kConnectAttrs));
@@ -284,8 +300,8 @@ Awaitable<bool> Session::handshake() {
     if (tls_error) {
       const auto& ec = tls_error;
       spdlog::error("session {}: backend TLS handshake failed: {}", id_, ec.message());
-      co_await send_client_error(client_seq + 1, protocol::err::kHandshake, "08S01",
-                                 "djproxy: TLS to the backend failed: " + ec.message());
+      const std::string message = "djproxy: TLS to the backend failed: " + ec.message();
+      co_await send_client_error(client_seq + 1, protocol::err::kHandshake, "08S01", message);
       co_return false;
     }
   }
@@ -384,6 +400,22 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
   }
 }
 
+// Asks the server something on the proxy's own account; the answer is read, not
+// forwarded (internal_rows_ counts its rows).
+Awaitable<bool> Session::internal_query(std::string_view sql) {
+  const bool drained = co_await drain_internal_responses();
+  if (!drained) co_return false;
+  local_packet_.clear();
+  protocol::PacketBuilder builder(local_packet_);
+  auto writer = builder.writer();
+  writer.u8(static_cast<std::uint8_t>(Command::kQuery));
+  writer.bytes(sql);
+  builder.finish(0);
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  if (write_error) co_return false;
+  co_return co_await relay_response(Command::kQuery, false);
+}
+
 Awaitable<bool> Session::send_state_tracking_query() {
   if (!(backend_capabilities_ & cap::kSessionTrack)) {
     spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
@@ -402,15 +434,20 @@ Awaitable<bool> Session::send_state_tracking_query() {
 }
 
 void Session::apply_ok(const protocol::OkPacket& ok) {
+  server_status_ = ok.status;
   if (ok.session_state.empty()) return;
   const auto changes = protocol::parse_session_state(ok.session_state);
   if (changes.malformed) spdlog::warn("session {}: malformed session state from the backend", id_);
   if (changes.schema) schema_ = *changes.schema;
   if (changes.sql_mode) {
     sql_mode_ = *changes.sql_mode;
+    sql_mode_reading_ = policy::read_sql_mode(sql_mode_);
     state_known_ = true;
   }
-  if (changes.character_set_client) character_set_client_ = *changes.character_set_client;
+  if (changes.character_set_client) {
+    character_set_client_ = *changes.character_set_client;
+    charset_class_ = policy::charset_class(character_set_client_);
+  }
 }
 
 bool Session::client_needs_ok_rewrite(const protocol::OkPacket& ok) const {
@@ -472,24 +509,15 @@ Awaitable<bool> Session::handle_command() {
     const bool discarded = co_await discard_logical_packet(&last_seq);
     if (!discarded) co_return false;
     const auto reply_seq = static_cast<std::uint8_t>(last_seq + 1);
-    if (decision.action == GateDecision::Action::kReject) {
-      spdlog::info("session {}: {} rejected: {}", id_, protocol::command_name(payload[0]), decision.message);
-      co_return co_await send_client_error(reply_seq, decision.code, decision.sql_state, decision.message);
-    }
-    local_packet_.clear();
-    protocol::append_ok_packet(local_packet_, reply_seq, protocol::status::kAutocommit, 0);
-    co_return !co_await client_.write(asio::buffer(local_packet_));
+    spdlog::info("session {}: {} rejected: {}", id_, protocol::command_name(payload[0]), decision.message);
+    co_return co_await send_client_error(reply_seq, decision.code, decision.sql_state, decision.message);
   }
 
-  if (whole) {
-    const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), visible));
-    if (write_error) co_return false;
-    client_buffer_.consume(visible);
-  } else {
-    std::uint8_t last_seq = 0;
-    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &last_seq);
-    if (!streamed) co_return false;
-  }
+  // Statements and schema names go through the policy; a rejected command is
+  // answered here and the session goes on.
+  const Outcome outcome = co_await decide_and_forward(command, whole, visible);
+  if (outcome == Outcome::kClosed) co_return false;
+  if (outcome == Outcome::kAnswered) co_return true;
 
   switch (command) {
     case Command::kQuit:
@@ -579,6 +607,11 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
   std::uint64_t stream_left = 0;  // bytes of the current packet not yet in the buffer
   bool done = false;
   bool infile = false;
+  bool failed = false;          // the response is an ERR
+  std::uint8_t dropped = 0;     // rows filtered out so far: later packets are renumbered
+  const bool filtering = forward && filter_databases_;
+  filter_databases_ = false;
+  internal_rows_ = 0;
   segment_count_ = 0;
   rewritten_.clear();
 
@@ -610,7 +643,9 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
       if (done || infile || available < kHeaderSize) break;
       const auto header = protocol::read_header(at);
       if (header.length > 0 && available < kHeaderSize + 1) break;
-      const std::uint32_t needed = tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
+      // Rows of a filtered SHOW DATABASES are read whole (a schema name each).
+      const std::uint32_t needed = filtering ? header.length
+                                             : tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
       if (kHeaderSize + needed > server_buffer_.capacity()) {
         spdlog::warn("session {}: {}-byte status packet from the backend exceeds the buffer", id_, header.length);
         co_return false;
@@ -624,6 +659,20 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
         co_return false;
       }
       const std::size_t packet_size = kHeaderSize + header.length;
+      failed = failed || packet.is_err;
+      if (packet.is_row) {
+        ++internal_rows_;
+        if (filtering) {
+          protocol::Reader row(Bytes(at + kHeaderSize, header.length));
+          const auto name = protocol::as_chars(row.lenenc_bytes());
+          if (!row.ok() || !database_visible(name)) {
+            parsed += packet_size;
+            ++dropped;
+            continue;
+          }
+        }
+      }
+      at[3] = static_cast<std::uint8_t>(at[3] - dropped);
       if (packet.ok) {
         apply_ok(*packet.ok);
         if (forward && client_needs_ok_rewrite(*packet.ok)) {
@@ -632,7 +681,7 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
           std::string body;
           packet.ok->encode(body, false);
           rewritten_.append(body);
-          builder.finish(header.sequence);
+          builder.finish(at[3]);
           add_segment(rewritten_.data() + start, rewritten_.size() - start);
           parsed += packet_size;
           done = packet.verdict == protocol::ResponseTracker::Verdict::kDone;
@@ -658,7 +707,13 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
     server_buffer_.consume(parsed);
     parsed = 0;
     rewritten_.clear();
-    if (done && stream_left == 0) co_return true;
+    if (done && stream_left == 0) {
+      if (command == Command::kSetOption && pending_multi_statements_ && !failed) {
+        multi_statements_ = *pending_multi_statements_;
+      }
+      pending_multi_statements_.reset();
+      co_return true;
+    }
     if (infile && stream_left == 0) {
       const bool relayed_infile = co_await relay_local_infile();
       if (!relayed_infile) co_return false;

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "proxy/asio.hpp"
+#include "policy/analyser.hpp"
+#include "policy/session_facts.hpp"
 #include "proxy/leg.hpp"
 #include "proxy/protocol/packet.hpp"
 #include "proxy/protocol/response_tracker.hpp"
@@ -20,6 +22,7 @@ namespace djproxy::proxy {
 
 class Worker;
 using Clock = std::chrono::steady_clock;
+using protocol::Command;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -38,6 +41,9 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class Phase : std::uint8_t { kConnecting, kHandshake, kIdle, kBusy, kClosed };
 
+  // What became of a client command at the decision point.
+  enum class Outcome : std::uint8_t { kForwarded, kAnswered, kClosed };
+
   struct Packet {
     protocol::PacketHeader header;
     protocol::Bytes payload;
@@ -49,6 +55,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
+  Awaitable<bool> internal_query(std::string_view sql);
   Awaitable<bool> relay_local_infile();
   Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
   Awaitable<bool> discard_logical_packet(std::uint8_t* last_seq);
@@ -58,6 +65,21 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                     std::string_view message);
   Awaitable<bool> send_state_tracking_query();
+
+  // Policy (session_policy.cpp): every statement and schema the client names is
+  // decided here, before any of it reaches the server.
+  void refresh_policy();
+  policy::SessionState policy_state() const;
+  void set_migration_for_user();
+  Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
+  Awaitable<Outcome> stream_statement(Command command);
+  Awaitable<Outcome> apply_statement_decision(const policy::Analysis& analysis, Command command, std::size_t visible);
+  Awaitable<Outcome> answer_existing_table(const policy::Decision& decision, std::size_t visible);
+  Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
+  Awaitable<Outcome> reject_command(std::size_t visible, const policy::Decision& decision);
+  Awaitable<Outcome> forward_whole(std::size_t visible);
+  bool database_visible(std::string_view name) const;
+  void log_decision(const policy::Decision& decision, std::string_view what) const;
 
   void apply_ok(const protocol::OkPacket& ok);
   bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
@@ -90,6 +112,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string sql_mode_;
   std::string character_set_client_;
   bool state_known_ = false;
+
+  // Policy state of the session.
+  std::shared_ptr<const PolicyRuntime> runtime_;
+  std::uint64_t runtime_generation_ = 0;
+  policy::SqlModeReading sql_mode_reading_;
+  policy::CharsetClass charset_class_ = policy::CharsetClass::utf8;
+  std::optional<policy::ServerVersion> server_version_;
+  policy::Migration migration_;
+  std::string migration_token_id_;
+  bool multi_statements_ = false;
+  std::optional<bool> pending_multi_statements_;  // COM_SET_OPTION waiting for its OK
+  std::uint16_t server_status_ = protocol::status::kAutocommit;
+  bool filter_databases_ = false;  // SHOW DATABASES: rows outside the policy are dropped
+  std::size_t internal_rows_ = 0;  // rows in the answer to the proxy's own query
 
   // Gathered output of relay_response: runs of the server buffer and rewritten packets.
   static constexpr std::size_t kMaxSegments = 32;

@@ -6,6 +6,7 @@
 
 #include "proxy/command_gate.hpp"
 #include "proxy/options.hpp"
+#include "proxy/policy_runtime.hpp"
 #include "proxy/tls.hpp"
 
 namespace djproxy::proxy {
@@ -14,6 +15,7 @@ struct SharedState {
   ServerOptions options;
   TlsContexts tls;
   CommandGate gate;
+  PolicyHolder policy{std::make_shared<PolicyRuntime>()};
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::uint64_t> next_session_id{1};
 };

@@ -186,11 +186,11 @@ int run_check_command(const config::LoadOptions& options, const CheckOptions& ch
 
 void add_check_command(CLI::App& app) {
   auto* sub = app.add_subcommand("check", "Verify the settings (and with --connect, the backend); exit 1 on problems");
-  auto check = std::make_shared<CheckOptions>();
-  sub->add_flag("--connect", check->connect, "Also log in to the backend as database.user");
-  sub->add_flag("--production", check->production, "Apply the production rules (as DJPROXY_ENV=production does)");
-  sub->callback([sub, check] {
-    int rc = run_check_command(load_options_from(*sub), *check, std::cout);
+  sub->add_flag("--connect")->description("Also log in to the backend as database.user");
+  sub->add_flag("--production")->description("Apply the production rules (as DJPROXY_ENV=production does)");
+  sub->callback([sub] {
+    CheckOptions check{.connect = sub->count("--connect") > 0, .production = sub->count("--production") > 0};
+    int rc = run_check_command(load_options_from(*sub), check, std::cout);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

@@ -1,7 +1,6 @@
 #include "proxy/cli/config_command.hpp"
 
 #include <algorithm>
-#include <memory>
 #include <iostream>
 #include <ostream>
 
@@ -107,10 +106,10 @@ int run_config_command(const config::LoadOptions& options, bool json, std::ostre
 
 void add_config_command(CLI::App& app) {
   auto* sub = app.add_subcommand("config", "Show the effective settings, each with its value and origin");
-  auto json = std::make_shared<bool>(false);
-  sub->add_flag("--json", *json, "Print JSON instead of a table");
-  sub->callback([sub, json] {
-    int rc = run_config_command(load_options_from(*sub), *json, std::cout, std::cerr);
+  // Flags are read back from the parser rather than bound to storage the callback would have to own.
+  sub->add_flag("--json")->description("Print JSON instead of a table");
+  sub->callback([sub] {
+    int rc = run_config_command(load_options_from(*sub), sub->count("--json") > 0, std::cout, std::cerr);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

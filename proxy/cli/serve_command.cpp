@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "config/loader.hpp"
-#include "proxy/cli/global_options.hpp"
+#include "config/reload.hpp"
+#include "proxy/cli/config_command.hpp"
+#include "policy/types.hpp"
 #include "proxy/server.hpp"
 
 namespace djproxy::cli {
@@ -50,12 +52,29 @@ spdlog::level::level_enum log_level(std::string name) {
   return spdlog::level::from_str(name);
 }
 
+std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(const config::Settings& s) {
+  auto r = std::make_shared<proxy::PolicyRuntime>();
+  const auto& p = s.policy();
+  r->config.create_tables = !p.production;
+  r->config.schema_prefix = p.schema_prefix.value_or("");
+  r->config.mode = p.mode == config::PolicyMode::dry_run ? policy::Mode::dry_run : policy::Mode::enforce;
+  r->config.allow_temporary_tables = p.temporary_tables;
+  r->config.allow_bookkeeping_tables = p.bookkeeping_tables;
+  r->config.lower_case_table_names = p.lower_case_table_names;
+  r->config.extra_readable_schemas = p.extra_readable_schemas;
+  r->migration_users = s.migration().users;
+  r->migration_key = s.migration().key;
+  r->max_token_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.migration().max_token_ttl);
+  r->max_statement_bytes = s.limits().max_statement_bytes;
+  return r;
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto* serve = app.add_subcommand("serve", "Run the proxy (settings: see `djproxy config`)");
   serve->callback([&app] {
-    auto result = config::load(load_options(app));
+    auto result = config::load(load_options_from(app));
     for (const auto& warning : result.warnings) spdlog::warn("config: {}", warning);
     if (!result.ok()) {
       for (const auto& error : result.errors) std::cerr << "djproxy: " << error << "\n";
@@ -63,8 +82,26 @@ void add_serve_command(CLI::App& app) {
     }
     const auto& settings = *result.settings;
     spdlog::set_level(log_level(settings.loglevel()));
+    std::shared_ptr<const config::Settings> current = result.settings;
+    auto reload = [&app, &current]() -> std::shared_ptr<const proxy::PolicyRuntime> {
+      auto plan = config::reload(*current, load_options_from(app));
+      for (const auto& warning : plan.warnings) spdlog::warn("config: {}", warning);
+      if (!plan.accepted()) {
+        for (const auto& error : plan.errors) spdlog::error("reload refused, settings unchanged: {}", error);
+        return nullptr;
+      }
+      for (const auto& change : plan.needing_restart()) {
+        spdlog::warn("reload: {} changed ('{}' -> '{}') but takes effect only after a restart", change.key,
+                     change.before, change.after);
+      }
+      for (const auto& change : plan.changes) {
+        spdlog::info("reload: {} '{}' -> '{}'", change.key, change.before, change.after);
+      }
+      current = plan.next;
+      return policy_runtime(*current);
+    };
     try {
-      proxy::Server server(server_options(settings));
+      proxy::Server server(server_options(settings), policy_runtime(settings), reload);
       server.run();
     } catch (const std::exception& e) {
       spdlog::critical("cannot serve: {}", e.what());

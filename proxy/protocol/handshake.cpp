@@ -147,4 +147,19 @@ void HandshakeResponse::encode(std::string& payload) const {
   if (capabilities & cap::kZstdCompression) w.u8(zstd_level);
 }
 
+std::optional<ChangeUser> ChangeUser::parse(Bytes payload, std::uint64_t capabilities) {
+  Reader r(payload);
+  if (r.u8() != 0x11) return std::nullopt;
+  ChangeUser c;
+  c.user = str(r.nul_terminated());
+  if (capabilities & cap::kSecureConnection) {
+    r.bytes(r.u8());
+  } else {
+    r.nul_terminated();
+  }
+  c.database = str(r.nul_terminated());
+  if (!r.ok()) return std::nullopt;
+  return c;
+}
+
 }  // namespace djproxy::protocol

@@ -53,4 +53,12 @@ struct HandshakeResponse {
   void encode_ssl_request(std::string& payload) const;
 };
 
+// COM_CHANGE_USER: the fields the gate needs (who, and which schema).
+struct ChangeUser {
+  std::string user;
+  std::string database;
+  // `capabilities` are the client's: they decide how the auth data is framed.
+  static std::optional<ChangeUser> parse(Bytes payload, std::uint64_t capabilities);
+};
+
 }  // namespace djproxy::protocol

@@ -144,7 +144,11 @@ ResponseTracker::Packet ResponseTracker::on_packet(std::uint32_t length, Bytes l
     case Phase::kRows:
     case Phase::kFetchRows: {
       if (length > 0 && first == 0xFF) return error_ends();
-      if (!terminator) return {};
+      if (!terminator) {
+        Packet row;
+        row.is_row = true;
+        return row;
+      }
       Packet p;
       std::uint16_t status = 0;
       if (deprecate_eof_) {

@@ -29,6 +29,7 @@ class ResponseTracker {
     std::optional<OkPacket> ok;
     bool is_err = false;
     bool is_eof = false;  // classic EOF; its status may need editing in place
+    bool is_row = false;  // a result-set row (text or binary), not a terminator
   };
 
   ResponseTracker(bool deprecate_eof, bool session_track)

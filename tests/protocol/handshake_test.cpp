@@ -134,3 +134,19 @@ TEST(SslRequest, IsTheFirst32BytesWithSsl) {
 
 }  // namespace
 }  // namespace djproxy::protocol
+
+namespace djproxy::protocol {
+namespace {
+
+TEST(ChangeUser, ReadsUserAndSchema) {
+  std::string p("\x11" "djed\0" "\x14" "01234567890123456789" "myproject_b\0" "\x2d\x00" "client_ed25519\0", 58);
+  const auto c = ChangeUser::parse(testing::view(p), cap::kSecureConnection | cap::kPluginAuth);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "djed");
+  EXPECT_EQ(c->database, "myproject_b");
+  EXPECT_FALSE(ChangeUser::parse(testing::view(p.substr(0, 20)), cap::kSecureConnection));
+  EXPECT_FALSE(ChangeUser::parse(testing::view(std::string("\x03select", 7)), cap::kSecureConnection));
+}
+
+}  // namespace
+}  // namespace djproxy::protocol

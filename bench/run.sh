@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# djproxy benchmark: the same throwaway MariaDB reached three ways, alternating per
+# workload: direct, through HAProxy in plain TCP mode (the floor for any extra hop), and
+# through djproxy. Prints a markdown table for bench/RESULTS.md.
+#
+#   bench/run.sh                 build dir ./build (djproxy, djproxy_bench_client)
+#   BUILD=build-rel DURATION=20 ROUNDS=1 BLOB_MB=512 CHURN=2000 bench/run.sh
+#
+# Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
+# a BLOB_MB LONGBLOB insert and fetch (C client), a CHURN-connection loop (connect,
+# ping, close). With ROUNDS > 1 each figure is the median. Everything runs on
+# 127.0.0.1 only, every loop is bounded, and everything started here is stopped on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-$root/build}
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-1}
+BLOB_MB=${BLOB_MB:-512}
+CHURN=${CHURN:-2000}
+TABLES=${TABLES:-4}
+TABLE_SIZE=${TABLE_SIZE:-10000}
+WORK=${WORK:-$BUILD/bench-work}
+HOST=127.0.0.1  # never anything else
+
+((DURATION >= 1 && DURATION <= 600)) || { echo "DURATION must be 1..600" >&2; exit 2; }
+((ROUNDS >= 1 && ROUNDS <= 9)) || { echo "ROUNDS must be 1..9" >&2; exit 2; }
+((BLOB_MB >= 1 && BLOB_MB <= 1024)) || { echo "BLOB_MB must be 1..1024" >&2; exit 2; }
+((CHURN >= 1 && CHURN <= 100000)) || { echo "CHURN must be 1..100000" >&2; exit 2; }
+
+djproxy=$BUILD/djproxy
+client=$(find "$BUILD" -name djproxy_bench_client -type f -perm -u+x 2>/dev/null | head -1)
+[[ -x $djproxy ]] || { echo "no $djproxy; build first (cmake --build $BUILD -j2)" >&2; exit 1; }
+[[ -n $client ]] || { echo "no djproxy_bench_client under $BUILD (bench/clients.cmake)" >&2; exit 1; }
+for tool in sysbench haproxy mariadb; do
+  command -v $tool >/dev/null || { echo "missing $tool (scripts/setup.sh)" >&2; exit 1; }
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {  # port pid log; bounded: 15 s
+  for _ in $(seq 1 150); do
+    kill -0 "$2" 2>/dev/null || { echo "process $2 exited; its log:" >&2; tail -20 "$3" >&2; return 1; }
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $HOST:$1" >&2
+  return 1
+}
+
+mkdir -p "$WORK"
+db_dir=$WORK/mariadb
+hap_pid= dj_pid=
+cleanup() {
+  [[ -n $hap_pid ]] && kill "$hap_pid" 2>/dev/null || true
+  [[ -n $dj_pid ]] && kill "$dj_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  "$root/scripts/mariadb.sh" stop "$db_dir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== starting MariaDB, HAProxy and djproxy" >&2
+"$root/scripts/mariadb.sh" start "$db_dir" >&2
+db_port=$(cat "$db_dir/port")
+sql() { mariadb --no-defaults -h $HOST -P "$db_port" -udjroot -pdjroot --ssl=0 -e "$1"; }
+sql "DROP DATABASE IF EXISTS myproject_bench; CREATE DATABASE myproject_bench;
+     CREATE TABLE myproject_bench.blobs (id INT PRIMARY KEY, b LONGBLOB)"
+
+hap_port=$(free_port)
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  maxconn 4000
+  nbthread 2
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+listen mariadb
+  bind $HOST:$hap_port
+  server db $HOST:$db_port
+EOF
+haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+hap_pid=$!
+wait_port "$hap_port" "$hap_pid" "$WORK/haproxy.log"
+
+dj_port=$(free_port)
+dj_admin=$(free_port)
+(
+  cd "$WORK"
+  exec env DJPROXY_LISTEN=$HOST:$dj_port DJPROXY_ADMIN_LISTEN=$HOST:$dj_admin DJ_HOST=$HOST:$db_port \
+    DJPROXY_CLIENT_TLS_MODE=off DJPROXY_BACKEND_TLS_MODE=off DJPROXY_LIMITS_MAX_CONNECTIONS=5000 \
+    "$djproxy" serve
+) >"$WORK/djproxy.log" 2>&1 &
+dj_pid=$!
+wait_port "$dj_port" "$dj_pid" "$WORK/djproxy.log"
+
+declare -A port=([direct]=$db_port [haproxy]=$hap_port [djproxy]=$dj_port)
+setups=(direct haproxy djproxy)
+declare -A result  # result[workload,setup] = space-separated values per round
+
+echo "== sysbench prepare ($TABLES tables x $TABLE_SIZE rows)" >&2
+sb_common=(--db-driver=mysql --mysql-host=$HOST --mysql-user=djroot --mysql-password=djroot
+  --mysql-db=myproject_bench --tables="$TABLES" --table-size="$TABLE_SIZE")
+sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_port" prepare >"$WORK/sysbench-prepare.log"
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
+add() { result[$1,$2]="${result[$1,$2]:-} $3"; }
+
+run_sysbench() {  # test threads setup -> per-second figure (queries/s for point select, tx/s for read-only)
+  local test=$1 threads=$2 setup=$3 out
+  out=$(timeout $((DURATION + 60)) sysbench "$test" "${sb_common[@]}" --mysql-port="${port[$setup]}" \
+    --threads="$threads" --time="$DURATION" --report-interval=0 run)
+  if [[ $test == oltp_point_select ]]; then
+    awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$out"
+  else
+    awk '/transactions:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$out"
+  fi
+}
+
+for ((round = 1; round <= ROUNDS; ++round)); do
+  # Rotate the order each round so no set-up always runs first.
+  order=("${setups[@]:$(((round - 1) % 3))}" "${setups[@]:0:$(((round - 1) % 3))}")
+  for spec in "oltp_point_select 1" "oltp_point_select 8" "oltp_read_only 1" "oltp_read_only 8"; do
+    read -r test threads <<<"$spec"
+    for s in "${order[@]}"; do
+      echo "== round $round: $test, $threads thread(s), $s" >&2
+      add "$test/$threads" "$s" "$(run_sysbench "$test" "$threads" "$s")"
+    done
+  done
+  for s in "${order[@]}"; do
+    echo "== round $round: ${BLOB_MB} MB LONGBLOB, $s" >&2
+    out=$(timeout 900 "$client" blob "${port[$s]}" "$BLOB_MB")
+    add blob_insert "$s" "$(awk -F= '/^insert_mb_s=/ {print $2}' <<<"$out")"
+    add blob_fetch "$s" "$(awk -F= '/^fetch_mb_s=/ {print $2}' <<<"$out")"
+  done
+  for s in "${order[@]}"; do
+    echo "== round $round: $CHURN-connection churn, $s" >&2
+    out=$(timeout 600 "$client" churn "${port[$s]}" "$CHURN")
+    add churn "$s" "$(awk -F= '/^conn_per_s=/ {print $2}' <<<"$out")"
+  done
+done
+
+kill -0 "$dj_pid" 2>/dev/null || { echo "djproxy died during the benchmark; see $WORK/djproxy.log" >&2; exit 1; }
+rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$dj_pid/status")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+echo
+echo "## djproxy benchmark, $(date -u +'%Y-%m-%d %H:%M UTC')"
+echo
+echo "Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM," \
+  "$(uname -sr); client, proxies and MariaDB $(mariadbd --version | awk '{print $3}') share the cores." \
+  "HAProxy $(haproxy -v | awk 'NR==1 {print $3}') in TCP mode, 2 threads; djproxy TLS off on both legs." \
+  "sysbench ${DURATION} s per run, $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s), median shown."
+echo
+echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/HAProxy |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+row() {  # key label unit
+  local d h j
+  d=$(median <<<"${result[$1,direct]:-}")
+  h=$(median <<<"${result[$1,haproxy]:-}")
+  j=$(median <<<"${result[$1,djproxy]:-}")
+  echo "| $2 | $3 | $d | $h | $j | $(ratio "$j" "$d") | $(ratio "$j" "$h") |"
+}
+row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "queries/s"
+row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "queries/s"
+row "oltp_read_only/1" "sysbench oltp_read_only, 1 thread" "tx/s"
+row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "tx/s"
+row blob_insert "${BLOB_MB} MB LONGBLOB insert (escaped literal, COM_QUERY)" "MB/s"
+row blob_fetch "${BLOB_MB} MB LONGBLOB fetch" "MB/s"
+row churn "connection churn (connect + ping + close), $CHURN connections" "conn/s"
+echo
+echo "djproxy peak RSS (VmHWM) over the whole run: $((rss_kb / 1024)) MB ($rss_kb kB)."

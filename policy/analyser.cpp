@@ -1,0 +1,169 @@
+#include "policy/analyser.hpp"
+
+#include "policy/lexer.hpp"
+#include "policy/rules.hpp"
+#include "policy/statement_reader.hpp"
+
+namespace djproxy::policy {
+namespace {
+
+constexpr std::size_t kMaxStatements = 256;
+
+LexOptions lex_options(const SessionState& s) {
+  return LexOptions{s.sql_mode, s.flavour, s.server_version, s.charset};
+}
+
+Decision reject(std::uint16_t code, std::string rule, std::string message) {
+  Decision d;
+  d.verdict = Verdict::reject;
+  d.code = code;
+  d.sqlstate = "42000";
+  d.rule = std::move(rule);
+  d.message = std::move(message);
+  return d;
+}
+
+}  // namespace
+
+struct StreamingAnalyser::Impl final : TokenSink {
+  Impl(const SessionState& s, const PolicyConfig& c, Command cmd, int nesting,
+       std::optional<std::string> current)
+      : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
+        lexer(lex_options(s), *this) {
+    reader.emplace(state, config, this->current, nesting);
+  }
+
+  void on_token(const Token& t) override {
+    if (t.kind == TokenKind::punct && t.punct == ';') {
+      end_statement();
+      return;
+    }
+    reader->on_token(t);
+  }
+
+  void end_statement(bool more = true) {
+    if (!reader->empty()) {
+      StatementInfo info = reader->finish();
+      if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
+      if (statements.size() < kMaxStatements)
+        statements.push_back(std::move(info));
+      else
+        too_many = true;
+    }
+    if (more) reader.emplace(state, config, current, nesting);
+  }
+
+  std::vector<StatementInfo> finish_statements() {
+    lexer.finish();
+    if (lexer.failed()) {
+      StatementInfo info;
+      info.kind = StatementKind::unknown;
+      info.unsupported = lexer.error();
+      info.unsupported_code = lexer.error_code();
+      statements.clear();
+      statements.push_back(std::move(info));
+      return std::move(statements);
+    }
+    end_statement(false);
+    if (statements.empty()) {
+      StatementInfo info;
+      info.kind = StatementKind::empty;
+      statements.push_back(std::move(info));
+    }
+    return std::move(statements);
+  }
+
+  const SessionState& state;
+  const PolicyConfig& config;
+  Command command;
+  int nesting;
+  std::optional<std::string> current;
+  Lexer lexer;
+  std::optional<StatementReader> reader;
+  std::vector<StatementInfo> statements;
+  bool too_many = false;
+};
+
+StreamingAnalyser::StreamingAnalyser(const SessionState& state, const PolicyConfig& config, Command command)
+    : impl_(std::make_unique<Impl>(state, config, command, 0, state.current_schema)) {}
+
+StreamingAnalyser::~StreamingAnalyser() = default;
+
+void StreamingAnalyser::feed(std::string_view chunk) { impl_->lexer.feed(chunk); }
+
+Analysis StreamingAnalyser::finish() {
+  Analysis out;
+  const bool too_many = impl_->too_many;
+  out.statements = impl_->finish_statements();
+  out.current_schema_after = impl_->current;
+  const auto& st = impl_->state;
+  const auto& cfg = impl_->config;
+  std::size_t real = 0;
+  for (const auto& s : out.statements)
+    if (s.kind != StatementKind::empty) ++real;
+  if (too_many || impl_->too_many) {
+    out.decision = reject(codes::not_supported, "fail-closed",
+                          "djproxy: packet rejected: more than 256 statements in one packet");
+  } else if (real > 1 && impl_->command == Command::stmt_prepare) {
+    out.decision = reject(codes::parse_error, "fail-closed",
+                          "djproxy: COM_STMT_PREPARE rejected: a prepared statement holds exactly one statement");
+  } else if (impl_->command == Command::stmt_prepare && !out.statements.empty() &&
+             out.statements.front().migration_token) {
+    out.decision = reject(codes::parse_error, "fail-closed",
+                          "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
+  } else if (real > 1 && !st.multi_statements) {
+    out.decision = reject(codes::parse_error, "fail-closed",
+                          "djproxy: packet rejected: it holds several statements but multi-statements are off");
+  } else {
+    out.decision = decide(out.statements, st, cfg);
+  }
+  apply_mode(out.decision, cfg);
+  return out;
+}
+
+Analysis analyse(std::string_view sql, const SessionState& state, const PolicyConfig& config, Command command) {
+  StreamingAnalyser a(state, config, command);
+  a.feed(sql);
+  return a.finish();
+}
+
+std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,
+                                          const PolicyConfig& config,
+                                          const std::optional<std::string>& current_schema, int nesting) {
+  StreamingAnalyser::Impl impl(state, config, Command::stmt_prepare, nesting, current_schema);
+  impl.lexer.feed(text);
+  auto out = impl.finish_statements();
+  std::erase_if(out, [](const StatementInfo& s) { return s.kind == StatementKind::empty; });
+  return out;
+}
+
+Decision check_schema(std::string_view schema, SchemaCommand command, const SessionState& state,
+                      const PolicyConfig& config) {
+  (void)state;
+  const char* what = command == SchemaCommand::init_db ? "USE" : command == SchemaCommand::login
+                                                                     ? "login schema"
+                                                                     : "COM_CHANGE_USER schema";
+  Decision d;
+  std::string why, rule;
+  if (!schema_allowed(schema, Access::read, config, why, rule)) {
+    d = reject(codes::db_access_denied, rule,
+               "djproxy: " + std::string(what) + " `" + std::string(schema) + "` rejected: " + why);
+  }
+  apply_mode(d, config);
+  return d;
+}
+
+Decision check_field_list(std::string_view table, const SessionState& state, const PolicyConfig& config) {
+  Decision d;
+  if (state.current_schema) {
+    std::string why, rule;
+    if (!schema_allowed(*state.current_schema, Access::read, config, why, rule))
+      d = reject(codes::table_access_denied, rule,
+                 "djproxy: COM_FIELD_LIST `" + *state.current_schema + "`.`" + std::string(table) +
+                     "` rejected: " + why);
+  }
+  apply_mode(d, config);
+  return d;
+}
+
+}  // namespace djproxy::policy

@@ -1,0 +1,674 @@
+#include "policy/lexer.hpp"
+
+#include <cstring>
+
+namespace djproxy::policy {
+namespace {
+
+bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_ctrl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+void set_range(std::array<std::uint8_t, 256>& t, int lo, int hi) {
+  for (int i = lo; i <= hi; ++i) t[static_cast<std::size_t>(i)] = 1;
+}
+
+// Whether a complete unquoted word is a number literal rather than an identifier.
+bool word_is_number(std::string_view w, bool all_digits, bool truncated) {
+  if (all_digits) return true;
+  if (truncated || w.empty() || !is_digit(static_cast<unsigned char>(w[0]))) return false;
+  if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'b')) {
+    for (std::size_t i = 2; i < w.size(); ++i) {
+      auto c = static_cast<unsigned char>(w[i]);
+      if (w[1] == 'x' ? !is_hex(c) : (c != '0' && c != '1')) return false;
+    }
+    return true;
+  }
+  // digits [eE] digits
+  std::size_t i = 0;
+  while (i < w.size() && is_digit(static_cast<unsigned char>(w[i]))) ++i;
+  if (i == w.size() || (w[i] != 'e' && w[i] != 'E')) return false;
+  ++i;
+  if (i == w.size()) return false;
+  for (; i < w.size(); ++i)
+    if (!is_digit(static_cast<unsigned char>(w[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+Lexer::Lexer(const LexOptions& options, TokenSink& sink) : opt_(options), sink_(sink) {
+  switch (opt_.charset) {
+    case CharsetClass::gbk:
+    case CharsetClass::gb18030:
+      set_range(lead_, 0x81, 0xfe);
+      set_range(trail_, 0x40, 0x7e);
+      set_range(trail_, 0x80, 0xfe);
+      break;
+    case CharsetClass::big5:
+      set_range(lead_, 0xa1, 0xf9);
+      set_range(trail_, 0x40, 0x7e);
+      set_range(trail_, 0xa1, 0xfe);
+      break;
+    case CharsetClass::sjis:
+      set_range(lead_, 0x81, 0x9f);
+      set_range(lead_, 0xe0, 0xfc);
+      set_range(trail_, 0x40, 0x7e);
+      set_range(trail_, 0x80, 0xfc);
+      break;
+    default:
+      break;
+  }
+  set_range(ident_, 'a', 'z');
+  set_range(ident_, 'A', 'Z');
+  set_range(ident_, '0', '9');
+  ident_['_'] = 1;
+  ident_['$'] = 1;
+  if (opt_.charset != CharsetClass::single_byte) set_range(ident_, 0x80, 0xff);
+  if (opt_.charset == CharsetClass::unsupported)
+    fail(codes::not_supported, "the client character set is not supported by djproxy's reader");
+}
+
+void Lexer::fail(std::uint16_t code, std::string message) {
+  if (error_.empty()) {
+    error_ = std::move(message);
+    error_code_ = code;
+  }
+}
+
+void Lexer::begin_token() {
+  len_ = 0;
+  truncated_ = false;
+}
+
+void Lexer::put(unsigned char c, std::size_t cap) {
+  if (len_ < cap)
+    buf_[len_++] = static_cast<char>(c);
+  else
+    truncated_ = true;
+}
+
+void Lexer::emit(TokenKind kind, char punct) {
+  Token t;
+  t.kind = kind;
+  t.punct = punct;
+  t.space_before = space_before_;
+  t.after_dot = after_dot_;
+  t.truncated = truncated_;
+  if (kind != TokenKind::punct) t.text = std::string_view(buf_.data(), len_);
+  if (kind == TokenKind::word && !truncated_) t.kw = lookup_keyword(t.text);
+  space_before_ = false;
+  after_dot_ = (kind == TokenKind::punct && punct == '.');
+  last_was_name_ = (kind == TokenKind::word || kind == TokenKind::quoted_ident);
+  last_adjacent_ok_ = last_was_name_;
+  len_ = 0;
+  truncated_ = false;
+  sink_.on_token(t);
+}
+
+void Lexer::emit_word() {
+  const std::string_view w(buf_.data(), len_);
+  if (!word_forced_ident_ && word_is_number(w, word_all_digits_, truncated_))
+    emit(TokenKind::number);
+  else
+    emit(TokenKind::word);
+}
+
+void Lexer::start_word(unsigned char c) {
+  begin_token();
+  word_all_digits_ = is_digit(c);
+  word_forced_ident_ = ident_sep_;
+  ident_sep_ = false;
+  put(c, kIdentCap);
+  st_ = is_lead(c) ? St::word_trail : St::word;
+}
+
+void Lexer::decide_exec() {
+  // The version check of an executable comment, refusing every form whose
+  // reading differs between servers or versions.
+  const bool mysql = opt_.flavour == ServerFlavour::mysql;
+  bool active = false;
+  if (exec_mariadb_) {
+    if (exec_digits_ == 0)
+      active = true;
+    else if (exec_digits_ == 6)
+      active = opt_.server_version >= exec_version_;
+    else
+      return fail(codes::not_supported, "executable comment /*M! with a version that is not 6 digits");
+  } else {
+    if (exec_digits_ == 0) {
+      active = true;
+    } else if (exec_digits_ == 5) {
+      if (!mysql && exec_version_ >= 80000 && exec_version_ < 100000)
+        return fail(codes::not_supported,
+                    "executable comment /*!" + std::to_string(exec_version_) +
+                        " is read differently by MySQL and MariaDB");
+      active = opt_.server_version >= exec_version_;
+    } else {
+      return fail(codes::not_supported, "executable comment /*! with a version that is not 5 digits");
+    }
+  }
+  if (active) {
+    in_exec_ = true;
+    st_ = St::normal;
+  } else {
+    st_ = St::comment;
+  }
+  space_before_ = true;
+}
+
+bool Lexer::step(unsigned char c) {
+  switch (st_) {
+    case St::normal: {
+      if (is_space(c)) {
+        space_before_ = true;
+        ident_sep_ = false;
+        last_adjacent_ok_ = false;
+        return true;
+      }
+      if (ident_[c]) {
+        start_word(c);
+        return true;
+      }
+      const bool adjacent_name = last_adjacent_ok_;
+      last_adjacent_ok_ = false;
+      ident_sep_ = false;
+      switch (c) {
+        case '\'':
+          begin_token();
+          quote_ = c;
+          target_ = Target::token;
+          st_ = St::str;
+          return true;
+        case '"':
+          begin_token();
+          quote_ = c;
+          target_ = Target::token;
+          st_ = opt_.sql_mode.ansi_quotes ? St::qident : St::str;
+          return true;
+        case '`':
+          begin_token();
+          quote_ = c;
+          target_ = Target::token;
+          st_ = St::qident;
+          return true;
+        case '.':
+          if (adjacent_name) {
+            emit_punct('.');
+            ident_sep_ = true;
+            return true;
+          }
+          st_ = St::dot;
+          return true;
+        case '@':
+          st_ = St::at;
+          return true;
+        case '/':
+          st_ = St::slash;
+          return true;
+        case '-':
+          st_ = St::dash;
+          return true;
+        case '#':
+          st_ = St::line_comment;
+          return true;
+        case '*':
+          if (in_exec_) {
+            st_ = St::exec_star;
+            return true;
+          }
+          emit_punct('*');
+          return true;
+        default:
+          if (is_ctrl(c)) {
+            fail(codes::parse_error, "control byte outside a literal");
+            return true;
+          }
+          if (c >= 0x80) {
+            fail(codes::not_supported, "non-ASCII byte outside a literal in a single-byte character set");
+            return true;
+          }
+          emit_punct(static_cast<char>(c));
+          return true;
+      }
+    }
+    case St::word:
+      if (ident_[c]) {
+        if (!is_digit(c)) word_all_digits_ = false;
+        put(c, kIdentCap);
+        if (is_lead(c)) st_ = St::word_trail;
+        return true;
+      }
+      if (c == '.' && word_all_digits_ && !word_forced_ident_) {
+        put(c, kIdentCap);
+        st_ = St::num_frac;
+        number_dot_start_ = false;
+        return true;
+      }
+      emit_word();
+      st_ = St::normal;
+      return false;
+    case St::word_trail:
+      st_ = St::word;
+      if (is_trail(c)) {
+        word_all_digits_ = false;
+        put(c, kIdentCap);
+        return true;
+      }
+      return false;
+    case St::dot:
+      if (is_digit(c)) {
+        begin_token();
+        put('.', kIdentCap);
+        put(c, kIdentCap);
+        number_dot_start_ = true;
+        st_ = St::num_frac;
+        return true;
+      }
+      emit_punct('.');
+      st_ = St::normal;
+      return false;
+    case St::num_frac:
+      if (is_digit(c)) {
+        put(c, kIdentCap);
+        return true;
+      }
+      if (c == 'e' || c == 'E') {
+        st_ = St::num_exp_e;
+        return true;
+      }
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      st_ = St::normal;
+      return false;
+    case St::num_exp_e:
+      if (is_digit(c)) {
+        st_ = St::num_exp_digits;
+        return true;
+      }
+      if (c == '+' || c == '-') {
+        exp_sign_ = static_cast<char>(c);
+        st_ = St::num_exp_sign;
+        return true;
+      }
+      // "1.e": the number ends before the 'e', which starts a word.
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      ident_sep_ = false;
+      start_word('e');
+      return false;
+    case St::num_exp_sign:
+      if (is_digit(c)) {
+        st_ = St::num_exp_digits;
+        return true;
+      }
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      begin_token();
+      put('e', kIdentCap);
+      emit(TokenKind::word);
+      emit_punct(exp_sign_);
+      st_ = St::normal;
+      return false;
+    case St::num_exp_digits:
+      if (is_digit(c)) return true;
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      st_ = St::normal;
+      return false;
+    case St::str:
+      if (c == quote_) {
+        st_ = St::str_quote;
+      } else if (c == '\\' && !opt_.sql_mode.no_backslash_escapes) {
+        st_ = St::str_esc;
+      } else {
+        put(c, kStringCap);
+        if (is_lead(c)) st_ = St::str_trail;
+      }
+      return true;
+    case St::str_trail:
+      st_ = St::str;
+      if (is_trail(c)) {
+        put(c, kStringCap);
+        return true;
+      }
+      return false;
+    case St::str_esc: {
+      unsigned char d = c;
+      switch (c) {
+        case '0': d = 0; break;
+        case 'b': d = 8; break;
+        case 'n': d = '\n'; break;
+        case 'r': d = '\r'; break;
+        case 't': d = '\t'; break;
+        case 'Z': d = 26; break;
+        case '%':
+        case '_': put('\\', kStringCap); break;
+        default: break;
+      }
+      put(d, kStringCap);
+      st_ = is_lead(c) ? St::str_esc_trail : St::str;
+      return true;
+    }
+    case St::str_esc_trail:
+      st_ = St::str;
+      if (is_trail(c)) {
+        put(c, kStringCap);
+        return true;
+      }
+      return false;
+    case St::str_quote:
+      if (c == quote_) {  // doubled quote
+        put(c, kStringCap);
+        st_ = St::str;
+        return true;
+      }
+      if (target_ == Target::user_var) {
+        emit(TokenKind::user_var);
+      } else {
+        emit(TokenKind::string);
+      }
+      st_ = St::normal;
+      return false;
+    case St::qident:
+      if (c == quote_) {
+        st_ = St::qident_quote;
+      } else {
+        put(c, kIdentCap);
+        if (is_lead(c)) st_ = St::qident_trail;
+      }
+      return true;
+    case St::qident_trail:
+      st_ = St::qident;
+      if (is_trail(c)) {
+        put(c, kIdentCap);
+        return true;
+      }
+      return false;
+    case St::qident_quote:
+      if (c == quote_) {
+        put(c, kIdentCap);
+        st_ = St::qident;
+        return true;
+      }
+      if (target_ == Target::user_var) {
+        emit(TokenKind::user_var);
+      } else {
+        emit(TokenKind::quoted_ident);
+      }
+      st_ = St::normal;
+      return false;
+    case St::at:
+      if (c == '@') {
+        begin_token();
+        emit(TokenKind::sys_var);
+        st_ = St::normal;
+        return true;
+      }
+      begin_token();
+      if (c == '\'' || c == '"' || c == '`') {
+        quote_ = c;
+        target_ = Target::user_var;
+        st_ = (c == '`' || (c == '"' && opt_.sql_mode.ansi_quotes)) ? St::qident : St::str;
+        return true;
+      }
+      if (ident_[c] || c == '.') {
+        put(c, kIdentCap);
+        st_ = St::user_var;
+        return true;
+      }
+      emit_punct('@');
+      st_ = St::normal;
+      return false;
+    case St::user_var:
+      if (ident_[c] || c == '.') {
+        put(c, kIdentCap);
+        return true;
+      }
+      emit(TokenKind::user_var);
+      st_ = St::normal;
+      return false;
+    case St::slash:
+      if (c == '*') {
+        st_ = St::comment_open;
+        return true;
+      }
+      emit_punct('/');
+      st_ = St::normal;
+      return false;
+    case St::comment_open:
+      if (in_exec_) {
+        fail(codes::not_supported, "comment nested inside an executable comment");
+        return true;
+      }
+      space_before_ = true;
+      last_adjacent_ok_ = false;
+      ident_sep_ = false;
+      if (c == '!') {
+        exec_mariadb_ = false;
+        exec_digits_ = 0;
+        exec_version_ = 0;
+        st_ = St::exec_digits;
+        return true;
+      }
+      if (c == '+') {
+        st_ = St::hint;
+        return true;
+      }
+      if (c == 'M') {
+        st_ = St::comment_m;
+        return true;
+      }
+      st_ = St::comment;
+      return false;
+    case St::comment_m:
+      if (c == '!' && opt_.flavour == ServerFlavour::mariadb) {
+        exec_mariadb_ = true;
+        exec_digits_ = 0;
+        exec_version_ = 0;
+        st_ = St::exec_digits;
+        return true;
+      }
+      st_ = St::comment;
+      return false;
+    case St::exec_digits:
+      if (is_digit(c)) {
+        if (exec_digits_ < 9) exec_version_ = exec_version_ * 10 + static_cast<std::uint32_t>(c - '0');
+        ++exec_digits_;
+        return true;
+      }
+      decide_exec();
+      return false;
+    case St::comment:
+      if (c == '*') st_ = St::comment_star;
+      return true;
+    case St::comment_star:
+      if (c == '/') {
+        st_ = St::normal;
+        space_before_ = true;
+      } else if (c != '*') {
+        st_ = St::comment;
+      }
+      return true;
+    case St::hint:
+      if (c == '\'' || c == '"' || c == '`') {
+        fail(codes::not_supported, "quote inside an optimizer hint comment");
+        return true;
+      }
+      if (c == '*') st_ = St::hint_star;
+      return true;
+    case St::hint_star:
+      if (c == '/') {
+        st_ = St::normal;
+        space_before_ = true;
+        return true;
+      }
+      if (c != '*') st_ = St::hint;
+      return c == '*' ? true : false;
+    case St::dash:
+      if (c == '-') {
+        st_ = St::dash_dash;
+        return true;
+      }
+      emit_punct('-');
+      st_ = St::normal;
+      return false;
+    case St::dash_dash:
+      if (is_space(c) || is_ctrl(c)) {
+        st_ = St::line_comment;
+        space_before_ = true;
+        last_adjacent_ok_ = false;
+        return true;
+      }
+      emit_punct('-');
+      st_ = St::dash;  // the second dash may still start a comment
+      return false;
+    case St::line_comment:
+      if (c == '\n') {
+        st_ = St::normal;
+        space_before_ = true;
+        last_adjacent_ok_ = false;
+      }
+      return true;
+    case St::exec_star:
+      if (c == '/') {
+        in_exec_ = false;
+        st_ = St::normal;
+        space_before_ = true;
+        last_adjacent_ok_ = false;
+        ident_sep_ = false;
+        return true;
+      }
+      emit_punct('*');
+      st_ = St::normal;
+      return false;
+  }
+  return true;
+}
+
+void Lexer::feed(std::string_view chunk) {
+  const auto* p = reinterpret_cast<const unsigned char*>(chunk.data());
+  const auto* const end = p + chunk.size();
+  while (p < end && error_.empty()) {
+    // Fast paths for the bulk of large statements: string bodies and comments.
+    if (st_ == St::str) {
+      const bool esc = !opt_.sql_mode.no_backslash_escapes;
+      const bool mb = opt_.charset == CharsetClass::gbk || opt_.charset == CharsetClass::big5 ||
+                      opt_.charset == CharsetClass::sjis || opt_.charset == CharsetClass::gb18030;
+      const auto* s = p;
+      if (!mb) {
+        // Escapes are decoded here too, so dense blobs stay on the fast path.
+        const unsigned char q = quote_;
+        const unsigned char e = esc ? '\\' : q;
+        while (true) {
+          while (p < end && *p != q && *p != e) ++p;
+          if (p + 1 < end && *p == e && e != q && len_ >= kStringCap) {
+            truncated_ = true;
+            p += 2;
+            s = p;
+            continue;
+          }
+          break;
+        }
+      } else {
+        while (p < end && *p != quote_ && !(esc && *p == '\\') && !is_lead(*p)) ++p;
+      }
+      if (p > s) {
+        const std::size_t n = static_cast<std::size_t>(p - s);
+        if (len_ < kStringCap) {
+          const std::size_t k = std::min(n, kStringCap - len_);
+          std::memcpy(buf_.data() + len_, s, k);
+          len_ += k;
+          if (k < n) truncated_ = true;
+        } else {
+          truncated_ = true;
+        }
+      }
+      if (p == end) break;
+    } else if (st_ == St::comment) {
+      const void* hit = std::memchr(p, '*', static_cast<std::size_t>(end - p));
+      if (!hit) break;
+      p = static_cast<const unsigned char*>(hit);
+    } else if (st_ == St::line_comment) {
+      const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+      if (!hit) break;
+      p = static_cast<const unsigned char*>(hit);
+    }
+    if (step(*p)) ++p;
+  }
+}
+
+void Lexer::finish() {
+  if (!error_.empty()) return;
+  switch (st_) {
+    case St::normal:
+    case St::line_comment:
+      break;
+    case St::word:
+    case St::word_trail:
+      emit_word();
+      break;
+    case St::num_frac:
+    case St::num_exp_digits:
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      break;
+    case St::num_exp_e:
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      begin_token();
+      put('e', kIdentCap);
+      emit(TokenKind::word);
+      break;
+    case St::num_exp_sign:
+      emit(TokenKind::number, number_dot_start_ ? '.' : 0);
+      begin_token();
+      put('e', kIdentCap);
+      emit(TokenKind::word);
+      emit_punct(exp_sign_);
+      break;
+    case St::dot:
+      emit_punct('.');
+      break;
+    case St::str_quote:
+      if (target_ == Target::user_var) emit(TokenKind::user_var);
+      else emit(TokenKind::string);
+      break;
+    case St::qident_quote:
+      if (target_ == Target::user_var) emit(TokenKind::user_var);
+      else emit(TokenKind::quoted_ident);
+      break;
+    case St::at:
+      emit_punct('@');
+      break;
+    case St::user_var:
+      emit(TokenKind::user_var);
+      break;
+    case St::slash:
+      emit_punct('/');
+      break;
+    case St::dash:
+      emit_punct('-');
+      break;
+    case St::dash_dash:
+      break;  // "--" at the very end: the server reads a comment
+    case St::exec_star:
+      emit_punct('*');
+      break;
+    case St::str:
+    case St::str_esc:
+    case St::str_esc_trail:
+    case St::str_trail:
+      return fail(codes::parse_error, "unterminated string literal");
+    case St::qident:
+    case St::qident_trail:
+      return fail(codes::parse_error, "unterminated quoted identifier");
+    case St::comment_open:
+    case St::comment_m:
+    case St::exec_digits:
+    case St::comment:
+    case St::comment_star:
+    case St::hint:
+    case St::hint_star:
+      return fail(codes::parse_error, "unterminated comment");
+  }
+  if (in_exec_) return fail(codes::parse_error, "unterminated executable comment");
+  st_ = St::normal;
+}
+
+}  // namespace djproxy::policy

@@ -1,0 +1,103 @@
+// The MySQL/MariaDB lexer: one resumable state machine over bytes. Feed it
+// chunks of any size (one byte at a time works); it emits tokens to a sink and
+// keeps only bounded state. String literal contents are decoded into a small
+// buffer up to a cap and otherwise skipped, never stored whole.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "policy/token.hpp"
+#include "policy/types.hpp"
+
+namespace djproxy::policy {
+
+class TokenSink {
+ public:
+  virtual void on_token(const Token& token) = 0;
+
+ protected:
+  ~TokenSink() = default;
+};
+
+struct LexOptions {
+  SqlMode sql_mode;
+  ServerFlavour flavour = ServerFlavour::mariadb;
+  std::uint32_t server_version = 101119;
+  CharsetClass charset = CharsetClass::utf8;
+};
+
+class Lexer {
+ public:
+  static constexpr std::size_t kIdentCap = 256;   // longest identifier kept (MySQL: 64 chars)
+  static constexpr std::size_t kStringCap = 4096; // longest string literal kept decoded
+
+  Lexer(const LexOptions& options, TokenSink& sink);
+
+  void feed(std::string_view chunk);
+  void finish();
+
+  bool failed() const noexcept { return !error_.empty(); }
+  const std::string& error() const noexcept { return error_; }
+  std::uint16_t error_code() const noexcept { return error_code_; }
+
+ private:
+  enum class St : std::uint8_t {
+    normal, word, word_trail, num_frac, num_exp_e, num_exp_sign, num_exp_digits, dot,
+    str, str_esc, str_esc_trail, str_quote, str_trail,
+    qident, qident_quote, qident_trail,
+    at, user_var,
+    slash, comment_open, comment_m, exec_digits, comment, comment_star, hint, hint_star,
+    dash, dash_dash, line_comment, exec_star,
+  };
+  enum class Target : std::uint8_t { token, user_var };
+
+  void fail(std::uint16_t code, std::string message);
+  void emit(TokenKind kind, char punct = 0);
+  void emit_punct(char c) { emit(TokenKind::punct, c); }
+  void emit_word();
+  void begin_token();
+  void put(unsigned char c, std::size_t cap);
+  void start_word(unsigned char c);
+  void decide_exec();
+  bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
+  bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
+  // Processes one byte in the current state; returns false when the byte must be
+  // processed again in the new state.
+  bool step(unsigned char c);
+
+  LexOptions opt_;
+  TokenSink& sink_;
+  St st_ = St::normal;
+  std::string error_;
+  std::uint16_t error_code_ = 0;
+
+  // token under construction
+  std::array<char, kStringCap> buf_{};
+  std::size_t len_ = 0;
+  bool truncated_ = false;
+  bool space_before_ = true;
+  bool after_dot_ = false;
+  bool ident_sep_ = false;   // '.' right after an identifier: next word is an identifier
+  bool last_was_name_ = false;  // last token was a word or quoted identifier
+  bool last_adjacent_ok_ = false;  // nothing between that name and the current byte
+  bool word_all_digits_ = false;
+  bool word_forced_ident_ = false;
+  bool number_dot_start_ = false;
+  unsigned char quote_ = 0;
+  Target target_ = Target::token;
+  bool in_exec_ = false;
+  bool exec_mariadb_ = false;  // /*M!
+  std::uint32_t exec_version_ = 0;
+  int exec_digits_ = 0;
+  char exp_sign_ = 0;
+
+  std::array<std::uint8_t, 256> lead_{};
+  std::array<std::uint8_t, 256> trail_{};
+  std::array<std::uint8_t, 256> ident_{};
+};
+
+}  // namespace djproxy::policy

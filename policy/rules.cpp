@@ -1,0 +1,304 @@
+#include "policy/rules.hpp"
+
+#include <string>
+
+namespace djproxy::policy {
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// Name comparison the way the server compares schema names.
+bool name_starts_with(std::string_view name, std::string_view prefix, int lctn) {
+  if (name.size() < prefix.size()) return false;
+  const auto head = name.substr(0, prefix.size());
+  return lctn == 0 ? head == prefix : ieq(head, prefix);
+}
+
+bool name_equals(std::string_view a, std::string_view b, int lctn) {
+  return lctn == 0 ? a == b : ieq(a, b);
+}
+
+bool has_non_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+std::string quoted(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+std::string object_text(const ObjectRef& o) {
+  return o.schema.empty() ? quoted(o.name) : quoted(o.schema) + "." + quoted(o.name);
+}
+
+Decision reject(std::uint16_t code, std::string rule, std::string message) {
+  Decision d;
+  d.verdict = Verdict::reject;
+  d.code = code;
+  d.sqlstate = "42000";
+  d.rule = std::move(rule);
+  d.message = std::move(message);
+  return d;
+}
+
+// "CREATE TABLE `s`.`t`": the statement and its main object, for messages.
+std::string subject(const StatementInfo& s, std::string_view schema = {}) {
+  std::string out = s.verb.empty() ? std::string("statement") : s.verb;
+  const ObjectRef* pick = nullptr;
+  for (const auto& o : s.objects) {
+    if (!schema.empty() && o.schema != schema) continue;
+    if (!pick || (o.access == Access::ddl && pick->access != Access::ddl)) pick = &o;
+  }
+  if (pick) return out + " " + object_text(*pick);
+  if (!schema.empty()) return out + " " + quoted(schema);
+  for (const auto& u : s.schemas)
+    if (u.access == Access::ddl) return out + " " + quoted(u.name);
+  return out;
+}
+
+bool table_level(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::database: case ObjectKind::server: case ObjectKind::tablespace: case ObjectKind::user:
+    case ObjectKind::role: case ObjectKind::privilege:
+      return false;
+    default:
+      return true;
+  }
+}
+
+Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
+  if (!s.unsupported.empty()) {
+    return reject(s.unsupported_code ? s.unsupported_code : codes::not_supported, "fail-closed",
+                  "djproxy: " + (s.verb.empty() ? std::string("statement") : s.verb) +
+                      " rejected: djproxy cannot read it with certainty (" + s.unsupported + ")");
+  }
+  if (s.migration_token) {
+    Decision d;
+    d.verdict = Verdict::migration_token;
+    d.token = s.token_value;
+    d.rule = "migration-token";
+    return d;
+  }
+  for (const auto& u : s.schemas) {
+    std::string why, rule;
+    if (!schema_allowed(u.name, u.access, config, why, rule))
+      return reject(codes::db_access_denied, rule, "djproxy: " + subject(s, u.name) + " rejected: " + why);
+  }
+  if (s.kind == StatementKind::administrative && s.verb != "KILL" && s.verb != "HELP" && !config.create_tables) {
+    return reject(codes::specific_access_denied, "administrative",
+                  "djproxy: " + s.verb + " rejected: administrative statements are not allowed in production "
+                  "(create_tables=false)");
+  }
+  if (s.kind == StatementKind::ddl) {
+    if (config.create_tables) return {};
+    if (s.object == ObjectKind::temporary_table && config.allow_temporary_tables) return {};
+    bool bookkeeping = s.verb == "CREATE TABLE" && s.if_not_exists && s.create_plain && !s.objects.empty();
+    for (const auto& o : s.objects)
+      if (o.access == Access::ddl && (o.name.empty() || o.name[0] != '~')) bookkeeping = false;
+    if (bookkeeping && config.allow_bookkeeping_tables) {
+      Decision d;
+      d.audit = true;
+      d.rule = "bookkeeping";
+      d.audit_note = "DataJoint bookkeeping table " + object_text(s.objects.front()) +
+                     " created outside a migration session";
+      return d;
+    }
+    if (state.migration.kind == MigrationKind::by_user) return {};
+    if (state.migration.kind == MigrationKind::by_token) {
+      bool ok = !s.global_scope;
+      std::string outside;
+      for (const auto& u : s.schemas)
+        if (!in_migration_scope(u.name, state.migration, config) && u.access != Access::read) {
+          ok = false;
+          outside = u.name;
+        }
+      if (s.schemas.empty()) ok = false;
+      if (ok) return {};
+      return reject(table_level(s.object) ? codes::table_access_denied : codes::db_access_denied, "migration-scope",
+                    "djproxy: " + subject(s) + " rejected: " +
+                        (outside.empty() ? std::string("outside the migration token's scope")
+                                         : "schema " + quoted(outside) + " is outside the migration token's scope"));
+    }
+    const std::uint16_t code = table_level(s.object) ? codes::table_access_denied : codes::db_access_denied;
+    const std::string message = "djproxy: " + subject(s) +
+                                " rejected: schema changes need an authorized migration session (create_tables=false)";
+    if (s.verb == "CREATE TABLE" && s.if_not_exists && s.create_plain && s.objects.size() >= 1 &&
+        s.objects.front().access == Access::ddl && !s.objects.front().schema.empty()) {
+      Decision d = reject(code, "schema-change", message);
+      d.verdict = Verdict::rewrite;
+      d.rewrite = RewriteKind::create_if_not_exists_existing;
+      d.rewrite_schema = s.objects.front().schema;
+      d.rewrite_table = s.objects.front().name;
+      return d;
+    }
+    return reject(code, "schema-change", message);
+  }
+  if (s.lineage_delete && !config.create_tables && state.migration.kind == MigrationKind::none &&
+      !s.lineage_condition_bookkeeping_only) {
+    return reject(codes::table_access_denied, "lineage",
+                  "djproxy: " + subject(s) +
+                      " rejected: lineage rows of user tables may only be deleted in a migration session "
+                      "(DataJoint deletes them just before a DROP TABLE)");
+  }
+  if (s.show_databases && !config.schema_prefix.empty()) {
+    Decision d;
+    d.verdict = Verdict::rewrite;
+    d.rewrite = RewriteKind::show_databases_filter;
+    d.rule = "show-databases";
+    return d;
+  }
+  return {};
+}
+
+}  // namespace
+
+bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& config, std::string& why,
+                    std::string& rule) {
+  if (schema == "*") {
+    why = "global privilege level *.* is outside every schema";
+    rule = "prefix";
+    return false;
+  }
+  if (config.lower_case_table_names != 0 && has_non_ascii(schema)) {
+    why = "non-ASCII schema names are not compared with certainty under lower_case_table_names";
+    rule = "fail-closed";
+    return false;
+  }
+  if (ieq(schema, "information_schema")) {
+    if (access == Access::read) return true;
+    why = "information_schema is read-only";
+    rule = "system-schema";
+    return false;
+  }
+  if (ieq(schema, "mysql") || ieq(schema, "performance_schema") || ieq(schema, "sys")) {
+    why = "system schema " + quoted(schema) + " is not accessible through djproxy";
+    rule = "system-schema";
+    return false;
+  }
+  if (access == Access::read)
+    for (const auto& r : config.extra_readable_schemas)
+      if (name_equals(schema, r, config.lower_case_table_names)) return true;
+  if (!config.schema_prefix.empty() &&
+      !name_starts_with(schema, config.schema_prefix, config.lower_case_table_names)) {
+    why = "schema is outside the prefix " + quoted(config.schema_prefix) + " (database.schema_prefix)";
+    rule = "prefix";
+    return false;
+  }
+  return true;
+}
+
+bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config) {
+  if (migration.kind == MigrationKind::by_user) return true;
+  if (migration.kind == MigrationKind::none) return false;
+  for (const auto& p : migration.scope) {
+    if (!p.empty() && p.back() == '*') {
+      if (name_starts_with(schema, std::string_view(p).substr(0, p.size() - 1), config.lower_case_table_names))
+        return true;
+    } else if (name_equals(schema, p, config.lower_case_table_names)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,
+                const PolicyConfig& config) {
+  std::size_t real = 0;
+  for (const auto& s : statements)
+    if (s.kind != StatementKind::empty) ++real;
+  Decision result;
+  for (const auto& s : statements) {
+    Decision d = decide_one(s, state, config);
+    if (d.verdict == Verdict::reject) return d;
+    if (real > 1 && (d.verdict == Verdict::rewrite || d.verdict == Verdict::migration_token)) {
+      return reject(s.migration_token ? codes::parse_error : codes::not_supported, "fail-closed",
+                    "djproxy: " + s.verb + " rejected: it must be the only statement in its packet");
+    }
+    if (d.verdict != Verdict::allow || (d.audit && !result.audit)) {
+      if (result.verdict == Verdict::allow) result = d;
+    }
+  }
+  return result;
+}
+
+void apply_mode(Decision& decision, const PolicyConfig& config) {
+  decision.enforced = config.mode == Mode::enforce;
+}
+
+std::string_view to_string(StatementKind k) noexcept {
+  switch (k) {
+    case StatementKind::unknown: return "unknown";
+    case StatementKind::query: return "query";
+    case StatementKind::dml: return "dml";
+    case StatementKind::ddl: return "ddl";
+    case StatementKind::transaction: return "transaction";
+    case StatementKind::set: return "set";
+    case StatementKind::show: return "show";
+    case StatementKind::use: return "use";
+    case StatementKind::describe: return "describe";
+    case StatementKind::maintenance: return "maintenance";
+    case StatementKind::administrative: return "administrative";
+    case StatementKind::dynamic_sql: return "dynamic_sql";
+    case StatementKind::empty: return "empty";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ObjectKind k) noexcept {
+  switch (k) {
+    case ObjectKind::none: return "none";
+    case ObjectKind::table: return "table";
+    case ObjectKind::temporary_table: return "temporary_table";
+    case ObjectKind::view: return "view";
+    case ObjectKind::index: return "index";
+    case ObjectKind::database: return "database";
+    case ObjectKind::procedure: return "procedure";
+    case ObjectKind::function: return "function";
+    case ObjectKind::trigger: return "trigger";
+    case ObjectKind::event: return "event";
+    case ObjectKind::sequence: return "sequence";
+    case ObjectKind::server: return "server";
+    case ObjectKind::tablespace: return "tablespace";
+    case ObjectKind::user: return "user";
+    case ObjectKind::role: return "role";
+    case ObjectKind::privilege: return "privilege";
+    case ObjectKind::other: return "other";
+  }
+  return "other";
+}
+
+std::string_view to_string(Access a) noexcept {
+  switch (a) {
+    case Access::read: return "read";
+    case Access::write: return "write";
+    case Access::ddl: return "ddl";
+  }
+  return "read";
+}
+
+std::string_view to_string(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::allow: return "allow";
+    case Verdict::reject: return "reject";
+    case Verdict::rewrite: return "rewrite";
+    case Verdict::migration_token: return "migration_token";
+  }
+  return "reject";
+}
+
+std::string_view to_string(RewriteKind k) noexcept {
+  switch (k) {
+    case RewriteKind::none: return "none";
+    case RewriteKind::create_if_not_exists_existing: return "create_if_not_exists_existing";
+    case RewriteKind::show_databases_filter: return "show_databases_filter";
+  }
+  return "none";
+}
+
+}  // namespace djproxy::policy

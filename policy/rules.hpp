@@ -1,0 +1,31 @@
+// The rules: from what was read to one decision for the packet.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "policy/types.hpp"
+
+namespace djproxy::policy {
+
+// Whether `schema` may be used with `access`; on refusal fills `why` and `rule`.
+bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& config, std::string& why,
+                    std::string& rule);
+
+// Whether `schema` matches a migration scope pattern (exact name or "prefix*").
+bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config);
+
+// The decision for a whole packet, as enforced (dry-run is applied by the caller).
+Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,
+                const PolicyConfig& config);
+
+// Applies Mode::dry_run: the verdict stays, enforcement is off.
+void apply_mode(Decision& decision, const PolicyConfig& config);
+
+std::string_view to_string(StatementKind kind) noexcept;
+std::string_view to_string(ObjectKind kind) noexcept;
+std::string_view to_string(Access access) noexcept;
+std::string_view to_string(Verdict verdict) noexcept;
+std::string_view to_string(RewriteKind kind) noexcept;
+
+}  // namespace djproxy::policy

@@ -1,0 +1,139 @@
+// Reads the tokens of one statement, as they arrive, into a StatementInfo:
+// its kind, object kind and every schema it touches. Keeps bounded state: a
+// stack of parenthesis frames, the name being read, and small sets of names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/token.hpp"
+#include "policy/types.hpp"
+
+namespace djproxy::policy {
+
+class StatementReader {
+ public:
+  static constexpr std::size_t kMaxDepth = 128;
+  static constexpr std::size_t kMaxRefs = 512;
+  static constexpr int kMaxNesting = 2;
+
+  StatementReader(const SessionState& state, const PolicyConfig& config,
+                  std::optional<std::string> current_schema, int nesting);
+
+  void on_token(const Token& t);
+  StatementInfo finish();
+  bool empty() const noexcept { return tokens_ == 0; }
+
+ private:
+  enum class Pos : std::uint8_t { none, table, object, routine, schema, grant_target, show_table, show_schema, use_schema };
+
+  struct Frame {
+    bool stmt = false;         // a query context: FROM introduces tables
+    bool list = false;         // a table list: ',' expects another table
+    Pos list_pos = Pos::table;
+    Pos expect = Pos::none;    // the next name is a reference of this kind
+    Access access = Access::read;
+    bool after_table = false;  // a bare name now is an alias
+    bool from_table_pos = false;  // opened where a table was expected
+    bool table_fn = false;     // JSON_TABLE(...)
+    bool cte = false;          // inside WITH name AS (...), ...
+    bool defs = false;         // CREATE TABLE t ( definitions )
+    std::uint32_t tokens = 0;  // tokens seen directly in this frame
+  };
+
+  struct CapturedToken {
+    TokenKind kind;
+    char punct;
+    Kw kw;
+    bool truncated;
+    std::string text;
+  };
+
+  void reject(std::string why, std::uint16_t code = codes::not_supported);
+  bool failed() const noexcept { return !info_.unsupported.empty(); }
+  Frame& top() { return frames_.back(); }
+
+  void head(const Token& t);
+  void start_verb(const Token& t);
+  void ddl_head(const Token& t);
+  void show_head(const Token& t);
+  void set_head(const Token& t);
+  void dynamic_head(const Token& t);
+  void body(const Token& t);
+  void keyword(const Token& t);
+  void punct(const Token& t);
+  void flush_name(const Token* next);
+  void add_schema(const std::string& name, Access access);
+  void add_object(const std::optional<std::string>& schema, const std::string& name, Access access);
+  void declare(const std::string& name);
+  void to_body() { phase_ = Phase::body; }
+  void expect(Pos pos, Access access, bool list = false);
+  void nested(const std::string& text, const char* verb);
+  void capture(const Token& t);
+  bool lineage_condition_ok() const;
+
+  const SessionState& state_;
+  const PolicyConfig& config_;
+  std::optional<std::string> current_;
+  int nesting_;
+  StatementInfo info_;
+
+  enum class Phase : std::uint8_t { head, body, ignore };
+  Phase phase_ = Phase::head;
+  Kw verb_ = Kw::none;
+  int step_ = 0;           // position inside the head of the current verb
+  std::uint32_t tokens_ = 0;
+
+  std::vector<Frame> frames_;
+  // name being read: up to three parts
+  std::string parts_[3];
+  int nparts_ = 0;
+  bool pend_dot_ = false;
+  bool pend_star_ = false;
+  bool alias_next_ = false;
+  bool sysvar_name_ = false;
+
+  std::vector<std::string> candidates_;  // qualifiers seen in expressions: a.b
+  std::vector<std::string> declared_;    // table names, aliases, CTE names
+
+  // statement-specific state
+  bool temporary_ = false;
+  bool create_table_ = false;
+  bool create_like_or_select_ = false;
+  bool on_is_target_ = false;   // CREATE INDEX .. ON t, CREATE TRIGGER .. ON t, GRANT .. ON
+  bool routine_body_ = false;   // CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT
+  bool alter_table_ = false;
+  bool rename_list_ = false;
+  int alter_rename_ = 0;
+  bool show_mode_ = false;
+  bool show_columns_ = false;
+  bool show_needs_schema_ = false;
+  int show_from_count_ = 0;
+  std::optional<std::string> show_schema_;
+  std::optional<std::string> show_table_schema_;
+  std::string show_table_;
+  bool set_stmt_ = false;
+  bool delete_stmt_ = false;
+  int skip_names_ = 0;
+  bool definer_skip_ = false;
+  bool capturing_ = false;
+  bool capture_overflow_ = false;
+  std::vector<CapturedToken> where_;
+  // dynamic SQL and the migration token
+  std::string literal_;
+  bool literal_seen_ = false;
+  bool token_null_ = false;
+  Token last_{};
+  bool json_pending_ = false;
+  bool defs_pending_ = false;
+  bool had_defs_ = false;
+};
+
+// Implemented by the analyser: reads the text of PREPARE / EXECUTE IMMEDIATE.
+std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,
+                                          const PolicyConfig& config,
+                                          const std::optional<std::string>& current_schema, int nesting);
+
+}  // namespace djproxy::policy

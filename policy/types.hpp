@@ -1,0 +1,189 @@
+// Inputs and outputs of the policy engine: the session's state, the immutable
+// configuration, what was read from a statement, and the decision.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace djproxy::policy {
+
+// ---------------------------------------------------------------- inputs
+
+// sql_mode flags that change how a statement is read.
+struct SqlMode {
+  bool ansi_quotes = false;           // "x" is an identifier
+  bool no_backslash_escapes = false;  // '\' is an ordinary character in strings
+  bool pipes_as_concat = false;       // || is concatenation, not OR
+  bool ignore_space = false;          // space allowed between a function name and '('
+};
+
+enum class ServerFlavour : std::uint8_t { mysql, mariadb };
+
+// How the client's character set is scanned byte by byte.
+enum class CharsetClass : std::uint8_t {
+  utf8,         // utf8mb3/utf8mb4/ascii/binary: every byte >= 0x80 is part of an identifier
+  single_byte,  // latin1 & co: bytes >= 0x80 outside literals are refused (not read with certainty)
+  gbk,          // multi-byte charsets whose trail bytes can be 0x5C ('\') or 0x60 ('`')
+  big5,
+  sjis,         // sjis and cp932
+  gb18030,
+  unsupported,  // anything else: every statement is refused
+};
+
+enum class MigrationKind : std::uint8_t { none, by_user, by_token };
+
+struct Migration {
+  MigrationKind kind = MigrationKind::none;
+  // For by_token: schemas the token covers, exact names or "prefix*". Empty = none.
+  std::vector<std::string> scope;
+};
+
+struct SessionState {
+  std::optional<std::string> current_schema;
+  SqlMode sql_mode;
+  ServerFlavour flavour = ServerFlavour::mariadb;
+  std::uint32_t server_version = 101119;  // 10.11.19 -> 101119, 8.0.36 -> 80036
+  CharsetClass charset = CharsetClass::utf8;
+  bool multi_statements = false;
+  Migration migration;
+};
+
+enum class Mode : std::uint8_t { enforce, dry_run };
+
+struct PolicyConfig {
+  bool create_tables = false;  // false = production
+  std::string schema_prefix;   // empty = no prefix rule
+  Mode mode = Mode::enforce;
+  bool allow_temporary_tables = true;
+  bool allow_bookkeeping_tables = true;
+  int lower_case_table_names = 0;  // 0, 1 or 2, as the server reports it
+  std::vector<std::string> extra_readable_schemas;
+};
+
+// ---------------------------------------------------------------- statement facts
+
+enum class StatementKind : std::uint8_t {
+  unknown,
+  query,           // SELECT, WITH, TABLE, VALUES, DO
+  dml,             // INSERT, REPLACE, UPDATE, DELETE, LOAD DATA, CALL, HANDLER
+  ddl,             // schema changes, GRANT/REVOKE, user management
+  transaction,     // START TRANSACTION, BEGIN, COMMIT, ROLLBACK, SAVEPOINT, XA, LOCK/UNLOCK
+  set,             // SET
+  show,            // SHOW
+  use,             // USE db
+  describe,        // DESCRIBE/EXPLAIN of a table
+  maintenance,     // ANALYZE/OPTIMIZE/CHECK/CHECKSUM/REPAIR TABLE
+  administrative,  // FLUSH, RESET, KILL, replication, plugins, ...
+  dynamic_sql,     // PREPARE, EXECUTE, DEALLOCATE
+  empty,           // only comments / whitespace
+};
+
+enum class ObjectKind : std::uint8_t {
+  none,
+  table,
+  temporary_table,
+  view,
+  index,
+  database,
+  procedure,
+  function,
+  trigger,
+  event,
+  sequence,
+  server,
+  tablespace,
+  user,
+  role,
+  privilege,
+  other,
+};
+
+enum class Access : std::uint8_t { read, write, ddl };
+
+struct SchemaUse {
+  std::string name;
+  Access access = Access::read;
+  friend bool operator==(const SchemaUse&, const SchemaUse&) = default;
+};
+
+struct ObjectRef {
+  std::string schema;  // empty when unqualified and no current schema
+  std::string name;
+  Access access = Access::read;
+  friend bool operator==(const ObjectRef&, const ObjectRef&) = default;
+};
+
+struct StatementInfo {
+  StatementKind kind = StatementKind::unknown;
+  ObjectKind object = ObjectKind::none;
+  std::string verb;  // leading keyword(s), upper case, e.g. "CREATE TABLE"
+  std::vector<SchemaUse> schemas;
+  std::vector<ObjectRef> objects;
+
+  bool if_not_exists = false;
+  bool or_replace = false;
+  bool create_plain = false;     // CREATE TABLE ... ( definitions ) with no SELECT/LIKE
+  bool show_databases = false;   // SHOW DATABASES / SCHEMAS
+  bool global_scope = false;     // GRANT ON *.*, user/role/server/tablespace objects
+  bool lineage_delete = false;   // DELETE from a ~lineage table
+  bool lineage_condition_bookkeeping_only = false;
+  bool via_prepare = false;      // analysed from PREPARE/EXECUTE IMMEDIATE text
+  bool migration_token = false;  // SET @djproxy_migration = ...
+  std::optional<std::string> token_value;  // nullopt with migration_token = NULL
+  std::optional<std::string> new_current_schema;  // USE db
+  std::string unsupported;  // non-empty: not read with certainty, and why
+  std::uint16_t unsupported_code = 0;  // 1064 for malformed, else 1235
+  friend bool operator==(const StatementInfo&, const StatementInfo&) = default;
+};
+
+// ---------------------------------------------------------------- decision
+
+enum class Verdict : std::uint8_t { allow, reject, rewrite, migration_token };
+
+enum class RewriteKind : std::uint8_t {
+  none,
+  create_if_not_exists_existing,  // ask the server whether schema.table exists
+  show_databases_filter,          // list only schemas the session may use
+};
+
+namespace codes {
+inline constexpr std::uint16_t table_access_denied = 1142;  // ER_TABLEACCESS_DENIED_ERROR
+inline constexpr std::uint16_t db_access_denied = 1044;     // ER_DBACCESS_DENIED_ERROR
+inline constexpr std::uint16_t specific_access_denied = 1227;
+inline constexpr std::uint16_t parse_error = 1064;
+inline constexpr std::uint16_t not_supported = 1235;
+inline constexpr std::uint16_t table_exists = 1050;  // warning for the rewrite
+}  // namespace codes
+
+struct Decision {
+  Verdict verdict = Verdict::allow;
+  // false in dry-run: the verdict is what production would do, the session forwards.
+  bool enforced = true;
+  // reject (or, for create_if_not_exists_existing, the answer when the table is missing)
+  std::uint16_t code = 0;
+  std::string sqlstate;
+  std::string message;
+  std::string rule;  // stable id, e.g. "schema-change", "prefix", "fail-closed"
+  // rewrite
+  RewriteKind rewrite = RewriteKind::none;
+  std::string rewrite_schema;
+  std::string rewrite_table;
+  // migration_token: nullopt = "= NULL" (leave the migration)
+  std::optional<std::string> token;
+  // allowed but worth an audit line (bookkeeping table created in production)
+  bool audit = false;
+  std::string audit_note;
+  friend bool operator==(const Decision&, const Decision&) = default;
+};
+
+struct Analysis {
+  std::vector<StatementInfo> statements;
+  Decision decision;
+  // Current schema after the packet ran (USE inside the packet), for the caller.
+  std::optional<std::string> current_schema_after;
+  friend bool operator==(const Analysis&, const Analysis&) = default;
+};
+
+}  // namespace djproxy::policy

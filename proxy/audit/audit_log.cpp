@@ -1,0 +1,513 @@
+#include "proxy/audit/audit_log.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/details/thread_pool.h>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/sink.h>
+#include <spdlog/spdlog.h>
+
+namespace djproxy::audit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A broken destination fails on every line; the operator needs to hear about it, not
+// thousands of times a second.
+constexpr auto kWarningInterval = std::chrono::seconds(10);
+constexpr auto kReopenInterval = std::chrono::seconds(1);
+// Lines written between flushes while the queue is busy: batches the write(2) calls
+// under load, while an idle log is flushed line by line so `tail -f` sees it at once.
+constexpr unsigned kFlushBatch = 64;
+constexpr auto kFlushWait = std::chrono::seconds(5);
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// True for one caller per interval.
+bool due(std::atomic<std::int64_t>& next) {
+  const std::int64_t now = now_ns();
+  std::int64_t expected = next.load(std::memory_order_relaxed);
+  if (now < expected) return false;
+  const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(kWarningInterval).count();
+  return next.compare_exchange_strong(expected, now + interval, std::memory_order_relaxed);
+}
+
+// ------------------------------------------------------------------ JSON text
+
+// Length of the well-formed UTF-8 sequence at `p` (Unicode 15, table 3-7: no
+// overlongs, no surrogates, nothing past U+10FFFF), or 0.
+std::size_t utf8_sequence(const unsigned char* p, std::size_t n) {
+  const unsigned char b0 = p[0];
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < n && p[i] >= lo && p[i] <= hi;
+  };
+  if (b0 >= 0xC2 && b0 <= 0xDF) return cont(1) ? 2 : 0;
+  if (b0 == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
+  if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) return cont(1) && cont(2) ? 3 : 0;
+  if (b0 == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+  if (b0 == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (b0 >= 0xF1 && b0 <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (b0 == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+void append_u_escape(std::string& out, unsigned value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\u00";
+  out += kHex[(value >> 4) & 0xF];
+  out += kHex[value & 0xF];
+}
+
+// Statements are bytes in whatever character set the client uses, and blobs arrive
+// as escaped literals, so the text is often not UTF-8. A byte that does not start a
+// well-formed sequence is written as the code point of the same value (as latin1
+// reads it): the line stays valid JSON and the byte stays visible, where U+FFFD would
+// hide it.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (c < 0x20 || c == 0x7F) {
+            append_u_escape(out, c);
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    const std::size_t len = utf8_sequence(p + i, n - i);
+    if (len == 0) {
+      append_u_escape(out, c);
+      ++i;
+    } else {
+      out.append(text.data() + i, len);
+      i += len;
+    }
+  }
+  out += '"';
+}
+
+// Cuts at `max` bytes, moving back to the start of a UTF-8 sequence so a character
+// that fits only in part is left out instead of turning into stray bytes.
+std::string_view cut(std::string_view text, std::uint32_t max) {
+  if (max == 0 || text.size() <= max) return text;
+  std::size_t end = max;
+  for (int back = 0; back < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; ++back) --end;
+  const auto* lead = reinterpret_cast<const unsigned char*>(text.data()) + end;
+  // Step back only over a well-formed character that the cut actually splits;
+  // binary bytes are cut where they are.
+  if (end < max && utf8_sequence(lead, text.size() - end) <= max - end) end = max;
+  return text.substr(0, end);
+}
+
+// RFC 3339, UTC, microseconds: what MariaDB's and Percona's JSON formats parse into.
+void append_timestamp(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  const auto frac = static_cast<long>(us % 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+class LineBuilder {
+ public:
+  explicit LineBuilder(std::string& out) : out_(out) { out_ += '{'; }
+  void finish() { out_ += '}'; }
+
+  void key(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;  // our own names: plain ASCII
+    out_ += "\":";
+  }
+  void text(std::string_view name, std::string_view value) {
+    if (value.empty()) return;
+    key(name);
+    append_json_string(out_, value);
+  }
+  template <typename Int>
+  void number(std::string_view name, const std::optional<Int>& value) {
+    if (!value) return;
+    key(name);
+    fmt::format_to(std::back_inserter(out_), "{}", *value);
+  }
+
+  std::string& out() { return out_; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+// ------------------------------------------------------------------ names
+
+constexpr std::string_view kEventNames[] = {
+    "connect",       "disconnect",       "auth_failed",       "reject",      "schema_change",
+    "rewrite",       "migration_begin",  "migration_end",     "migration_denied",
+    "dry_run_violation", "bookkeeping",  "statement",         "config_reload",
+    "startup",       "shutdown",
+};
+
+constexpr std::string_view kClassNames[] = {
+    "connect", "disconnect", "auth", "reject", "rewrite", "migration", "ddl", "bookkeeping", "statement",
+};
+
+}  // namespace
+
+std::string_view to_string(Event event) noexcept {
+  const auto i = static_cast<std::size_t>(event);
+  return i < std::size(kEventNames) ? kEventNames[i] : std::string_view("unknown");
+}
+
+EventClass class_of(Event event) noexcept {
+  switch (event) {
+    case Event::connect: return EventClass::connect;
+    case Event::disconnect: return EventClass::disconnect;
+    case Event::auth_failed: return EventClass::auth;
+    // A dry-run violation is the rejection production would make.
+    case Event::reject:
+    case Event::dry_run_violation: return EventClass::reject;
+    case Event::schema_change: return EventClass::ddl;
+    case Event::rewrite: return EventClass::rewrite;
+    case Event::migration_begin:
+    case Event::migration_end:
+    case Event::migration_denied: return EventClass::migration;
+    case Event::bookkeeping: return EventClass::bookkeeping;
+    case Event::statement: return EventClass::statement;
+    case Event::config_reload:
+    case Event::startup:
+    case Event::shutdown: return EventClass::lifecycle;
+  }
+  return EventClass::lifecycle;
+}
+
+std::optional<EventClass> parse_event_class(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < std::size(kClassNames); ++i) {
+    if (kClassNames[i] == name) return static_cast<EventClass>(i);
+  }
+  return std::nullopt;
+}
+
+std::string format_line(const AuditEvent& e, std::uint32_t statement_max_length) {
+  std::size_t query_room = e.query ? e.query->size() : 0;
+  if (statement_max_length != 0) query_room = std::min<std::size_t>(query_room, statement_max_length);
+  std::string line;
+  line.reserve(256 + query_room + query_room / 8);
+  LineBuilder b(line);
+  b.key("timestamp");
+  line += '"';
+  append_timestamp(line);
+  line += '"';
+  b.text("event", to_string(e.event));
+  b.number("connection_id", e.connection_id);
+  b.number("server_connection_id", e.server_connection_id);
+  b.text("host", e.host);
+  b.number("port", e.port);
+  b.text("user", e.user);
+  b.text("database", e.database);
+  if (e.tls) {
+    b.key("tls");
+    line += *e.tls ? "true" : "false";
+  }
+  b.text("command", e.command);
+  b.text("statement_kind", e.statement_kind);
+  if (e.query) {
+    b.key("query");
+    append_json_string(line, cut(*e.query, statement_max_length));
+    b.number("query_length", std::optional<std::size_t>(e.query->size()));
+  }
+  b.text("digest", cut(e.digest, statement_max_length));
+  b.text("decision", e.decision);
+  b.text("rule", e.rule);
+  b.number("error_code", e.error_code);
+  b.text("message", e.message);
+  b.text("token_id", e.token_id);
+  if (e.duration_ms && std::isfinite(*e.duration_ms)) {
+    b.key("duration_ms");
+    fmt::format_to(std::back_inserter(line), "{:.3f}", *e.duration_ms);
+  }
+  b.number("bytes_in", e.bytes_in);
+  b.number("bytes_out", e.bytes_out);
+  b.finish();
+  return line;
+}
+
+// ------------------------------------------------------------------ the writer
+
+struct AuditShared {
+  std::atomic<std::uint64_t> posted{0};   // handed to the queue
+  std::atomic<std::uint64_t> handled{0};  // taken off the queue by the writer thread
+  std::atomic<std::uint64_t> written{0};
+  std::atomic<std::uint64_t> write_errors{0};
+  std::atomic<std::uint64_t> lost{0};  // never reached the queue
+  std::atomic<std::uint64_t> flushes{0};  // flush requests the writer thread has carried out
+  std::weak_ptr<spdlog::details::thread_pool> pool;
+  std::atomic<std::int64_t> next_error_warning{0};
+  std::atomic<std::int64_t> next_drop_warning{0};
+
+  std::uint64_t overruns() const {
+    const auto p = pool.lock();
+    return p ? p->overrun_counter() : 0;
+  }
+
+  void write_failed(std::string_view what) {
+    const auto n = write_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (due(next_error_warning)) {
+      spdlog::warn("audit log: cannot write ({}); {} audit write error(s) so far, traffic goes on", what, n);
+    }
+  }
+
+  void note_drops() {
+    if (now_ns() < next_drop_warning.load(std::memory_order_relaxed)) return;
+    const auto dropped = overruns() + lost.load(std::memory_order_relaxed);
+    if (dropped > 0 && due(next_drop_warning)) {
+      spdlog::warn("audit log: {} audit event(s) dropped so far: the destination does not keep up", dropped);
+    }
+  }
+};
+
+namespace {
+
+// Sits between spdlog's queue and the real destination: opens it (again, after a
+// failure), batches flushes and turns every failure into a counted, rate-limited
+// warning. Whatever happens here, the writer thread goes on to the next line.
+class GuardedSink final : public spdlog::sinks::sink {
+ public:
+  GuardedSink(std::function<spdlog::sink_ptr()> make, std::shared_ptr<AuditShared> shared)
+      : make_(std::move(make)), shared_(std::move(shared)) {}
+
+  void log(const spdlog::details::log_msg& msg) override {
+    {
+      std::lock_guard lock(mutex_);
+      try {
+        open_locked();
+        inner_->log(msg);
+        shared_->written.fetch_add(1, std::memory_order_relaxed);
+        if (++unflushed_ >= kFlushBatch || queue_empty()) flush_locked();
+      } catch (const std::exception& e) {
+        shared_->write_failed(e.what());
+      }
+    }
+    shared_->handled.fetch_add(1, std::memory_order_release);
+    shared_->note_drops();
+  }
+
+  void flush() override {
+    {
+      std::lock_guard lock(mutex_);
+      try {
+        if (inner_ != nullptr) flush_locked();
+      } catch (const std::exception& e) {
+        shared_->write_failed(e.what());
+      }
+    }
+    shared_->flushes.fetch_add(1, std::memory_order_release);
+  }
+
+  // The line format is fixed (the payload is the finished JSON line); spdlog's own
+  // pattern setters must not change it.
+  void set_pattern(const std::string&) override {}
+  void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
+
+ private:
+  void open_locked() {
+    if (inner_ != nullptr) return;
+    const auto now = Clock::now();
+    if (now < next_open_) throw std::runtime_error(open_error_);
+    next_open_ = now + kReopenInterval;
+    try {
+      inner_ = make_();
+    } catch (const std::exception& e) {
+      open_error_ = e.what();
+      throw;
+    }
+    inner_->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::utc, std::string("\n")));
+  }
+
+  void flush_locked() {
+    unflushed_ = 0;
+    inner_->flush();
+  }
+
+  // This line was the last one queued (handled is counted after log() returns).
+  bool queue_empty() const {
+    const auto posted = shared_->posted.load(std::memory_order_relaxed);
+    const auto handled = shared_->handled.load(std::memory_order_relaxed) + 1;
+    if (handled >= posted) return true;
+    const auto pool = shared_->pool.lock();
+    return pool == nullptr || pool->queue_size() == 0;
+  }
+
+  std::function<spdlog::sink_ptr()> make_;
+  std::shared_ptr<AuditShared> shared_;
+  std::mutex mutex_;
+  spdlog::sink_ptr inner_;
+  Clock::time_point next_open_{};
+  std::string open_error_;
+  unsigned unflushed_ = 0;
+};
+
+// spdlog's stdout sink ignores write errors; a log shipper that went away must show
+// up in write_errors() like a full disk does.
+class StdoutSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    if (std::fwrite(formatted.data(), 1, formatted.size(), stdout) != formatted.size()) {
+      throw spdlog::spdlog_ex("cannot write to stdout", errno);
+    }
+  }
+  void flush_() override {
+    if (std::fflush(stdout) != 0) throw spdlog::spdlog_ex("cannot flush stdout", errno);
+  }
+};
+
+spdlog::sink_ptr make_destination(const AuditOptions& o) {
+  // The guard serializes access, so the single-threaded sinks suffice.
+  if (o.path == "-") return std::make_shared<StdoutSink>();
+  if (o.rotate_size == 0) return std::make_shared<spdlog::sinks::basic_file_sink_st>(o.path, false);
+  return std::make_shared<spdlog::sinks::rotating_file_sink_st>(o.path, static_cast<std::size_t>(o.rotate_size),
+                                                                static_cast<std::size_t>(o.rotate_count));
+}
+
+}  // namespace
+
+std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
+  return std::unique_ptr<AuditLog>(new AuditLog(options, nullptr));
+}
+
+std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options, spdlog::sink_ptr sink) {
+  if (sink == nullptr) throw std::invalid_argument("audit log: no sink");
+  return std::unique_ptr<AuditLog>(new AuditLog(options, std::move(sink)));
+}
+
+AuditLog::AuditLog(const AuditOptions& options, spdlog::sink_ptr sink)
+    : statement_max_length_(options.statement_max_length), shared_(std::make_shared<AuditShared>()) {
+  mask_ = 1U << static_cast<unsigned>(EventClass::lifecycle);
+  for (const auto& name : options.events) {
+    const auto c = parse_event_class(name);
+    if (!c) throw std::invalid_argument("audit log: unknown event class '" + name + "'");
+    mask_ |= 1U << static_cast<unsigned>(*c);
+  }
+  if (options.all_statements) mask_ |= 1U << static_cast<unsigned>(EventClass::statement);
+
+  std::function<spdlog::sink_ptr()> make;
+  if (sink != nullptr) {
+    make = [sink] { return sink; };
+  } else {
+    make = [options] { return make_destination(options); };
+  }
+  auto guarded = std::make_shared<GuardedSink>(std::move(make), shared_);
+
+  pool_ = std::make_shared<spdlog::details::thread_pool>(std::max<std::size_t>(options.queue_size, 1), 1, [] {
+    pthread_setname_np(pthread_self(), "djproxy-audit");
+    // A write to a pipe whose reader is gone (stdout into a dead log shipper) raises
+    // SIGPIPE in the writing thread, and by default that ends the process. Blocked
+    // here, the write fails with EPIPE instead and is counted like any other failure.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  });
+  shared_->pool = pool_;
+  // overrun_oldest: a full queue costs the oldest line (counted by the pool), never a
+  // wait in the session that writes.
+  logger_ = std::make_shared<spdlog::async_logger>("djproxy-audit", std::move(guarded), pool_,
+                                                   spdlog::async_overflow_policy::overrun_oldest);
+  logger_->set_level(spdlog::level::info);
+  logger_->flush_on(spdlog::level::off);
+  // Reached only when a line cannot be queued (the guard catches sink failures).
+  logger_->set_error_handler([shared = shared_](const std::string& what) {
+    shared->lost.fetch_add(1, std::memory_order_relaxed);
+    if (due(shared->next_drop_warning)) spdlog::warn("audit log: event lost: {}", what);
+  });
+}
+
+AuditLog::~AuditLog() {
+  flush();
+  logger_.reset();
+  // The pool's destructor handles the rest of the queue, then joins its thread.
+  pool_.reset();
+}
+
+void AuditLog::write(const AuditEvent& event) noexcept {
+  try {
+    const std::string line = format_line(event, statement_max_length_);
+    // Counted before queueing: the writer thread may handle the line before log()
+    // returns here, and flush() must never see handled > posted as "done early".
+    shared_->posted.fetch_add(1, std::memory_order_relaxed);
+    logger_->log(spdlog::source_loc{}, spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  } catch (...) {
+    shared_->lost.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t AuditLog::dropped() const noexcept {
+  return pool_->overrun_counter() + shared_->lost.load(std::memory_order_relaxed);
+}
+
+std::uint64_t AuditLog::write_errors() const noexcept { return shared_->write_errors.load(std::memory_order_relaxed); }
+
+std::uint64_t AuditLog::written() const noexcept { return shared_->written.load(std::memory_order_relaxed); }
+
+void AuditLog::flush() noexcept {
+  const auto deadline = Clock::now() + kFlushWait;
+  while (shared_->handled.load(std::memory_order_acquire) + dropped() < shared_->posted.load(std::memory_order_relaxed) &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // The flush itself runs on the writer thread like every other destination call, so
+  // a broken destination never raises SIGPIPE or blocks in the caller.
+  const auto before = shared_->flushes.load(std::memory_order_acquire);
+  try {
+    logger_->flush();
+  } catch (...) {
+    return;
+  }
+  while (shared_->flushes.load(std::memory_order_acquire) == before && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace djproxy::audit

@@ -1,0 +1,362 @@
+// The policy side of a session: what the session tells the policy engine, and what
+// it does with each decision. The SQL itself is read only by policy/.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "proxy/migration/token.hpp"
+#include "proxy/protocol/constants.hpp"
+#include "proxy/protocol/generic_packets.hpp"
+#include "proxy/protocol/handshake.hpp"
+#include "proxy/session.hpp"
+
+namespace djproxy::proxy {
+
+namespace cap = protocol::cap;
+using protocol::Bytes;
+using protocol::kHeaderSize;
+using protocol::kMaxPayload;
+
+namespace {
+
+std::string_view text_of(Bytes b) { return protocol::as_chars(b); }
+
+std::string hex_literal(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "X'";
+  for (unsigned char c : s) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+policy::Command policy_command(Command command) {
+  return command == Command::kStmtPrepare ? policy::Command::stmt_prepare : policy::Command::query;
+}
+
+policy::Decision fail_closed(std::uint16_t code, std::string message) {
+  policy::Decision d;
+  d.verdict = policy::Verdict::reject;
+  d.code = code;
+  d.sqlstate = "42000";
+  d.message = std::move(message);
+  d.rule = "fail-closed";
+  return d;
+}
+
+}  // namespace
+
+void Session::refresh_policy() {
+  const std::uint64_t generation = shared_.policy.generation();
+  if (generation == runtime_generation_ && runtime_) return;
+  runtime_ = shared_.policy.get();
+  runtime_generation_ = generation;
+}
+
+void Session::set_migration_for_user() {
+  const auto& users = runtime_->migration_users;
+  if (std::find(users.begin(), users.end(), user_) != users.end()) {
+    migration_ = {policy::MigrationKind::by_user, {}};
+    migration_token_id_.clear();
+  } else if (migration_.kind == policy::MigrationKind::by_user) {
+    migration_ = {};
+  }
+}
+
+policy::SessionState Session::policy_state() const {
+  policy::SessionState state;
+  if (!schema_.empty()) state.current_schema = schema_;
+  state.sql_mode = sql_mode_reading_.flags;
+  if (server_version_) {
+    state.flavour = server_version_->flavour;
+    state.server_version = server_version_->version;
+  }
+  state.charset = charset_class_;
+  state.multi_statements = multi_statements_;
+  state.migration = migration_;
+  return state;
+}
+
+void Session::log_decision(const policy::Decision& decision, std::string_view what) const {
+  if (decision.verdict == policy::Verdict::reject) {
+    spdlog::info("session {} user '{}': {} {} ({}): {}", id_, user_, decision.enforced ? "rejected" : "would reject",
+                 what, decision.rule, decision.message);
+  }
+}
+
+bool Session::database_visible(std::string_view name) const {
+  const auto d = policy::check_schema(name, policy::SchemaCommand::init_db, policy_state(), runtime_->config);
+  return d.verdict == policy::Verdict::allow;
+}
+
+Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
+  const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), visible));
+  client_buffer_.consume(visible);
+  co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
+}
+
+Awaitable<Session::Outcome> Session::reject_command(std::size_t visible, const policy::Decision& decision) {
+  const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
+  client_buffer_.consume(visible);
+  const std::string_view state = decision.sqlstate.empty() ? std::string_view("42000") : decision.sqlstate;
+  const bool sent = co_await send_client_error(seq, decision.code, state, decision.message);
+  co_return sent ? Outcome::kAnswered : Outcome::kClosed;
+}
+
+// The command is whole in the client buffer (`visible` bytes with its header), or,
+// when `whole` is false, larger than the buffer and analysed while it streams.
+Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
+  refresh_policy();
+  const Bytes payload(client_buffer_.data() + kHeaderSize, visible - kHeaderSize);
+  const auto state = policy_state();
+  const auto& config = runtime_->config;
+
+  switch (command) {
+    case Command::kQuery:
+    case Command::kStmtPrepare: {
+      if (!whole) co_return co_await stream_statement(command);
+      policy::Analysis analysis;
+      if (!state_known_) {
+        analysis.decision = fail_closed(1235, "djproxy: the session's sql_mode is not known (no session tracking "
+                                              "from the server), so statements cannot be analysed");
+      } else if (!sql_mode_reading_.unsupported.empty()) {
+        analysis.decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
+      } else {
+        analysis = policy::analyse(text_of(payload.subspan(1)), state, config, policy_command(command));
+      }
+      if (!analysis.decision.enforced && analysis.decision.verdict != policy::Verdict::migration_token) {
+        log_decision(analysis.decision, protocol::command_name(static_cast<std::uint8_t>(command)));
+        analysis.decision = policy::Decision{};  // dry run: forward as if allowed
+      }
+      co_return co_await apply_statement_decision(analysis, command, visible);
+    }
+    case Command::kInitDb:
+    case Command::kFieldList:
+    case Command::kChangeUser: {
+      policy::Decision decision;
+      std::optional<protocol::ChangeUser> change;
+      if (command == Command::kInitDb) {
+        decision = policy::check_schema(text_of(payload.subspan(1)), policy::SchemaCommand::init_db, state, config);
+      } else if (command == Command::kFieldList) {
+        protocol::Reader r(payload.subspan(1));
+        const auto table = text_of(r.nul_terminated());
+        decision = r.ok() ? policy::check_field_list(table, state, config)
+                          : fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_FIELD_LIST");
+      } else {
+        if (!whole) {
+          const auto oversized = fail_closed(1153, "djproxy: oversized COM_CHANGE_USER");
+          co_return co_await reject_command(visible, oversized);
+        }
+        change = protocol::ChangeUser::parse(payload, client_capabilities_);
+        if (!change) {
+          decision = fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_CHANGE_USER");
+        } else {
+          // The new user's own migration status applies to the schema it names.
+          auto as_new_user = state;
+          const auto& users = runtime_->migration_users;
+          const bool migrator = std::find(users.begin(), users.end(), change->user) != users.end();
+          as_new_user.migration = migrator ? policy::Migration{policy::MigrationKind::by_user, {}} : policy::Migration{};
+          if (!change->database.empty()) {
+            decision = policy::check_schema(change->database, policy::SchemaCommand::change_user, as_new_user, config);
+          }
+        }
+      }
+      log_decision(decision, protocol::command_name(static_cast<std::uint8_t>(command)));
+      if (decision.verdict == policy::Verdict::reject && decision.enforced) {
+        co_return co_await reject_command(visible, decision);
+      }
+      if (change) {
+        user_ = change->user;
+        migration_ = {};
+        migration_token_id_.clear();
+        set_migration_for_user();
+      }
+      co_return co_await forward_whole(visible);
+    }
+    case Command::kSetOption: {
+      protocol::Reader r(payload.subspan(1));
+      const std::uint16_t option = r.u16();
+      if (r.ok() && option <= 1) pending_multi_statements_ = option == 0;  // MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
+      co_return co_await forward_whole(visible);
+    }
+    default:
+      if (!whole) {
+        std::uint8_t last_seq = 0;
+        const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &last_seq);
+        co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
+      }
+      co_return co_await forward_whole(visible);
+  }
+}
+
+Awaitable<Session::Outcome> Session::apply_statement_decision(const policy::Analysis& analysis, Command command,
+                                                  std::size_t visible) {
+  const auto& decision = analysis.decision;
+  const char* what = protocol::command_name(static_cast<std::uint8_t>(command));
+  switch (decision.verdict) {
+    case policy::Verdict::allow:
+      if (decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decision.audit_note);
+      co_return co_await forward_whole(visible);
+    case policy::Verdict::reject:
+      log_decision(decision, what);
+      co_return co_await reject_command(visible, decision);
+    case policy::Verdict::migration_token:
+      co_return co_await handle_migration_token(decision.token, visible);
+    case policy::Verdict::rewrite:
+      if (command != Command::kQuery) {
+        const auto not_preparable = fail_closed(
+            1235, "djproxy: this statement is answered by the proxy and cannot be prepared; send it as a plain query");
+        co_return co_await reject_command(visible, not_preparable);
+      }
+      if (decision.rewrite == policy::RewriteKind::create_if_not_exists_existing) {
+        co_return co_await answer_existing_table(decision, visible);
+      }
+      if (decision.rewrite == policy::RewriteKind::show_databases_filter) {
+        filter_databases_ = true;
+        co_return co_await forward_whole(visible);
+      }
+      const auto unknown = fail_closed(1235, "djproxy: unknown rewrite");
+      co_return co_await reject_command(visible, unknown);
+  }
+  co_return Outcome::kClosed;
+}
+
+// CREATE TABLE IF NOT EXISTS of a table that exists: the server would answer OK with
+// a warning and change nothing, so the proxy answers the same without forwarding a
+// schema change. If the table does not exist, it is the schema change it looks like.
+Awaitable<Session::Outcome> Session::answer_existing_table(const policy::Decision& decision, std::size_t visible) {
+  const std::string question = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = CONVERT(" +
+                               hex_literal(decision.rewrite_schema) + " USING utf8mb4) AND TABLE_NAME = CONVERT(" +
+                               hex_literal(decision.rewrite_table) + " USING utf8mb4)";
+  const bool asked = co_await internal_query(question);
+  if (!asked) co_return Outcome::kClosed;
+  if (internal_rows_ == 0) {
+    log_decision(decision, "CREATE TABLE IF NOT EXISTS");
+    co_return co_await reject_command(visible, decision);
+  }
+  spdlog::info("session {} user '{}': CREATE TABLE IF NOT EXISTS `{}`.`{}` answered by the proxy: the table exists",
+               id_, user_, decision.rewrite_schema, decision.rewrite_table);
+  const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
+  client_buffer_.consume(visible);
+  local_packet_.clear();
+  const auto status = static_cast<std::uint16_t>(server_status_ & ~(protocol::status::kMoreResultsExist |
+                                                                    protocol::status::kSessionStateChanged));
+  protocol::append_ok_packet(local_packet_, seq, status, 1);
+  const auto write_error = co_await client_.write(asio::buffer(local_packet_));
+  co_return write_error ? Outcome::kClosed : Outcome::kAnswered;
+}
+
+Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<std::string>& token, std::size_t visible) {
+  const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
+  client_buffer_.consume(visible);
+  auto answer_ok = [this, seq]() -> Awaitable<Outcome> {
+    local_packet_.clear();
+    const auto status = static_cast<std::uint16_t>(server_status_ & (protocol::status::kAutocommit | protocol::status::kInTrans));
+    protocol::append_ok_packet(local_packet_, seq, status, 0);
+    const auto write_error = co_await client_.write(asio::buffer(local_packet_));
+    co_return write_error ? Outcome::kClosed : Outcome::kAnswered;
+  };
+  if (!token) {
+    if (migration_.kind == policy::MigrationKind::by_token) {
+      spdlog::info("session {} user '{}': migration session ended (token {})", id_, user_, migration_token_id_);
+      migration_ = {};
+      migration_token_id_.clear();
+      set_migration_for_user();
+    }
+    co_return co_await answer_ok();
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto check = migration::verify(*token, runtime_->migration_key, now, runtime_->config.schema_prefix,
+                                       runtime_->max_token_ttl);
+  if (check.status != migration::TokenStatus::ok) {
+    spdlog::info("session {} user '{}': migration token refused: {}", id_, user_, check.message);
+    const bool sent = co_await send_client_error(seq, protocol::err::kSpecificAccessDenied, "42000", check.message);
+    co_return sent ? Outcome::kAnswered : Outcome::kClosed;
+  }
+  migration_ = {policy::MigrationKind::by_token, check.token->scope};
+  migration_token_id_ = check.token->id;
+  spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
+  co_return co_await answer_ok();
+}
+
+// A statement larger than the buffer: forwarded as it arrives and analysed on the
+// way, except its last bytes, held back until the decision. The server executes
+// nothing until a packet is complete, so a late rejection that drops the backend
+// connection leaves nothing executed.
+Awaitable<Session::Outcome> Session::stream_statement(Command command) {
+  const auto state = policy_state();
+  policy::StreamingAnalyser analyser(state, runtime_->config, policy_command(command));
+  const std::uint64_t limit = runtime_->max_statement_bytes;
+  std::uint64_t total = 0;
+  bool first_packet = true;
+  std::uint8_t expected_seq = 0;
+  for (;;) {
+    const bool have_header = co_await fill(client_, client_buffer_, kHeaderSize);
+    if (!have_header) co_return Outcome::kClosed;
+    const auto header = protocol::read_header(client_buffer_.data());
+    if (header.sequence != expected_seq) {
+      spdlog::warn("session {}: packets out of order in a long statement", id_);
+      co_return Outcome::kClosed;
+    }
+    ++expected_seq;
+    const bool final_packet = header.length < kMaxPayload;
+    std::uint64_t left = header.length;
+    std::size_t pending_header = kHeaderSize;  // header bytes not yet forwarded
+    while (left > 0 || pending_header > 0) {
+      if (left > 0 && client_buffer_.size() <= pending_header) {
+        const bool filled = co_await fill(client_, client_buffer_, pending_header + 1);
+        if (!filled) co_return Outcome::kClosed;
+      }
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(left, client_buffer_.size() - pending_header));
+      std::string_view chunk(reinterpret_cast<const char*>(client_buffer_.data()) + pending_header, n);
+      if (first_packet && !chunk.empty()) {
+        chunk.remove_prefix(1);  // the command byte
+        first_packet = false;
+      }
+      analyser.feed(chunk);
+      total += n;
+      left -= n;
+      if (total > limit) {
+        spdlog::warn("session {} user '{}': statement over {} bytes (limits.max_statement_bytes); closing", id_, user_,
+                     limit);
+        server_.close();
+        co_await send_client_error(expected_seq, protocol::err::kNetPacketTooLarge, "08S01",
+                                   "djproxy: statement larger than limits.max_statement_bytes");
+        co_return Outcome::kClosed;
+      }
+      if (final_packet && left == 0) {
+        auto analysis = analyser.finish();
+        auto& decision = analysis.decision;
+        if (!sql_mode_reading_.unsupported.empty()) decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
+        if (!state_known_) decision = fail_closed(1235, "djproxy: the session's sql_mode is not known");
+        const bool allowed = decision.verdict == policy::Verdict::allow || !decision.enforced;
+        if (!allowed) {
+          if (decision.verdict != policy::Verdict::reject) {
+            decision = fail_closed(1235, "djproxy: statement too large for the proxy to answer itself");
+          }
+          log_decision(decision, "long statement");
+          spdlog::warn("session {}: late rejection of a {}-byte statement: the backend connection is dropped", id_,
+                       total);
+          server_.close();
+          const std::string_view state = decision.sqlstate.empty() ? std::string_view("42000") : decision.sqlstate;
+          co_await send_client_error(expected_seq, decision.code, state, decision.message);
+          co_return Outcome::kClosed;
+        }
+        if (decision.verdict == policy::Verdict::reject) log_decision(decision, "long statement");
+      }
+      const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), pending_header + n));
+      if (write_error) co_return Outcome::kClosed;
+      client_buffer_.consume(pending_header + n);
+      pending_header = 0;
+    }
+    if (final_packet) co_return Outcome::kForwarded;
+  }
+}
+
+}  // namespace djproxy::proxy
