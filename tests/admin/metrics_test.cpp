@@ -1,7 +1,7 @@
 #include "proxy/admin/metrics.hpp"
 
 #include <map>
-#include <regex>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -21,42 +21,103 @@ struct Scrape {
   std::map<std::string, std::string> types;  // family -> type
 };
 
+bool name_char(char c, bool first) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+         (!first && std::isdigit(static_cast<unsigned char>(c)));
+}
+
+// [a-zA-Z_:][a-zA-Z0-9_:]* at `pos`; advances past it.
+std::string read_name(const std::string& line, std::size_t& pos) {
+  const std::size_t start = pos;
+  while (pos < line.size() && name_char(line[pos], pos == start)) ++pos;
+  return line.substr(start, pos - start);
+}
+
+// `{name="value",...}` at `pos`, values escaped as \\, \" and \n only.
+bool read_labels(const std::string& line, std::size_t& pos) {
+  if (pos >= line.size() || line[pos] != '{') return true;
+  ++pos;
+  for (;;) {
+    if (read_name(line, pos).empty() || line.compare(pos, 2, "=\"") != 0) return false;
+    pos += 2;
+    for (;; ++pos) {
+      if (pos >= line.size()) return false;
+      if (line[pos] == '"') break;
+      if (line[pos] == '\\') {
+        ++pos;
+        if (pos >= line.size() || (line[pos] != '\\' && line[pos] != '"' && line[pos] != 'n')) return false;
+      }
+    }
+    ++pos;
+    if (pos < line.size() && line[pos] == ',') {
+      ++pos;
+      continue;
+    }
+    if (pos < line.size() && line[pos] == '}') {
+      ++pos;
+      return true;
+    }
+    return false;
+  }
+}
+
+bool read_value(const std::string& text, double& out) {
+  if (text == "+Inf" || text == "-Inf" || text == "NaN") return true;
+  if (text.empty()) return false;
+  std::size_t used = 0;
+  try {
+    out = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
+
 Scrape parse_exposition(const std::string& text) {
-  static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
-  static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
-  static const std::regex sample(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? ([-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN)))");
+  static const std::set<std::string> kTypes = {"counter", "gauge", "histogram", "summary", "untyped"};
   Scrape out;
   std::set<std::string> helped;
   EXPECT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, help)) {
-      EXPECT_TRUE(helped.insert(m[1]).second) << "second HELP for " << m[1];
+    if (line.rfind("# HELP ", 0) == 0) {
+      std::size_t pos = 7;
+      const std::string name = read_name(line, pos);
+      EXPECT_FALSE(name.empty()) << line;
+      EXPECT_TRUE(pos < line.size() && line[pos] == ' ') << line;
+      EXPECT_TRUE(helped.insert(name).second) << "second HELP for " << name;
       continue;
     }
-    if (std::regex_match(line, m, type)) {
-      EXPECT_TRUE(out.types.emplace(m[1], m[2]).second) << "second TYPE for " << m[1];
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::size_t pos = 7;
+      const std::string name = read_name(line, pos);
+      const std::string type = pos < line.size() ? line.substr(pos + 1) : "";
+      EXPECT_EQ(kTypes.count(type), 1U) << line;
+      EXPECT_TRUE(out.types.emplace(name, type).second) << "second TYPE for " << name;
       continue;
     }
-    if (!std::regex_match(line, m, sample)) {
+    std::size_t pos = 0;
+    const std::string name = read_name(line, pos);
+    const std::size_t labels_start = pos;
+    double v = 0;
+    if (name.empty() || !read_labels(line, pos) || pos >= line.size() || line[pos] != ' ' ||
+        !read_value(line.substr(pos + 1), v)) {
       ADD_FAILURE() << "not a sample: " << line;
       continue;
     }
-    std::string name = m[1];
     EXPECT_EQ(name.rfind("djproxy_", 0), 0U) << name;
     std::string family = name;
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      const std::string s = suffix;
-      if (family.size() > s.size() && family.compare(family.size() - s.size(), s.size(), s) == 0 &&
-          out.types.count(family.substr(0, family.size() - s.size())) != 0) {
-        family.resize(family.size() - s.size());
+    for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
+      if (family.size() > suffix.size() &&
+          family.compare(family.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          out.types.count(family.substr(0, family.size() - suffix.size())) != 0) {
+        family.resize(family.size() - suffix.size());
       }
     }
     EXPECT_EQ(out.types.count(family), 1U) << "sample before its TYPE: " << line;
-    EXPECT_TRUE(out.samples.emplace(name + m[2].str(), std::stod(m[3])).second) << "duplicate " << line;
+    const std::string key = name + line.substr(labels_start, pos - labels_start);
+    EXPECT_TRUE(out.samples.emplace(key, v).second) << "duplicate " << line;
   }
   return out;
 }

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -158,7 +157,15 @@ TEST(AuditFormat, TimestampIsRfc3339UtcWithMicroseconds) {
   ev.event = Event::connect;
   const json j = parse(format_line(ev, 0));
   const std::string ts = j.at("timestamp");
-  EXPECT_TRUE(std::regex_match(ts, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)"))) << ts;
+  const std::string shape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+  ASSERT_EQ(ts.size(), shape.size()) << ts;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 'd') {
+      EXPECT_TRUE(ts[i] >= '0' && ts[i] <= '9') << ts;
+    } else {
+      EXPECT_EQ(ts[i], shape[i]) << ts;
+    }
+  }
 }
 
 TEST(AuditFormat, LineIsOneLineWhateverTheText) {

@@ -62,6 +62,9 @@ class DjproxyProcess:
             "DJ_HOST": f"127.0.0.1:{self.backend_port or db_port()}",
             "DJPROXY_CLIENT_TLS_MODE": "off",
             "DJPROXY_BACKEND_TLS_MODE": "off",
+            # The relay is proven transparent with the policy in dry run; enforcement
+            # suites pass DJPROXY_POLICY_MODE=enforce.
+            "DJPROXY_POLICY_MODE": "dry-run",
             "DJPROXY_THREADS": "2",
         })
         env.update(self.extra_env)

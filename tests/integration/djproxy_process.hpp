@@ -128,6 +128,9 @@ class DjproxyProcess {
     env["DJPROXY_CLIENT_TLS_MODE"] = "off";
     env["DJPROXY_BACKEND_TLS_MODE"] = "off";
     env["DJPROXY_THREADS"] = "2";
+    // These suites prove the relay transparent: the policy decides and logs but
+    // forwards everything (dry run). Enforcement has its own suites, which set enforce.
+    env["DJPROXY_POLICY_MODE"] = "dry-run";
     for (auto& [k, v] : extra) env[k] = v;
 
     auto bin = proxy_bin();
