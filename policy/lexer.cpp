@@ -96,6 +96,7 @@ void Lexer::emit(TokenKind kind, char punct) {
   t.space_before = space_before_;
   t.after_dot = after_dot_;
   t.truncated = truncated_;
+  if (kind == TokenKind::string || kind == TokenKind::quoted_ident) t.quote = static_cast<char>(quote_);
   if (kind != TokenKind::punct) t.text = std::string_view(buf_.data(), len_);
   if (kind == TokenKind::word && !truncated_) t.kw = lookup_keyword(t.text);
   space_before_ = false;
@@ -541,6 +542,15 @@ bool Lexer::step(unsigned char c) {
       return false;
   }
   return true;
+}
+
+bool Lexer::inside_string() const noexcept {
+  switch (st_) {
+    case St::str: case St::str_esc: case St::str_esc_trail: case St::str_trail:
+      return target_ == Target::token;
+    default:
+      return false;
+  }
 }
 
 void Lexer::feed(std::string_view chunk) {

@@ -41,6 +41,9 @@ class Lexer {
   void finish();
 
   bool failed() const noexcept { return !error_.empty(); }
+  // True when the input so far ends inside a string literal: the statement
+  // digest reads a truncated statement and still wants that literal.
+  bool inside_string() const noexcept;
   const std::string& error() const noexcept { return error_; }
   std::uint16_t error_code() const noexcept { return error_code_; }
 

@@ -22,6 +22,7 @@ enum class TokenKind : std::uint8_t {
 struct Token {
   TokenKind kind = TokenKind::punct;
   char punct = 0;
+  char quote = 0;            // opening quote of a string or quoted identifier
   Kw kw = Kw::none;          // for words: keyword id
   bool space_before = false; // whitespace or a comment precedes this token
   bool after_dot = false;    // word read right after '.' (always an identifier)

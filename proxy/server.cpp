@@ -14,6 +14,9 @@ Server::Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> polic
   shared_->options = std::move(options);
   shared_->policy.replace(std::move(policy));
   shared_->tls = make_tls_contexts(shared_->options);
+  if (shared_->tls.backend_leg && shared_->options.client_tls != ClientTlsMode::kRequired) {
+    shared_->rsa = std::make_unique<RsaExchange>();
+  }
   const auto& listen = shared_->options.listen;
   const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
   unsigned threads = shared_->options.threads;

@@ -9,6 +9,8 @@
 #include "proxy/protocol/handshake.hpp"
 #include "proxy/worker.hpp"
 
+#include <openssl/crypto.h>
+
 namespace djproxy::proxy {
 
 namespace cap = protocol::cap;
@@ -185,6 +187,8 @@ Awaitable<bool> Session::handshake() {
   server_capabilities_ = greeting->capabilities;
   server_connection_id_ = greeting->connection_id;
   server_version_ = policy::read_server_version(greeting->server_version);
+  scramble_ = greeting->auth_data_1 + greeting->auth_data_2;
+  if (!scramble_.empty() && scramble_.back() == '\0') scramble_.pop_back();
 
   const auto& options = shared_.options;
   const bool backend_tls = shared_.tls.backend_leg && (server_capabilities_ & cap::kSsl);
@@ -387,10 +391,55 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
       spdlog::warn("session {}: unexpected packet 0x{:02x} from the backend during authentication", id_, kind);
       co_return false;
     }
+    if (kind == 0xFE) {
+      // Auth switch: plugin name, then the new nonce (with a trailing NUL).
+      protocol::Reader r(payload.subspan(1));
+      r.nul_terminated();
+      std::string nonce(protocol::as_chars(r.rest()));
+      if (!nonce.empty() && nonce.back() == '\0') nonce.pop_back();
+      if (r.ok() && !nonce.empty()) scramble_ = std::move(nonce);
+    }
+    // caching_sha2_password "perform full authentication" (0x01 0x04) where only the
+    // backend leg has TLS: the client will ask for a public key (0x02), which the
+    // proxy answers itself (see rsa_exchange.hpp).
+    const bool proxy_rsa = kind == 0x01 && payload.size() == 2 && payload[1] == 0x04 && server_.tls() &&
+                           !client_.tls() && shared_.rsa;
 
     auto from_client = co_await read_packet(client_, client_buffer_);
     if (!from_client || from_client->header.sequence != client_seq) co_return false;
     ++client_seq;
+    if (proxy_rsa && from_client->payload.size() == 1 && from_client->payload[0] == 0x02) {
+      client_buffer_.consume(kHeaderSize + 1);
+      local_packet_.clear();
+      {
+        protocol::PacketBuilder builder(local_packet_);
+        auto w = builder.writer();
+        w.u8(0x01);
+        w.bytes(shared_.rsa->public_key_pem());
+        builder.finish(client_seq++);
+      }
+      const auto key_write_error = co_await client_.write(asio::buffer(local_packet_));
+      if (key_write_error) co_return false;
+      auto encrypted = co_await read_packet(client_, client_buffer_);
+      if (!encrypted || encrypted->header.sequence != client_seq) co_return false;
+      ++client_seq;
+      const auto password = shared_.rsa->decrypt_password(protocol::as_chars(encrypted->payload), scramble_);
+      client_buffer_.consume(kHeaderSize + encrypted->header.length);
+      if (!password) {
+        co_await send_client_error(client_seq, 1045, "28000", "djproxy: the RSA-encrypted password does not decrypt");
+        co_return false;
+      }
+      local_packet_.clear();
+      {
+        protocol::PacketBuilder builder(local_packet_);
+        builder.writer().bytes(*password);
+        builder.finish(server_seq++);
+      }
+      const auto password_write_error = co_await server_.write(asio::buffer(local_packet_));
+      OPENSSL_cleanse(local_packet_.data(), local_packet_.size());
+      if (password_write_error) co_return false;
+      continue;
+    }
     const std::size_t client_packet_size = kHeaderSize + from_client->header.length;
     client_buffer_.data()[3] = server_seq++;
     const bool write_failed =

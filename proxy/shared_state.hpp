@@ -7,6 +7,7 @@
 #include "proxy/command_gate.hpp"
 #include "proxy/options.hpp"
 #include "proxy/policy_runtime.hpp"
+#include "proxy/rsa_exchange.hpp"
 #include "proxy/tls.hpp"
 
 namespace djproxy::proxy {
@@ -16,6 +17,8 @@ struct SharedState {
   TlsContexts tls;
   CommandGate gate;
   PolicyHolder policy{std::make_shared<PolicyRuntime>()};
+  // For caching_sha2_password with a plaintext client leg and a TLS backend leg.
+  std::unique_ptr<RsaExchange> rsa;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::uint64_t> next_session_id{1};
 };
