@@ -91,23 +91,25 @@ StreamingAnalyser::~StreamingAnalyser() = default;
 
 void StreamingAnalyser::feed(std::string_view chunk) { impl_->lexer.feed(chunk); }
 
-Analysis StreamingAnalyser::finish() {
+namespace {
+
+Analysis conclude(StreamingAnalyser::Impl& impl) {
   Analysis out;
-  const bool too_many = impl_->too_many;
-  out.statements = impl_->finish_statements();
-  out.current_schema_after = impl_->current;
-  const auto& st = impl_->state;
-  const auto& cfg = impl_->config;
+  const bool too_many = impl.too_many;
+  out.statements = impl.finish_statements();
+  out.current_schema_after = impl.current;
+  const auto& st = impl.state;
+  const auto& cfg = impl.config;
   std::size_t real = 0;
   for (const auto& s : out.statements)
     if (s.kind != StatementKind::empty) ++real;
-  if (too_many || impl_->too_many) {
+  if (too_many || impl.too_many) {
     out.decision = reject(codes::not_supported, "fail-closed",
                           "djproxy: packet rejected: more than 256 statements in one packet");
-  } else if (real > 1 && impl_->command == Command::stmt_prepare) {
+  } else if (real > 1 && impl.command == Command::stmt_prepare) {
     out.decision = reject(codes::parse_error, "fail-closed",
                           "djproxy: COM_STMT_PREPARE rejected: a prepared statement holds exactly one statement");
-  } else if (impl_->command == Command::stmt_prepare && !out.statements.empty() &&
+  } else if (impl.command == Command::stmt_prepare && !out.statements.empty() &&
              out.statements.front().migration_token) {
     out.decision = reject(codes::parse_error, "fail-closed",
                           "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
@@ -121,10 +123,15 @@ Analysis StreamingAnalyser::finish() {
   return out;
 }
 
+}  // namespace
+
+Analysis StreamingAnalyser::finish() { return conclude(*impl_); }
+
 Analysis analyse(std::string_view sql, const SessionState& state, const PolicyConfig& config, Command command) {
-  StreamingAnalyser a(state, config, command);
-  a.feed(sql);
-  return a.finish();
+  // On the stack: a one-shot analysis costs no allocation of its own state.
+  StreamingAnalyser::Impl impl(state, config, command, 0, state.current_schema);
+  impl.lexer.feed(sql);
+  return conclude(impl);
 }
 
 std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,

@@ -101,6 +101,7 @@ class DigestWriter final : public TokenSink {
   // The input ended: `cut_literal` when it ended inside a string literal,
   // `incomplete` when the digest does not cover all of it.
   std::string finish(bool cut_literal, bool incomplete) {
+    if (cut_literal) npending_ = 0;  // they introduced the literal that was cut
     if (!full_) flush_pending();
     if (!full_ && cut_literal) literal();
     if (!full_ && incomplete) mark_cut();
@@ -158,9 +159,10 @@ class DigestWriter final : public TokenSink {
       other_token();
       return put(text, Prev::operand);
     }
-    // NULL, TRUE and FALSE are values, except in `IS [NOT] NULL`, where they are the test.
+    // NULL, TRUE and FALSE are values, except in `IS [NOT] NULL` and `NOT NULL`,
+    // where they are the test or the constraint.
     const bool value_word = kw == Kw::NULL_ || ieq(text, "TRUE") || ieq(text, "FALSE");
-    if (value_word && !(last_kw_ == Kw::IS || (last_kw_ == Kw::NOT && before_last_kw_ == Kw::IS)))
+    if (value_word && last_kw_ != Kw::IS && last_kw_ != Kw::NOT)
       return literal();
     if (kw == Kw::none && !listed(kMoreKeywords, text, false)) {
       other_token();
@@ -170,9 +172,7 @@ class DigestWriter final : public TokenSink {
     if (!(kw == Kw::ROW && values_ == Values::after_keyword)) other_token();
     std::string up(text);
     for (char& c : up) c = upper(c);
-    const Kw last = last_kw_;
     put(up, Prev::keyword);
-    before_last_kw_ = last;
     last_kw_ = kw;
     if (kw == Kw::IN) in_ = InList::after_in;
     if (kw == Kw::VALUES || kw == Kw::VALUE) {
@@ -351,7 +351,7 @@ class DigestWriter final : public TokenSink {
     if (space) out_ += ' ';
     out_ += text;
     prev_ = kind;
-    if (kind != Prev::keyword) last_kw_ = before_last_kw_ = Kw::none;
+    if (kind != Prev::keyword) last_kw_ = Kw::none;
     sign_pending_ = false;
   }
 
@@ -367,7 +367,6 @@ class DigestWriter final : public TokenSink {
   Prev prev_ = Prev::none;
   std::string op_;  // the operator being written, while its bytes arrive
   Kw last_kw_ = Kw::none;
-  Kw before_last_kw_ = Kw::none;
   std::size_t depth_ = 0;
   bool sign_pending_ = false;
   std::size_t sign_at_ = 0;

@@ -1,5 +1,6 @@
 #include "policy/lexer.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace djproxy::policy {
@@ -10,9 +11,29 @@ bool is_ctrl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-void set_range(std::array<std::uint8_t, 256>& t, int lo, int hi) {
+using ByteClass = std::array<std::uint8_t, 256>;
+
+constexpr ByteClass range(ByteClass t, int lo, int hi) {
   for (int i = lo; i <= hi; ++i) t[static_cast<std::size_t>(i)] = 1;
+  return t;
 }
+
+constexpr ByteClass kNone{};
+constexpr ByteClass kGbkLead = range(kNone, 0x81, 0xfe);
+constexpr ByteClass kGbkTrail = range(range(kNone, 0x40, 0x7e), 0x80, 0xfe);
+constexpr ByteClass kBig5Lead = range(kNone, 0xa1, 0xf9);
+constexpr ByteClass kBig5Trail = range(range(kNone, 0x40, 0x7e), 0xa1, 0xfe);
+constexpr ByteClass kSjisLead = range(range(kNone, 0x81, 0x9f), 0xe0, 0xfc);
+constexpr ByteClass kSjisTrail = range(range(kNone, 0x40, 0x7e), 0x80, 0xfc);
+
+constexpr ByteClass ascii_ident() {
+  ByteClass t = range(range(range(kNone, 'a', 'z'), 'A', 'Z'), '0', '9');
+  t['_'] = 1;
+  t['$'] = 1;
+  return t;
+}
+constexpr ByteClass kIdentAscii = ascii_ident();
+constexpr ByteClass kIdentHigh = range(ascii_ident(), 0x80, 0xff);
 
 // Whether a complete unquoted word is a number literal rather than an identifier.
 bool word_is_number(std::string_view w, bool all_digits, bool truncated) {
@@ -38,34 +59,26 @@ bool word_is_number(std::string_view w, bool all_digits, bool truncated) {
 
 }  // namespace
 
-Lexer::Lexer(const LexOptions& options, TokenSink& sink) : opt_(options), sink_(sink) {
+Lexer::Lexer(const LexOptions& options, TokenSink& sink)
+    : opt_(options), sink_(sink), lead_(kNone.data()), trail_(kNone.data()), ident_(kIdentHigh.data()) {
   switch (opt_.charset) {
     case CharsetClass::gbk:
     case CharsetClass::gb18030:
-      set_range(lead_, 0x81, 0xfe);
-      set_range(trail_, 0x40, 0x7e);
-      set_range(trail_, 0x80, 0xfe);
+      lead_ = kGbkLead.data();
+      trail_ = kGbkTrail.data();
       break;
     case CharsetClass::big5:
-      set_range(lead_, 0xa1, 0xf9);
-      set_range(trail_, 0x40, 0x7e);
-      set_range(trail_, 0xa1, 0xfe);
+      lead_ = kBig5Lead.data();
+      trail_ = kBig5Trail.data();
       break;
     case CharsetClass::sjis:
-      set_range(lead_, 0x81, 0x9f);
-      set_range(lead_, 0xe0, 0xfc);
-      set_range(trail_, 0x40, 0x7e);
-      set_range(trail_, 0x80, 0xfc);
+      lead_ = kSjisLead.data();
+      trail_ = kSjisTrail.data();
       break;
     default:
       break;
   }
-  set_range(ident_, 'a', 'z');
-  set_range(ident_, 'A', 'Z');
-  set_range(ident_, '0', '9');
-  ident_['_'] = 1;
-  ident_['$'] = 1;
-  if (opt_.charset != CharsetClass::single_byte) set_range(ident_, 0x80, 0xff);
+  if (opt_.charset == CharsetClass::single_byte) ident_ = kIdentAscii.data();
   if (opt_.charset == CharsetClass::unsupported)
     fail(codes::not_supported, "the client character set is not supported by djproxy's reader");
 }
@@ -80,6 +93,21 @@ void Lexer::fail(std::uint16_t code, std::string message) {
 void Lexer::begin_token() {
   len_ = 0;
   truncated_ = false;
+}
+
+void Lexer::append(const unsigned char* from, std::size_t n, std::size_t cap) {
+  if (len_ < cap) {
+    const std::size_t k = std::min(n, cap - len_);
+    if (k <= 16) {  // names are short: a library call would cost more than the copy
+      for (std::size_t i = 0; i < k; ++i) buf_[len_ + i] = static_cast<char>(from[i]);
+    } else {
+      std::memcpy(buf_.data() + len_, from, k);
+    }
+    len_ += k;
+    if (k < n) truncated_ = true;
+  } else if (n > 0) {
+    truncated_ = true;
+  }
 }
 
 void Lexer::put(unsigned char c, std::size_t cap) {
@@ -580,18 +608,43 @@ void Lexer::feed(std::string_view chunk) {
       } else {
         while (p < end && *p != quote_ && !(esc && *p == '\\') && !is_lead(*p)) ++p;
       }
-      if (p > s) {
-        const std::size_t n = static_cast<std::size_t>(p - s);
-        if (len_ < kStringCap) {
-          const std::size_t k = std::min(n, kStringCap - len_);
-          std::memcpy(buf_.data() + len_, s, k);
-          len_ += k;
-          if (k < n) truncated_ = true;
-        } else {
-          truncated_ = true;
-        }
-      }
+      append(s, static_cast<std::size_t>(p - s), kStringCap);
       if (p == end) break;
+    } else if (st_ == St::word) {
+      // Names and keywords, the bulk of ordinary statements: a table look-up per byte.
+      const auto* s = p;
+      bool digits = word_all_digits_;
+      while (p < end && ident_[*p] && !lead_[*p]) {
+        digits = digits && is_digit(*p);
+        ++p;
+      }
+      word_all_digits_ = digits;
+      append(s, static_cast<std::size_t>(p - s), kIdentCap);
+      if (p == end) break;
+    } else if (st_ == St::qident) {
+      const auto* s = p;
+      const unsigned char q = quote_;
+      if (lead_ == kNone.data()) {
+        const void* hit = std::memchr(p, q, static_cast<std::size_t>(end - p));
+        p = hit ? static_cast<const unsigned char*>(hit) : end;
+      } else {
+        while (p < end && *p != q && !lead_[*p]) ++p;
+      }
+      append(s, static_cast<std::size_t>(p - s), kIdentCap);
+      if (p == end) break;
+      // The closing quote with the byte after it in this chunk: finish the name
+      // here instead of two more trips through step().
+      if (*p == q && p + 1 < end) {
+        if (p[1] == q) {
+          put(q, kIdentCap);
+          p += 2;
+          continue;
+        }
+        emit(target_ == Target::user_var ? TokenKind::user_var : TokenKind::quoted_ident);
+        st_ = St::normal;
+        ++p;
+        continue;
+      }
     } else if (st_ == St::comment) {
       const void* hit = std::memchr(p, '*', static_cast<std::size_t>(end - p));
       if (!hit) break;

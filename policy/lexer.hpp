@@ -68,6 +68,7 @@ class Lexer {
   void decide_exec();
   bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
   bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
+  void append(const unsigned char* from, std::size_t n, std::size_t cap);
   // Processes one byte in the current state; returns false when the byte must be
   // processed again in the new state.
   bool step(unsigned char c);
@@ -78,8 +79,8 @@ class Lexer {
   std::string error_;
   std::uint16_t error_code_ = 0;
 
-  // token under construction
-  std::array<char, kStringCap> buf_{};
+  // token under construction; only the first len_ bytes are ever read
+  std::array<char, kStringCap> buf_;
   std::size_t len_ = 0;
   bool truncated_ = false;
   bool space_before_ = true;
@@ -98,9 +99,10 @@ class Lexer {
   int exec_digits_ = 0;
   char exp_sign_ = 0;
 
-  std::array<std::uint8_t, 256> lead_{};
-  std::array<std::uint8_t, 256> trail_{};
-  std::array<std::uint8_t, 256> ident_{};
+  // byte classes of the client character set: static tables, chosen once
+  const std::uint8_t* lead_;
+  const std::uint8_t* trail_;
+  const std::uint8_t* ident_;
 };
 
 }  // namespace djproxy::policy

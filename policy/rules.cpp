@@ -221,7 +221,7 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
                     "djproxy: " + s.verb + " rejected: it must be the only statement in its packet");
     }
     if (d.verdict != Verdict::allow || (d.audit && !result.audit)) {
-      if (result.verdict == Verdict::allow) result = d;
+      if (result.verdict == Verdict::allow) result = std::move(d);
     }
   }
   return result;

@@ -50,7 +50,7 @@ bool is_punct(const Token& t, char c) { return t.kind == TokenKind::punct && t.p
 StatementReader::StatementReader(const SessionState& state, const PolicyConfig& config,
                                  std::optional<std::string> current_schema, int nesting)
     : state_(state), config_(config), current_(std::move(current_schema)), nesting_(nesting) {
-  frames_.emplace_back();
+  frames_.push_back(Frame{});
 }
 
 void StatementReader::reject(std::string why, std::uint16_t code) {
@@ -81,6 +81,7 @@ void StatementReader::add_schema(const std::string& name, Access access) {
   for (const auto& s : info_.schemas)
     if (s.name == name && s.access == access) return;
   if (info_.schemas.size() >= kMaxRefs) return reject("too many schema references in one statement");
+  if (info_.schemas.empty()) info_.schemas.reserve(4);  // grow once for the usual few
   info_.schemas.push_back(SchemaUse{name, access});
 }
 
@@ -90,6 +91,7 @@ void StatementReader::add_object(const std::optional<std::string>& schema, const
   ObjectRef ref{schema.value_or(std::string()), name, access};
   if (std::find(info_.objects.begin(), info_.objects.end(), ref) != info_.objects.end()) return;
   if (info_.objects.size() >= kMaxRefs) return reject("too many object references in one statement");
+  if (info_.objects.empty()) info_.objects.reserve(4);
   info_.objects.push_back(std::move(ref));
 }
 
@@ -698,6 +700,7 @@ void StatementReader::capture(const Token& t) {
     capture_overflow_ = true;
     return;
   }
+  if (where_.empty()) where_.reserve(16);
   where_.push_back(CapturedToken{t.kind, t.punct, t.after_dot ? Kw::none : t.kw, t.truncated, std::string(t.text)});
 }
 

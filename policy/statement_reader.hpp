@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/small_vector.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
@@ -44,10 +45,10 @@ class StatementReader {
   };
 
   struct CapturedToken {
-    TokenKind kind;
-    char punct;
-    Kw kw;
-    bool truncated;
+    TokenKind kind = TokenKind::punct;
+    char punct = 0;
+    Kw kw = Kw::none;
+    bool truncated = false;
     std::string text;
   };
 
@@ -86,7 +87,7 @@ class StatementReader {
   int step_ = 0;           // position inside the head of the current verb
   std::uint32_t tokens_ = 0;
 
-  std::vector<Frame> frames_;
+  SmallVector<Frame, 8> frames_;
   // name being read: up to three parts
   std::string parts_[3];
   int nparts_ = 0;
@@ -95,8 +96,8 @@ class StatementReader {
   bool alias_next_ = false;
   bool sysvar_name_ = false;
 
-  std::vector<std::string> candidates_;  // qualifiers seen in expressions: a.b
-  std::vector<std::string> declared_;    // table names, aliases, CTE names
+  SmallVector<std::string, 4> candidates_;  // qualifiers seen in expressions: a.b
+  SmallVector<std::string, 8> declared_;    // table names, aliases, CTE names
 
   // statement-specific state
   bool temporary_ = false;
@@ -120,7 +121,7 @@ class StatementReader {
   bool definer_skip_ = false;
   bool capturing_ = false;
   bool capture_overflow_ = false;
-  std::vector<CapturedToken> where_;
+  std::vector<CapturedToken> where_;  // DELETE ... WHERE only
   // dynamic SQL and the migration token
   std::string literal_;
   bool literal_seen_ = false;

@@ -22,25 +22,35 @@ Awaitable<ErrorCode> Leg::start_tls_client(asio::ssl::context& context, const st
 }
 
 Awaitable<std::tuple<ErrorCode, std::size_t>> Leg::read_some(asio::mutable_buffer buffer) {
-  if (tls_) co_return co_await tls_->async_read_some(buffer, use_tuple);
-  co_return co_await socket_.async_read_some(buffer, use_tuple);
+  if (tls_) {
+    auto [ec, n] = co_await tls_->async_read_some(buffer, use_tuple);
+    bytes_read_ += n;
+    co_return std::tuple(ec, n);
+  }
+  auto [ec, n] = co_await socket_.async_read_some(buffer, use_tuple);
+  bytes_read_ += n;
+  co_return std::tuple(ec, n);
 }
 
 Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
   if (tls_) {
     auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
+    bytes_written_ += n;
     co_return ec;
   }
   auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+  bytes_written_ += n;
   co_return ec;
 }
 
 Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
   if (tls_) {
     auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_tuple);
+    bytes_written_ += n;
     co_return ec;
   }
   auto [ec, n] = co_await asio::async_write(socket_, buffer, use_tuple);
+  bytes_written_ += n;
   co_return ec;
 }
 

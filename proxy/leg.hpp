@@ -30,7 +30,13 @@ class Leg {
 
   void close();
 
+  // Bytes through this leg so far, for the audit log and the metrics.
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::uint64_t bytes_written() const { return bytes_written_; }
+
  private:
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t bytes_written_ = 0;
   tcp::socket socket_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;
 };

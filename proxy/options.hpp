@@ -19,6 +19,7 @@ struct Endpoint {
 struct ServerOptions {
   Endpoint listen{"127.0.0.1", 6033};
   Endpoint backend{"127.0.0.1", 3306};
+  Endpoint admin_listen{"127.0.0.1", 9033};  // port 0: no admin listener
   unsigned threads = 0;  // 0: one per core
 
   ClientTlsMode client_tls = ClientTlsMode::kPreferred;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy/types.hpp"
+#include "proxy/audit/audit_log.hpp"
 
 namespace djproxy::proxy {
 
@@ -20,6 +21,9 @@ struct PolicyRuntime {
   std::string migration_key;
   std::chrono::seconds max_token_ttl{24 * 3600};
   std::uint64_t max_statement_bytes = 1ULL << 30;
+  // Shared by the snapshots until a reload changes the audit settings; the old log
+  // is flushed and closed when the last session lets go of its snapshot.
+  std::shared_ptr<audit::AuditLog> audit;
 };
 
 // Readers check a generation number (one relaxed load per command) and take the lock

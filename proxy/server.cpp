@@ -4,6 +4,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "proxy/admin/admin_server.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker.hpp"
 
@@ -31,9 +32,33 @@ Server::Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> polic
 
 Server::~Server() = default;
 
+namespace {
+void audit_lifecycle(const PolicyRuntime& runtime, audit::Event event, std::string_view message) {
+  if (!runtime.audit) return;
+  audit::AuditEvent e(event);
+  e.message = message;
+  runtime.audit->write(e);
+}
+}  // namespace
+
 void Server::run() {
-  for (auto& worker : workers_) worker->start();
   const auto& o = shared_->options;
+  shared_->metrics.set_audit(shared_->policy.get()->audit.get());
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (o.admin_listen.port != 0) {
+    admin::AdminOptions admin_options;
+    admin_options.host = o.admin_listen.host;
+    admin_options.port = o.admin_listen.port;
+    admin_options.backend_host = o.backend.host;
+    admin_options.backend_port = o.backend.port;
+    // Ready: the settings loaded (we are running) and the backend accepts connections.
+    admin_server = std::make_unique<admin::AdminServer>(admin_options, shared_->metrics);
+    admin_server->start();
+  }
+  for (auto& worker : workers_) worker->start();
+  audit_lifecycle(*shared_->policy.get(), audit::Event::startup,
+                  fmt::format("listening on {}:{}, backend {}:{}", o.listen.host, o.listen.port, o.backend.host,
+                              o.backend.port));
   spdlog::info("djproxy listening on {}:{}, backend {}:{}, {} worker thread(s)", o.listen.host, o.listen.port,
                o.backend.host, o.backend.port, workers_.size());
 
@@ -49,8 +74,13 @@ void Server::run() {
     if (ec) return;
     if (reload_) {
       if (auto next = reload_()) {
+        shared_->metrics.set_audit(next->audit.get());
+        audit_lifecycle(*next, audit::Event::config_reload, "SIGHUP: settings reloaded");
         shared_->policy.replace(std::move(next));
         spdlog::info("SIGHUP: settings reloaded; new statements use them");
+      } else {
+        audit_lifecycle(*shared_->policy.get(), audit::Event::config_reload,
+                        "SIGHUP: reload refused, settings unchanged (see the proxy log)");
       }
     }
     reload_signal.async_wait(on_reload);
@@ -77,6 +107,11 @@ void Server::run() {
   }
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
+  if (admin_server) admin_server->stop();
+  const auto runtime = shared_->policy.get();
+  audit_lifecycle(*runtime, audit::Event::shutdown, fmt::format("signal {}", received));
+  shared_->metrics.set_audit(nullptr);
+  if (runtime->audit) runtime->audit->flush();
   spdlog::info("djproxy stopped");
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "proxy/audit/audit_log.hpp"
 #include "proxy/protocol/constants.hpp"
 #include "proxy/protocol/generic_packets.hpp"
 #include "proxy/protocol/handshake.hpp"
@@ -67,6 +68,7 @@ Session::Session(SharedState& shared, Worker& worker, tcp::socket client)
 
 Session::~Session() {
   worker_.detach(this);
+  shared_.metrics.connection_closed();
   shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -107,6 +109,14 @@ Awaitable<void> Session::run() {
   const auto authenticated = co_await handshake();
   if (authenticated) co_await command_loop();
   close_legs();
+  if (authenticated_) {
+    meter_bytes();
+    auto e = audit_event(audit::Event::disconnect);
+    e.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    e.bytes_in = client_.bytes_read();
+    e.bytes_out = client_.bytes_written();
+    audit_write(e);
+  }
   spdlog::debug("session {} closed", id_);
 }
 
@@ -127,6 +137,7 @@ Awaitable<bool> Session::connect_backend() {
     }
   }
   if (ec) {
+    shared_.metrics.backend_connect_error();
     spdlog::warn("session {} from {}:{}: backend {}:{} unreachable: {}", id_, client_address_, client_port_,
                  backend.host, backend.port, ec.message());
     co_return false;
@@ -267,6 +278,9 @@ Awaitable<bool> Session::handshake() {
     const auto decision =
         policy::check_schema(response->database, policy::SchemaCommand::login, policy_state(), runtime_->config);
     log_decision(decision, "login schema");
+    if (decision.verdict == policy::Verdict::reject) {
+      record_decision("login", response->database, response->database.size(), decision, nullptr);
+    }
     if (decision.verdict == policy::Verdict::reject && decision.enforced) {
       co_await send_client_error(client_seq + 1, decision.code, decision.sqlstate, decision.message);
       co_return false;
@@ -371,6 +385,12 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
         if (failed) co_return false;
       }
       phase_ = Phase::kIdle;
+      authenticated_ = true;
+      audit_write(audit_event(audit::Event::connect));
+      if (migration_.kind == policy::MigrationKind::by_user) {
+        shared_.metrics.migration_begun(admin::MigrationVia::user);
+        audit_migration(audit::Event::migration_begin, "migration user (migration.users)");
+      }
       spdlog::debug("session {} from {}:{}: user '{}' authenticated (backend connection {})", id_, client_address_,
                     client_port_, user_, server_connection_id_);
       co_return true;
@@ -382,6 +402,14 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
     if (failed) co_return false;
     if (kind == 0xFF) {
       spdlog::info("session {} from {}:{}: authentication of '{}' failed", id_, client_address_, client_port_, user_);
+      refresh_policy();
+      auto e = audit_event(audit::Event::auth_failed);
+      const auto err = protocol::ErrPacket::parse(payload);
+      if (err) {
+        e.error_code = err->code;
+        e.message = err->message;
+      }
+      audit_write(e);
       co_return false;
     }
     // caching_sha2_password's "fast auth success" (0x01 0x03): the server's OK follows
@@ -551,6 +579,7 @@ Awaitable<bool> Session::handle_command() {
   const Bytes payload(client_buffer_.data() + kHeaderSize,
                       std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
   const auto command = static_cast<Command>(payload[0]);
+  shared_.metrics.command(payload[0]);
   const GateDecision decision = shared_.gate.check(payload);
 
   if (decision.action != GateDecision::Action::kForward) {
@@ -565,6 +594,7 @@ Awaitable<bool> Session::handle_command() {
   // Statements and schema names go through the policy; a rejected command is
   // answered here and the session goes on.
   const Outcome outcome = co_await decide_and_forward(command, whole, visible);
+  meter_bytes();
   if (outcome == Outcome::kClosed) co_return false;
   if (outcome == Outcome::kAnswered) co_return true;
 

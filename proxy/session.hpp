@@ -81,6 +81,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bool database_visible(std::string_view name) const;
   void log_decision(const policy::Decision& decision, std::string_view what) const;
 
+  // Audit log and metrics (session_audit.cpp).
+  audit::AuditEvent audit_event(audit::Event event) const;
+  void audit_write(const audit::AuditEvent& event) const;
+  // One decision on a command: the audit line it deserves, and the metrics.
+  void record_decision(std::string_view command, std::string_view text, std::size_t full_length,
+                       const policy::Decision& decision, const std::vector<policy::StatementInfo>* statements);
+  void audit_migration(audit::Event event, std::string_view message) const;
+  void meter_bytes();
+
   void apply_ok(const protocol::OkPacket& ok);
   bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
   void set_deadline(std::chrono::milliseconds timeout);
@@ -97,6 +106,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint16_t client_port_ = 0;
 
   Phase phase_ = Phase::kConnecting;
+  Clock::time_point started_ = Clock::now();
+  bool authenticated_ = false;
+  std::uint64_t metered_from_client_ = 0;
+  std::uint64_t metered_from_server_ = 0;
+  std::string stream_head_;  // the start of a statement too long to hold, for the audit log
   Clock::time_point deadline_ = Clock::time_point::max();
 
   std::uint64_t server_capabilities_ = 0;

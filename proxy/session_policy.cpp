@@ -37,6 +37,9 @@ policy::Command policy_command(Command command) {
   return command == Command::kStmtPrepare ? policy::Command::stmt_prepare : policy::Command::query;
 }
 
+// The beginning of a streamed statement kept for the audit log (the rest is never held).
+constexpr std::size_t kStreamHeadBytes = 4096;
+
 policy::Decision fail_closed(std::uint16_t code, std::string message) {
   policy::Decision d;
   d.verdict = policy::Verdict::reject;
@@ -125,7 +128,17 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
       } else if (!sql_mode_reading_.unsupported.empty()) {
         analysis.decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
       } else {
+        const auto begin = std::chrono::steady_clock::now();
         analysis = policy::analyse(text_of(payload.subspan(1)), state, config, policy_command(command));
+        shared_.metrics.analysis_latency(std::chrono::steady_clock::now() - begin);
+      }
+      const auto sql = text_of(payload.subspan(1));
+      const bool recorded_later = analysis.decision.verdict == policy::Verdict::migration_token ||
+                                  (analysis.decision.verdict == policy::Verdict::rewrite && analysis.decision.enforced &&
+                                   analysis.decision.rewrite == policy::RewriteKind::create_if_not_exists_existing);
+      if (!recorded_later) {
+        record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), sql, sql.size(), analysis.decision,
+                        &analysis.statements);
       }
       if (!analysis.decision.enforced && analysis.decision.verdict != policy::Verdict::migration_token) {
         log_decision(analysis.decision, protocol::command_name(static_cast<std::uint8_t>(command)));
@@ -165,6 +178,9 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         }
       }
       log_decision(decision, protocol::command_name(static_cast<std::uint8_t>(command)));
+      const auto named = command == Command::kChangeUser && change ? std::string_view(change->database)
+                                                                   : text_of(payload.subspan(1));
+      record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), named, named.size(), decision, nullptr);
       if (decision.verdict == policy::Verdict::reject && decision.enforced) {
         co_return co_await reject_command(visible, decision);
       }
@@ -233,10 +249,17 @@ Awaitable<Session::Outcome> Session::answer_existing_table(const policy::Decisio
                                hex_literal(decision.rewrite_table) + " USING utf8mb4)";
   const bool asked = co_await internal_query(question);
   if (!asked) co_return Outcome::kClosed;
+  const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
   if (internal_rows_ == 0) {
-    log_decision(decision, "CREATE TABLE IF NOT EXISTS");
-    co_return co_await reject_command(visible, decision);
+    policy::Decision missing = decision;
+    missing.verdict = policy::Verdict::reject;
+    log_decision(missing, "CREATE TABLE IF NOT EXISTS");
+    record_decision("COM_QUERY", sql, sql.size(), missing, nullptr);
+    co_return co_await reject_command(visible, missing);
   }
+  policy::Decision answered = decision;
+  answered.message = "the table exists: answered OK with a warning, not forwarded";
+  record_decision("COM_QUERY", sql, sql.size(), answered, nullptr);
   spdlog::info("session {} user '{}': CREATE TABLE IF NOT EXISTS `{}`.`{}` answered by the proxy: the table exists",
                id_, user_, decision.rewrite_schema, decision.rewrite_table);
   const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
@@ -262,6 +285,7 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   if (!token) {
     if (migration_.kind == policy::MigrationKind::by_token) {
       spdlog::info("session {} user '{}': migration session ended (token {})", id_, user_, migration_token_id_);
+      audit_migration(audit::Event::migration_end, "SET @djproxy_migration = NULL");
       migration_ = {};
       migration_token_id_.clear();
       set_migration_for_user();
@@ -275,12 +299,18 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
                                        runtime_->max_token_ttl);
   if (check.status != migration::TokenStatus::ok) {
     spdlog::info("session {} user '{}': migration token refused: {}", id_, user_, check.message);
+    const std::string previous_id = migration_token_id_;
+    migration_token_id_ = check.token ? check.token->id : std::string();
+    audit_migration(audit::Event::migration_denied, check.message);
+    migration_token_id_ = previous_id;
     const bool sent = co_await send_client_error(seq, protocol::err::kSpecificAccessDenied, "42000", check.message);
     co_return sent ? Outcome::kAnswered : Outcome::kClosed;
   }
   migration_ = {policy::MigrationKind::by_token, check.token->scope};
   migration_token_id_ = check.token->id;
   spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
+  shared_.metrics.migration_begun(admin::MigrationVia::token);
+  audit_migration(audit::Event::migration_begin, check.token->note);
   co_return co_await answer_ok();
 }
 
@@ -292,6 +322,7 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
   const auto state = policy_state();
   policy::StreamingAnalyser analyser(state, runtime_->config, policy_command(command));
   const std::uint64_t limit = runtime_->max_statement_bytes;
+  stream_head_.clear();
   std::uint64_t total = 0;
   bool first_packet = true;
   std::uint8_t expected_seq = 0;
@@ -320,6 +351,9 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
         first_packet = false;
       }
       analyser.feed(chunk);
+      if (stream_head_.size() < kStreamHeadBytes) {
+        stream_head_.append(chunk.substr(0, kStreamHeadBytes - stream_head_.size()));
+      }
       total += n;
       left -= n;
       if (total > limit) {
@@ -335,6 +369,8 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
         auto& decision = analysis.decision;
         if (!sql_mode_reading_.unsupported.empty()) decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
         if (!state_known_) decision = fail_closed(1235, "djproxy: the session's sql_mode is not known");
+        record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), stream_head_, total, decision,
+                        &analysis.statements);
         const bool allowed = decision.verdict == policy::Verdict::allow || !decision.enforced;
         if (!allowed) {
           if (decision.verdict != policy::Verdict::reject) {

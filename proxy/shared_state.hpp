@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "proxy/admin/metrics.hpp"
 #include "proxy/command_gate.hpp"
 #include "proxy/options.hpp"
 #include "proxy/policy_runtime.hpp"
@@ -19,6 +20,7 @@ struct SharedState {
   PolicyHolder policy{std::make_shared<PolicyRuntime>()};
   // For caching_sha2_password with a plaintext client leg and a TLS backend leg.
   std::unique_ptr<RsaExchange> rsa;
+  admin::Metrics metrics;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::uint64_t> next_session_id{1};
 };

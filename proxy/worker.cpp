@@ -74,6 +74,7 @@ Awaitable<void> Worker::accept_loop() {
     const std::size_t open = shared_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     if (open > shared_.options.max_connections) {
       shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      shared_.metrics.connection_rejected();
       asio::co_spawn(context_, refuse(std::move(socket)), asio::detached);
       continue;
     }
@@ -82,6 +83,7 @@ Awaitable<void> Worker::accept_loop() {
 }
 
 void Worker::start_session(tcp::socket socket) {
+  shared_.metrics.connection_opened();
   auto session = std::make_shared<Session>(shared_, *this, std::move(socket));
   asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
 }

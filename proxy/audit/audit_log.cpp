@@ -253,7 +253,7 @@ std::string format_line(const AuditEvent& e, std::uint32_t statement_max_length)
   if (e.query) {
     b.key("query");
     append_json_string(line, cut(*e.query, statement_max_length));
-    b.number("query_length", std::optional<std::size_t>(e.query->size()));
+    b.number("query_length", std::optional<std::uint64_t>(e.query_length.value_or(e.query->size())));
   }
   b.text("digest", cut(e.digest, statement_max_length));
   b.text("decision", e.decision);

@@ -82,6 +82,9 @@ struct AuditEvent {
   std::string_view command;   // e.g. "COM_QUERY"
   std::string_view statement_kind;
   std::optional<std::string_view> query;  // cut to statement_max_length; any bytes
+  // The statement's whole length when `query` is only its beginning (a statement
+  // streamed through the proxy is never held whole); unset: query's own length.
+  std::optional<std::uint64_t> query_length;
   std::string_view digest;                // statement with literals replaced
   std::string_view decision;              // allow, reject, rewrite, ...
   std::string_view rule;

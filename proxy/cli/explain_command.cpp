@@ -12,16 +12,6 @@
 namespace djproxy::cli {
 namespace {
 
-struct ExplainOptions {
-  std::string schema;
-  bool migration = false;
-  std::string sql_mode;
-  std::string prefix;
-  bool create_tables = false;
-  bool json = false;
-  std::string sql;
-};
-
 std::string upper(std::string s) {
   for (auto& c : s)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -109,18 +99,19 @@ void add_explain_command(CLI::App& app) {
   cmd->add_flag("--create-tables", opt->create_tables, "Development mode (create_tables=true)");
   cmd->add_flag("--json", opt->json, "Print JSON");
   cmd->add_option("sql", opt->sql, "The statement")->required();
-  cmd->callback([opt] {
-    policy::SessionState state;
-    if (!opt->schema.empty()) state.current_schema = opt->schema;
-    state.sql_mode = parse_sql_mode(opt->sql_mode);
-    state.multi_statements = true;
-    if (opt->migration) state.migration.kind = policy::MigrationKind::by_user;
-    policy::PolicyConfig config;
-    config.schema_prefix = opt->prefix;
-    config.create_tables = opt->create_tables;
-    const auto analysis = policy::analyse(opt->sql, state, config);
-    std::cout << format_explain(analysis, opt->json);
-  });
+  cmd->callback([opt] { run_explain(*opt, std::cout); });
+}
+
+void run_explain(const ExplainOptions& options, std::ostream& out) {
+  policy::SessionState state;
+  if (!options.schema.empty()) state.current_schema = options.schema;
+  state.sql_mode = parse_sql_mode(options.sql_mode);
+  state.multi_statements = true;
+  if (options.migration) state.migration.kind = policy::MigrationKind::by_user;
+  policy::PolicyConfig config;
+  config.schema_prefix = options.prefix;
+  config.create_tables = options.create_tables;
+  out << format_explain(policy::analyse(options.sql, state, config), options.json);
 }
 
 }  // namespace djproxy::cli

@@ -1,6 +1,7 @@
 // `djproxy explain`: how the policy reads a statement and what it decides.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 
 #include "policy/types.hpp"
@@ -10,6 +11,21 @@ class App;
 }
 
 namespace djproxy::cli {
+
+// What `explain` is asked: the session to analyse in and the statement.
+struct ExplainOptions {
+  std::string schema;  // empty = no current schema
+  bool migration = false;
+  std::string sql_mode;
+  std::string prefix;
+  bool create_tables = false;
+  bool json = false;
+  std::string sql;
+};
+
+// Analyses `options.sql` in the session the options describe and prints the
+// result to `out`; the command's whole behaviour, without CLI11 or std::cout.
+void run_explain(const ExplainOptions& options, std::ostream& out);
 
 // Registers `explain [--schema S] [--migration] [--sql-mode M] [--prefix P]
 // [--create-tables] [--json] "SQL"` on the application.

@@ -16,6 +16,7 @@ namespace {
 proxy::ServerOptions server_options(const config::Settings& s) {
   proxy::ServerOptions o;
   o.listen = {s.listen().host, s.listen().port};
+  o.admin_listen = {s.admin_listen().host, s.admin_listen().port};
   o.backend = {s.backend().host, s.backend().port};
   o.threads = s.threads();
   switch (s.client_tls().mode) {
@@ -52,8 +53,34 @@ spdlog::level::level_enum log_level(std::string name) {
   return spdlog::level::from_str(name);
 }
 
-std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(const config::Settings& s) {
+audit::AuditOptions audit_options(const config::AuditSettings& a) {
+  audit::AuditOptions o;
+  o.path = a.log;
+  o.rotate_size = a.rotate_size;
+  o.rotate_count = a.rotate_count;
+  o.events = a.events;
+  o.all_statements = a.all_statements;
+  o.statement_max_length = a.statement_max_length;
+  return o;
+}
+
+bool same_audit(const config::AuditSettings& a, const config::AuditSettings& b) {
+  return a.log == b.log && a.rotate_size == b.rotate_size && a.rotate_count == b.rotate_count &&
+         a.events == b.events && a.all_statements == b.all_statements &&
+         a.statement_max_length == b.statement_max_length;
+}
+
+// `previous`: the running snapshot and its settings, so that a reload that leaves the
+// audit settings alone keeps the same log (no reopen, nothing lost in between).
+std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(
+    const config::Settings& s, const proxy::PolicyRuntime* previous = nullptr,
+    const config::Settings* previous_settings = nullptr) {
   auto r = std::make_shared<proxy::PolicyRuntime>();
+  if (previous && previous_settings && same_audit(previous_settings->audit(), s.audit())) {
+    r->audit = previous->audit;
+  } else {
+    r->audit = audit::AuditLog::open(audit_options(s.audit()));
+  }
   const auto& p = s.policy();
   r->config.create_tables = !p.production;
   r->config.schema_prefix = p.schema_prefix.value_or("");
@@ -83,7 +110,14 @@ void add_serve_command(CLI::App& app) {
     const auto& settings = *result.settings;
     spdlog::set_level(log_level(settings.loglevel()));
     std::shared_ptr<const config::Settings> current = result.settings;
-    auto reload = [&app, &current]() -> std::shared_ptr<const proxy::PolicyRuntime> {
+    std::shared_ptr<const proxy::PolicyRuntime> runtime;
+    try {
+      runtime = policy_runtime(settings);
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot open the audit log: {}", e.what());
+      throw CLI::RuntimeError(1);
+    }
+    auto reload = [&app, &current, &runtime]() -> std::shared_ptr<const proxy::PolicyRuntime> {
       auto plan = config::reload(*current, load_options_from(app));
       for (const auto& warning : plan.warnings) spdlog::warn("config: {}", warning);
       if (!plan.accepted()) {
@@ -97,11 +131,18 @@ void add_serve_command(CLI::App& app) {
       for (const auto& change : plan.changes) {
         spdlog::info("reload: {} '{}' -> '{}'", change.key, change.before, change.after);
       }
-      current = plan.next;
-      return policy_runtime(*current);
+      try {
+        auto next = policy_runtime(*plan.next, runtime.get(), current.get());
+        current = plan.next;
+        runtime = next;
+        return next;
+      } catch (const std::exception& e) {
+        spdlog::error("reload refused, settings unchanged: audit log: {}", e.what());
+        return nullptr;
+      }
     };
     try {
-      proxy::Server server(server_options(settings), policy_runtime(settings), reload);
+      proxy::Server server(server_options(settings), runtime, reload);
       server.run();
     } catch (const std::exception& e) {
       spdlog::critical("cannot serve: {}", e.what());

@@ -1,10 +1,12 @@
 // libFuzzer target: the analyser never crashes or hangs, gives the same analysis in
-// any chunking, and every reject carries a code and a message.
+// any chunking, and every reject carries a code and a message; the statement
+// digest of the same text never crashes and stays within its bound.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "policy/analyser.hpp"
+#include "policy/digest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace djproxy::policy;
@@ -33,5 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (d.verdict == Verdict::reject && (d.code == 0 || d.message.empty() || d.sqlstate != "42000")) __builtin_trap();
   for (const auto& st : whole.statements)
     if (!st.unsupported.empty() && d.verdict != Verdict::reject) __builtin_trap();
+  const std::string digest = digest_text(text, s);
+  if (digest.size() > kDigestMaxText) __builtin_trap();
+  // Every prefix is a statement the proxy may have to digest (the head of a huge one).
+  const std::string head = digest_text(text.substr(0, text.size() / 2), s);
+  if (head.size() > kDigestMaxText) __builtin_trap();
+  (void)digest_hash(digest);
   return 0;
 }
