@@ -171,7 +171,7 @@ inline constexpr std::array kDescriptors = std::to_array<Descriptor>({
   {.key = "audit.rotate_count", .env = "DJPROXY_AUDIT_ROTATE_COUNT", .kind = Kind::integer, .default_text = "10",
    .description = "Rotated audit files kept.", .min = 0, .max = 10'000},
   {.key = "audit.events", .env = "DJPROXY_AUDIT_EVENTS", .kind = Kind::list,
-   .default_text = "connect,disconnect,reject,migration,ddl",
+   .default_text = "connect,disconnect,auth,reject,rewrite,migration,ddl,bookkeeping",
    .description = "Events written to the audit log.",
    .choices = "connect|disconnect|auth|reject|rewrite|migration|ddl|bookkeeping|statement"},
   {.key = "audit.all_statements", .env = "DJPROXY_AUDIT_ALL_STATEMENTS", .kind = Kind::boolean, .default_text = "false",

@@ -93,6 +93,25 @@ void StreamingAnalyser::feed(std::string_view chunk) { impl_->lexer.feed(chunk);
 
 namespace {
 
+bool changes_tracking(const std::vector<StatementInfo>& statements) {
+  for (const auto& s : statements) {
+    if (s.changes_tracking) return true;
+  }
+  return false;
+}
+
+// The packet is read with the state it started with; a statement that changes how
+// the server lexes is safe only when nothing follows it.
+bool lexing_change_before_more(const std::vector<StatementInfo>& statements) {
+  bool changed = false;
+  for (const auto& s : statements) {
+    if (s.kind == StatementKind::empty) continue;
+    if (changed) return true;
+    changed = s.changes_lexing;
+  }
+  return false;
+}
+
 Analysis conclude(StreamingAnalyser::Impl& impl) {
   Analysis out;
   const bool too_many = impl.too_many;
@@ -116,6 +135,15 @@ Analysis conclude(StreamingAnalyser::Impl& impl) {
   } else if (real > 1 && !st.multi_statements) {
     out.decision = reject(codes::parse_error, "fail-closed",
                           "djproxy: packet rejected: it holds several statements but multi-statements are off");
+  } else if (changes_tracking(out.statements)) {
+    out.decision = reject(codes::not_supported, "fail-closed",
+                          "djproxy: session_track_* may not be changed through djproxy: it follows the session's "
+                          "schema and sql_mode through the server's session tracking");
+  } else if (lexing_change_before_more(out.statements)) {
+    out.decision = reject(codes::not_supported, "fail-closed",
+                          "djproxy: packet rejected: a SET of sql_mode or of the character set must be the last "
+                          "statement of its packet (the server would read the statements after it differently); "
+                          "send it on its own");
   } else {
     out.decision = decide(out.statements, st, cfg);
   }

@@ -76,6 +76,11 @@ bool plain_name(std::string_view s) {
 
 class DigestWriter final : public TokenSink {
  public:
+  explicit DigestWriter(std::size_t input_size) {
+    // One allocation: a digest is never longer than its statement plus a few spaces.
+    out_.reserve(std::min(kDigestMaxText, input_size + input_size / 2 + 8));
+  }
+
   void on_token(const Token& t) override {
     if (full_) return;
     if (values_ == Values::collapsing && skip_row(t)) return;
@@ -130,10 +135,11 @@ class DigestWriter final : public TokenSink {
         return literal();
       case TokenKind::quoted_ident:
         other_token();
-        return put(quoted(t.text, t.quote), Prev::operand);
+        return put_quoted({}, t.text, t.quote);
       case TokenKind::user_var:
         other_token();
-        return put(plain_name(t.text) ? "@" + std::string(t.text) : "@" + quoted(t.text, '`'), Prev::operand);
+        if (plain_name(t.text)) return put_quoted("@", t.text, 0);
+        return put_quoted("@", t.text, '`');
       case TokenKind::sys_var:
         other_token();
         return put("@@", Prev::sysvar);
@@ -144,15 +150,6 @@ class DigestWriter final : public TokenSink {
     }
   }
 
-  static std::string quoted(std::string_view text, char quote) {
-    std::string q(1, quote);
-    for (char c : text) {
-      q += c;
-      if (c == quote) q += c;
-    }
-    q += quote;
-    return q;
-  }
 
   void word(std::string_view text, Kw kw, bool name_position) {
     if (name_position) {
@@ -170,9 +167,8 @@ class DigestWriter final : public TokenSink {
     }
     if (kw == Kw::ROW && values_ == Values::after_comma) return start_collapse();
     if (!(kw == Kw::ROW && values_ == Values::after_keyword)) other_token();
-    std::string up(text);
-    for (char& c : up) c = upper(c);
-    put(up, Prev::keyword);
+    if (!start(text.size(), Prev::keyword)) return;
+    for (char c : text) out_ += upper(c);
     last_kw_ = kw;
     if (kw == Kw::IN) in_ = InList::after_in;
     if (kw == Kw::VALUES || kw == Kw::VALUE) {
@@ -188,6 +184,7 @@ class DigestWriter final : public TokenSink {
       if (out_.size() + 1 + kMarker.size() > kDigestMaxText) return mark_cut();
       op_ += c;
       out_ += c;
+      sign_pending_ = false;  // `->` is not a sign
       return;
     }
     if (c == ';') {  // the next statement starts afresh
@@ -346,13 +343,43 @@ class DigestWriter final : public TokenSink {
 
   void put(std::string_view text, Prev kind) {
     const bool tight = text == "," || text == ")" || text == "." || text == ";";
+    if (start(text.size(), kind, tight)) out_ += text;
+  }
+
+  // `prefix`, then `text` between `quote`s with inner quotes doubled (no quotes when 0).
+  void put_quoted(std::string_view prefix, std::string_view text, char quote) {
+    const std::size_t inner = quote == 0 ? 0 : static_cast<std::size_t>(std::count(text.begin(), text.end(), quote));
+    if (!start(prefix.size() + text.size() + (quote == 0 ? 0 : 2 + inner), Prev::operand)) return;
+    out_ += prefix;
+    if (quote == 0) {
+      out_ += text;
+      return;
+    }
+    out_ += quote;
+    if (inner == 0) {
+      out_ += text;
+    } else {
+      for (char c : text) {
+        out_ += c;
+        if (c == quote) out_ += c;
+      }
+    }
+    out_ += quote;
+  }
+
+  // Writes the space before a token of `n` bytes; false (and the digest ends)
+  // when the token does not fit.
+  bool start(std::size_t n, Prev kind, bool tight = false) {
     const bool space = !out_.empty() && !tight && prev_ != Prev::open && prev_ != Prev::dot && prev_ != Prev::sysvar;
-    if (out_.size() + (space ? 1 : 0) + text.size() + kMarker.size() > kDigestMaxText) return mark_cut();
+    if (out_.size() + (space ? 1 : 0) + n + kMarker.size() > kDigestMaxText) {
+      mark_cut();
+      return false;
+    }
     if (space) out_ += ' ';
-    out_ += text;
     prev_ = kind;
     if (kind != Prev::keyword) last_kw_ = Kw::none;
     sign_pending_ = false;
+    return true;
   }
 
   void mark_cut() {
@@ -383,7 +410,7 @@ class DigestWriter final : public TokenSink {
 }  // namespace
 
 std::string digest_text(std::string_view sql, const SessionState& state) {
-  DigestWriter writer;
+  DigestWriter writer(sql.size());
   Lexer lexer(LexOptions{state.sql_mode, state.flavour, state.server_version, state.charset}, writer);
   const std::string_view input = sql.substr(0, kDigestMaxInput);
   // Fed in pieces so that a digest that is already full stops the reading.

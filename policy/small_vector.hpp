@@ -13,6 +13,11 @@ namespace djproxy::policy {
 template <class T, std::size_t N>
 class SmallVector {
  public:
+  SmallVector() = default;
+  // data_ points into the object itself: copying would need care nobody needs.
+  SmallVector(const SmallVector&) = delete;
+  SmallVector& operator=(const SmallVector&) = delete;
+
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
 
@@ -37,20 +42,25 @@ class SmallVector {
       for (T& x : inline_) heap_.push_back(std::move(x));
     }
     heap_.push_back(std::move(value));
+    data_ = heap_.data();
     ++size_;
   }
 
   void pop_back() {
     --size_;
-    if (!heap_.empty()) heap_.pop_back();
+    if (!heap_.empty()) {
+      heap_.pop_back();
+      data_ = heap_.empty() ? inline_.data() : heap_.data();
+    }
   }
 
  private:
-  T* data() noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
-  const T* data() const noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
 
   std::array<T, N> inline_{};
   std::vector<T> heap_;
+  T* data_ = inline_.data();
   std::size_t size_ = 0;
 };
 

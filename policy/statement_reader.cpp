@@ -100,6 +100,9 @@ void StatementReader::on_token(const Token& t) {
       ieq(t.text, "djproxy_migration") && !info_.migration_token)
     return reject("@djproxy_migration may only be set by a statement of its own");
   ++tokens_;
+  // Any name in a SET may be a variable it assigns: looked at before the reader may
+  // stop reading the statement, and kept only as two flags.
+  if (set_stmt_ && (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident)) note_set_target(t.text);
   if (phase_ == Phase::ignore) return;
   if (t.kind == TokenKind::user_var && ieq(t.text, "djproxy_migration") &&
       !(verb_ == Kw::SET && step_ == 1))
@@ -573,6 +576,14 @@ void StatementReader::show_head(const Token& t) {
   }
 }
 
+void StatementReader::note_set_target(std::string_view name) {
+  if (ieq(name, "sql_mode") || ieq(name, "character_set_client")) info_.changes_lexing = true;
+  constexpr std::string_view kTracking = "session_track_";
+  if (name.size() >= kTracking.size() && ieq(name.substr(0, kTracking.size()), kTracking)) {
+    info_.changes_tracking = true;
+  }
+}
+
 void StatementReader::set_head(const Token& t) {
   if (step_ == 1) {
     if (t.kind == TokenKind::user_var && ieq(t.text, "djproxy_migration")) {
@@ -596,7 +607,11 @@ void StatementReader::set_head(const Token& t) {
           info_.verb = "SET TRANSACTION";
           phase_ = Phase::ignore;
           return;
-        case Kw::NAMES: case Kw::CHARACTER: case Kw::CHARSET: case Kw::ROLE:
+        case Kw::NAMES: case Kw::CHARACTER: case Kw::CHARSET:
+          info_.changes_lexing = true;
+          phase_ = Phase::ignore;
+          return;
+        case Kw::ROLE:
           phase_ = Phase::ignore;
           return;
         case Kw::DEFAULT:

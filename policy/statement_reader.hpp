@@ -61,6 +61,7 @@ class StatementReader {
   void ddl_head(const Token& t);
   void show_head(const Token& t);
   void set_head(const Token& t);
+  void note_set_target(std::string_view name);
   void dynamic_head(const Token& t);
   void body(const Token& t);
   void keyword(const Token& t);

@@ -131,6 +131,12 @@ struct StatementInfo {
   bool lineage_condition_bookkeeping_only = false;
   bool via_prepare = false;      // analysed from PREPARE/EXECUTE IMMEDIATE text
   bool migration_token = false;  // SET @djproxy_migration = ...
+  // SET of sql_mode or of the client character set (SET NAMES, SET CHARACTER SET,
+  // character_set_client): the server reads the statements after it differently.
+  bool changes_lexing = false;
+  // SET of a session_track_* variable: the proxy follows the schema and sql_mode
+  // through the server's session tracking and must not lose it.
+  bool changes_tracking = false;
   std::optional<std::string> token_value;  // nullopt with migration_token = NULL
   std::optional<std::string> new_current_schema;  // USE db
   std::string unsupported;  // non-empty: not read with certainty, and why

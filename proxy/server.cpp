@@ -12,15 +12,11 @@ namespace djproxy::proxy {
 
 Server::Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> policy, Reload reload)
     : shared_(std::make_unique<SharedState>()), reload_(std::move(reload)) {
-  shared_->options = std::move(options);
+  shared_->connection.replace(ConnectionSettings::make(std::move(options)));
   shared_->policy.replace(std::move(policy));
-  shared_->tls = make_tls_contexts(shared_->options);
-  if (shared_->tls.backend_leg && shared_->options.client_tls != ClientTlsMode::kRequired) {
-    shared_->rsa = std::make_unique<RsaExchange>();
-  }
-  const auto& listen = shared_->options.listen;
+  const auto& listen = shared_->connection.get()->options.listen;
   const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
-  unsigned threads = shared_->options.threads;
+  unsigned threads = shared_->connection.get()->options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<Worker*> all;
   for (unsigned i = 0; i < threads; ++i) {
@@ -42,7 +38,8 @@ void audit_lifecycle(const PolicyRuntime& runtime, audit::Event event, std::stri
 }  // namespace
 
 void Server::run() {
-  const auto& o = shared_->options;
+  const auto started_with = shared_->connection.get();
+  const auto& o = started_with->options;
   shared_->metrics.set_audit(shared_->policy.get()->audit.get());
   std::unique_ptr<admin::AdminServer> admin_server;
   if (o.admin_listen.port != 0) {
@@ -73,11 +70,21 @@ void Server::run() {
   std::function<void(const ErrorCode&, int)> on_reload = [&](const ErrorCode& ec, int) {
     if (ec) return;
     if (reload_) {
-      if (auto next = reload_()) {
-        shared_->metrics.set_audit(next->audit.get());
-        audit_lifecycle(*next, audit::Event::config_reload, "SIGHUP: settings reloaded");
-        shared_->policy.replace(std::move(next));
-        spdlog::info("SIGHUP: settings reloaded; new statements use them");
+      auto next = reload_();
+      std::shared_ptr<const ConnectionSettings> connection;
+      if (next.policy) {
+        try {
+          connection = ConnectionSettings::make(next.options, shared_->connection.get().get());
+        } catch (const std::exception& e) {
+          spdlog::error("reload refused, settings unchanged: {}", e.what());
+        }
+      }
+      if (connection) {
+        shared_->metrics.set_audit(next.policy->audit.get());
+        audit_lifecycle(*next.policy, audit::Event::config_reload, "SIGHUP: settings reloaded");
+        shared_->connection.replace(std::move(connection));
+        shared_->policy.replace(std::move(next.policy));
+        spdlog::info("SIGHUP: settings reloaded; new statements and connections use them");
       } else {
         audit_lifecycle(*shared_->policy.get(), audit::Event::config_reload,
                         "SIGHUP: reload refused, settings unchanged (see the proxy log)");
@@ -93,10 +100,11 @@ void Server::run() {
     for (auto& w : workers_) n += w->session_count();
     return n;
   };
-  spdlog::info("signal {}: no new connections; waiting up to {} ms for {} session(s)", received,
-               o.shutdown_grace.count(), sessions());
+  const auto grace = shared_->connection.get()->options.shutdown_grace;
+  spdlog::info("signal {}: no new connections; waiting up to {} ms for {} session(s)", received, grace.count(),
+               sessions());
   for (auto& worker : workers_) worker->stop_accepting();
-  const auto give_up = std::chrono::steady_clock::now() + o.shutdown_grace;
+  const auto give_up = std::chrono::steady_clock::now() + grace;
   while (sessions() > 0 && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -14,9 +14,14 @@ struct SharedState;
 
 class Server {
  public:
-  // Called on SIGHUP: the new policy snapshot, or null to keep the current one (the
-  // callback says why). New statements see the new snapshot; no session is dropped.
-  using Reload = std::function<std::shared_ptr<const PolicyRuntime>()>;
+  // Called on SIGHUP: the new settings, or a null policy to keep the current ones (the
+  // callback says why). New statements see the new policy, new connections the new
+  // connection settings; no session is dropped.
+  struct Reloaded {
+    std::shared_ptr<const PolicyRuntime> policy;
+    ServerOptions options;
+  };
+  using Reload = std::function<Reloaded()>;
 
   Server(ServerOptions options, std::shared_ptr<const PolicyRuntime> policy, Reload reload);
   ~Server();

@@ -50,6 +50,7 @@ bool is_ip_literal(const std::string& host) {
 Session::Session(SharedState& shared, Worker& worker, tcp::socket client)
     : shared_(shared),
       worker_(worker),
+      connection_(shared.connection.get()),
       id_(shared.next_session_id.fetch_add(1, std::memory_order_relaxed)),
       client_(std::move(client)),
       server_(tcp::socket(worker.context())),
@@ -94,18 +95,18 @@ void Session::expire_if_due(Clock::time_point now) {
 
 Awaitable<void> Session::run() {
   auto self = shared_from_this();
-  set_deadline(shared_.options.connect_timeout);
+  set_deadline(connection_->options.connect_timeout);
   const auto connected = co_await connect_backend();
   if (!connected) {
     // Named, not a temporary in the co_await: GCC 12 may destroy such temporaries twice.
     const std::string message = fmt::format("djproxy: cannot connect to the backend {}:{}",
-                                            shared_.options.backend.host, shared_.options.backend.port);
+                                            connection_->options.backend.host, connection_->options.backend.port);
     co_await send_client_error(0, protocol::err::kCannotConnect, "HY000", message);
     close_legs();
     co_return;
   }
   phase_ = Phase::kHandshake;
-  set_deadline(shared_.options.handshake_timeout);
+  set_deadline(connection_->options.handshake_timeout);
   const auto authenticated = co_await handshake();
   if (authenticated) co_await command_loop();
   close_legs();
@@ -121,7 +122,7 @@ Awaitable<void> Session::run() {
 }
 
 Awaitable<bool> Session::connect_backend() {
-  const auto& backend = shared_.options.backend;
+  const auto& backend = connection_->options.backend;
   ErrorCode ec;
   if (is_ip_literal(backend.host)) {
     const tcp::endpoint endpoint(asio::ip::make_address(backend.host), backend.port);
@@ -201,8 +202,8 @@ Awaitable<bool> Session::handshake() {
   scramble_ = greeting->auth_data_1 + greeting->auth_data_2;
   if (!scramble_.empty() && scramble_.back() == '\0') scramble_.pop_back();
 
-  const auto& options = shared_.options;
-  const bool backend_tls = shared_.tls.backend_leg && (server_capabilities_ & cap::kSsl);
+  const auto& options = connection_->options;
+  const bool backend_tls = connection_->tls.backend_leg && (server_capabilities_ & cap::kSsl);
   if (options.backend_tls >= BackendTlsMode::kRequired && !backend_tls) {
     spdlog::error("session {}: backend offers no TLS but backend_tls.mode requires it", id_);
     co_await send_client_error(0, protocol::err::kHandshake, "08S01",
@@ -211,7 +212,7 @@ Awaitable<bool> Session::handshake() {
   }
   // TLS on the client leg only when the backend leg has it too: passwords that a
   // client sends in the clear inside TLS must not cross a plaintext leg.
-  const bool offer_tls = shared_.tls.client_leg && backend_tls;
+  const bool offer_tls = connection_->tls.client_leg && backend_tls;
 
   protocol::Greeting to_client = *greeting;
   to_client.capabilities &= cap::kUnderstood;
@@ -244,7 +245,7 @@ Awaitable<bool> Session::handshake() {
     client_buffer_.consume(kHeaderSize + first->header.length);
     if (!offer_tls) co_return false;  // asked for TLS that was not offered: nothing safe to say in clear
     const ErrorCode tls_error = co_await client_.start_tls_server(
-        *shared_.tls.client_leg, asio::buffer(client_buffer_.data(), client_buffer_.size()));
+        *connection_->tls.client_leg, asio::buffer(client_buffer_.data(), client_buffer_.size()));
     client_buffer_.consume(client_buffer_.size());
     if (tls_error) {
       const auto& ec = tls_error;
@@ -314,7 +315,7 @@ Awaitable<bool> Session::handshake() {
     if (write_error) co_return false;
     const bool verify_host = options.backend_tls == BackendTlsMode::kVerifyIdentity;
     const ErrorCode tls_error =
-        co_await server_.start_tls_client(*shared_.tls.backend_leg, options.backend.host, verify_host);
+        co_await server_.start_tls_client(*connection_->tls.backend_leg, options.backend.host, verify_host);
     if (tls_error) {
       const auto& ec = tls_error;
       spdlog::error("session {}: backend TLS handshake failed: {}", id_, ec.message());
@@ -431,7 +432,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
     // backend leg has TLS: the client will ask for a public key (0x02), which the
     // proxy answers itself (see rsa_exchange.hpp).
     const bool proxy_rsa = kind == 0x01 && payload.size() == 2 && payload[1] == 0x04 && server_.tls() &&
-                           !client_.tls() && shared_.rsa;
+                           !client_.tls() && connection_->rsa;
 
     auto from_client = co_await read_packet(client_, client_buffer_);
     if (!from_client || from_client->header.sequence != client_seq) co_return false;
@@ -443,7 +444,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
         protocol::PacketBuilder builder(local_packet_);
         auto w = builder.writer();
         w.u8(0x01);
-        w.bytes(shared_.rsa->public_key_pem());
+        w.bytes(connection_->rsa->public_key_pem());
         builder.finish(client_seq++);
       }
       const auto key_write_error = co_await client_.write(asio::buffer(local_packet_));
@@ -451,7 +452,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
       auto encrypted = co_await read_packet(client_, client_buffer_);
       if (!encrypted || encrypted->header.sequence != client_seq) co_return false;
       ++client_seq;
-      const auto password = shared_.rsa->decrypt_password(protocol::as_chars(encrypted->payload), scramble_);
+      const auto password = connection_->rsa->decrypt_password(protocol::as_chars(encrypted->payload), scramble_);
       client_buffer_.consume(kHeaderSize + encrypted->header.length);
       if (!password) {
         co_await send_client_error(client_seq, 1045, "28000", "djproxy: the RSA-encrypted password does not decrypt");
@@ -554,7 +555,7 @@ Awaitable<bool> Session::drain_internal_responses() {
 
 Awaitable<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
-  set_deadline(shared_.options.idle_timeout);
+  set_deadline(connection_->options.idle_timeout);
   const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
   if (!filled) co_return false;
   phase_ = Phase::kBusy;

@@ -97,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   SharedState& shared_;
   Worker& worker_;
+  const std::shared_ptr<const ConnectionSettings> connection_;  // as when this session was accepted
   std::uint64_t id_;
   Leg client_;
   Leg server_;

@@ -72,10 +72,11 @@ Awaitable<void> Worker::accept_loop() {
       continue;
     }
     const std::size_t open = shared_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (open > shared_.options.max_connections) {
+    const std::size_t limit = shared_.connection.get()->options.max_connections;
+    if (open > limit) {
       shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
       shared_.metrics.connection_rejected();
-      asio::co_spawn(context_, refuse(std::move(socket)), asio::detached);
+      asio::co_spawn(context_, refuse(std::move(socket), limit), asio::detached);
       continue;
     }
     asio::post(target.context(), [&target, s = std::move(socket)]() mutable { target.start_session(std::move(s)); });
@@ -89,8 +90,8 @@ void Worker::start_session(tcp::socket socket) {
 }
 
 // Like the server itself: ER_CON_COUNT_ERROR in place of the greeting.
-Awaitable<void> Worker::refuse(tcp::socket socket) {
-  spdlog::warn("connection limit {} reached, refusing a client", shared_.options.max_connections);
+Awaitable<void> Worker::refuse(tcp::socket socket, std::size_t limit) {
+  spdlog::warn("connection limit {} reached, refusing a client", limit);
   std::string packet;
   protocol::append_err_packet(packet, 0, protocol::err::kConCount, "08004",
                               "djproxy: too many connections (limits.max_connections)");

@@ -38,7 +38,7 @@ class Worker {
   Awaitable<void> accept_loop();
   void start_session(tcp::socket socket);
   Awaitable<void> janitor();
-  Awaitable<void> refuse(tcp::socket socket);
+  Awaitable<void> refuse(tcp::socket socket, std::size_t limit);
 
   SharedState& shared_;
   asio::io_context context_{1};

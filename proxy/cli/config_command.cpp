@@ -1,5 +1,7 @@
 #include "proxy/cli/config_command.hpp"
 
+#include "config/reference.hpp"
+
 #include <algorithm>
 #include <iostream>
 #include <ostream>
@@ -108,7 +110,12 @@ void add_config_command(CLI::App& app) {
   auto* sub = app.add_subcommand("config", "Show the effective settings, each with its value and origin");
   // Flags are read back from the parser rather than bound to storage the callback would have to own.
   sub->add_flag("--json")->description("Print JSON instead of a table");
+  sub->add_flag("--reference")->description("Print the reference of every setting (Markdown), as in the README");
   sub->callback([sub] {
+    if (sub->count("--reference") > 0) {
+      std::cout << config::settings_reference_markdown();
+      return;
+    }
     int rc = run_config_command(load_options_from(*sub), sub->count("--json") > 0, std::cout, std::cerr);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

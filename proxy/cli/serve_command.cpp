@@ -9,6 +9,7 @@
 #include "proxy/cli/config_command.hpp"
 #include "policy/types.hpp"
 #include "proxy/server.hpp"
+#include "proxy/tls.hpp"
 
 namespace djproxy::cli {
 namespace {
@@ -117,12 +118,12 @@ void add_serve_command(CLI::App& app) {
       spdlog::critical("cannot open the audit log: {}", e.what());
       throw CLI::RuntimeError(1);
     }
-    auto reload = [&app, &current, &runtime]() -> std::shared_ptr<const proxy::PolicyRuntime> {
+    auto reload = [&app, &current, &runtime]() -> proxy::Server::Reloaded {
       auto plan = config::reload(*current, load_options_from(app));
       for (const auto& warning : plan.warnings) spdlog::warn("config: {}", warning);
       if (!plan.accepted()) {
         for (const auto& error : plan.errors) spdlog::error("reload refused, settings unchanged: {}", error);
-        return nullptr;
+        return {};
       }
       for (const auto& change : plan.needing_restart()) {
         spdlog::warn("reload: {} changed ('{}' -> '{}') but takes effect only after a restart", change.key,
@@ -132,13 +133,17 @@ void add_serve_command(CLI::App& app) {
         spdlog::info("reload: {} '{}' -> '{}'", change.key, change.before, change.after);
       }
       try {
+        // TLS files are loaded here too, so a reload the server would refuse is refused
+        // before this side takes the new settings for its own.
+        auto options = server_options(*plan.next);
+        proxy::make_tls_contexts(options);
         auto next = policy_runtime(*plan.next, runtime.get(), current.get());
         current = plan.next;
         runtime = next;
-        return next;
+        return {next, std::move(options)};
       } catch (const std::exception& e) {
-        spdlog::error("reload refused, settings unchanged: audit log: {}", e.what());
-        return nullptr;
+        spdlog::error("reload refused, settings unchanged: {}", e.what());
+        return {};
       }
     };
     try {

@@ -17,6 +17,7 @@ struct Recorder final : TokenSink {
     s += t.punct;
     s += t.after_dot ? 'd' : '-';
     s += t.space_before ? 's' : '-';
+    s += t.quote ? t.quote : '-';
     s += t.text;
     tokens.push_back(std::move(s));
   }
