@@ -46,24 +46,47 @@ export DJ_CREATE_TABLES=false
 export DJ_SCHEMA_PREFIX=myproject_
 export DJPROXY_AUDIT_LOG=$run_dir/audit.log
 export DJPROXY_TIMEOUTS_SHUTDOWN_GRACE=5s
+export DJPROXY_MIGRATION_USERS=djmigrate
+# The key that signs migration tokens: made once, kept with the run's other state.
+if [[ ! -s $run_dir/migration.key ]]; then
+  (umask 077 && openssl rand -hex 32 >"$run_dir/migration.key")
+fi
+export DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key
 build/djproxy serve 2>"$run_dir/djproxy.log" &
 proxy_pid=$!
 for _ in $(seq 1 100); do port_taken "$proxy_port" && break; sleep 0.05; done
 port_taken "$proxy_port" || { cat "$run_dir/djproxy.log"; exit 1; }
 
-client() { mariadb --no-defaults -h127.0.0.1 -P"$proxy_port" -udj -pdjpass --ssl --ssl-verify-server-cert=0 "$@"; }
+client() { mariadb --no-defaults -h127.0.0.1 -P"$proxy_port" --ssl --ssl-verify-server-cert=0 "$@"; }
+show() { printf '\n-- %s\n' "$*"; }
 echo
 echo "== djproxy is serving on 127.0.0.1:$proxy_port in front of MariaDB on 127.0.0.1:$db_port"
-echo "-- a worker's session through the proxy (TLS on both legs):"
-client -t -e "CREATE DATABASE IF NOT EXISTS myproject_demo;
-  SELECT VERSION() AS server, CURRENT_USER() AS user, @@ssl_cipher IS NOT NULL AS tls_to_server;
-  SHOW SESSION STATUS LIKE 'Ssl_version';" || true
+show "a migration user creates the project's schema and a table (allowed: migration.users)"
+client -udjmigrate -pmigpass -e "CREATE DATABASE IF NOT EXISTS myproject_demo;
+  CREATE TABLE IF NOT EXISTS myproject_demo.subject (id INT PRIMARY KEY, name VARCHAR(32));" && echo "OK"
+show "a worker inserts and reads inside the prefix (allowed; TLS on both legs)"
+client -udj -pdjpass -t -e "REPLACE INTO myproject_demo.subject VALUES (1, 'mouse-1');
+  SELECT s.*, CURRENT_USER() AS user,
+    (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_version') AS backend_tls
+  FROM myproject_demo.subject s;"
+show "the worker tries to create a table (rejected: create_tables=false)"
+client -udj -pdjpass -e "CREATE TABLE myproject_demo.session (id INT PRIMARY KEY)" 2>&1 || true
+show "the worker tries to read outside the prefix (rejected)"
+client -udj -pdjpass -e "SELECT user FROM mysql.user" 2>&1 || true
+show "the audit log saw it ($run_dir/audit.log)"
+sleep 0.3
+grep '"event":"reject"' "$run_dir/audit.log" | tail -2 || true
 cat <<MSG
 
 Connect:
   mariadb -h 127.0.0.1 -P $proxy_port -u dj -pdjpass          (accounts: see scripts/mariadb.sh)
   DataJoint workers: DJ_HOST=127.0.0.1:$proxy_port DJ_USER=dj DJ_PASS=djpass
-Logs: $run_dir/djproxy.log   audit: $run_dir/audit.log
+Migration token (15 minutes, whole prefix):
+  DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key DJ_SCHEMA_PREFIX=myproject_ \
+    build/djproxy token issue --schema 'myproject_*' --ttl 15m | tail -1
+  then, in the session: SET @djproxy_migration = '<token>';
+Why was it rejected?  build/djproxy explain --prefix myproject_ "SQL"
+Logs: $run_dir/djproxy.log   audit: $run_dir/audit.log   metrics: http://127.0.0.1:$admin_port/metrics
 Ctrl-C stops djproxy and MariaDB.
 MSG
 wait "$proxy_pid"
