@@ -82,8 +82,8 @@ Connect:
   mariadb -h 127.0.0.1 -P $proxy_port -u dj -pdjpass          (accounts: see scripts/mariadb.sh)
   DataJoint workers: DJ_HOST=127.0.0.1:$proxy_port DJ_USER=dj DJ_PASS=djpass
 Migration token (15 minutes, whole prefix):
-  DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key DJ_SCHEMA_PREFIX=myproject_ \
-    build/djproxy token issue --schema 'myproject_*' --ttl 15m | tail -1
+  export DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key DJ_SCHEMA_PREFIX=myproject_
+  build/djproxy token issue --schema 'myproject_*' --ttl 15m | tail -1
   then, in the session: SET @djproxy_migration = '<token>';
 Why was it rejected?  build/djproxy explain --prefix myproject_ "SQL"
 Logs: $run_dir/djproxy.log   audit: $run_dir/audit.log   metrics: http://127.0.0.1:$admin_port/metrics
