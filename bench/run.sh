@@ -90,6 +90,7 @@ dj_admin=$(free_port)
   cd "$WORK"
   exec env DJPROXY_LISTEN=$HOST:$dj_port DJPROXY_ADMIN_LISTEN=$HOST:$dj_admin DJ_HOST=$HOST:$db_port \
     DJPROXY_CLIENT_TLS_MODE=off DJPROXY_BACKEND_TLS_MODE=off DJPROXY_LIMITS_MAX_CONNECTIONS=5000 \
+    DJ_CREATE_TABLES=false DJ_SCHEMA_PREFIX=myproject_ DJPROXY_AUDIT_LOG="$WORK/audit.log" \
     "$djproxy" serve
 ) >"$WORK/djproxy.log" 2>&1 &
 dj_pid=$!

@@ -139,7 +139,9 @@ namespace djproxy::protocol {
 namespace {
 
 TEST(ChangeUser, ReadsUserAndSchema) {
-  std::string p("\x11" "djed\0" "\x14" "01234567890123456789" "myproject_b\0" "\x2d\x00" "client_ed25519\0", 58);
+  static constexpr char kPayload[] =
+      "\x11" "djed\0" "\x14" "01234567890123456789" "myproject_b\0" "\x2d\x00" "client_ed25519\0";
+  const std::string p(kPayload, sizeof kPayload - 1);
   const auto c = ChangeUser::parse(testing::view(p), cap::kSecureConnection | cap::kPluginAuth);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->user, "djed");
