@@ -48,12 +48,14 @@ class DjproxyProcess:
         self.backend_port = backend_port
         self.proc = None
         self.port = None
+        self.admin_port = None
         self.log_path = None
 
     def start(self):
         if not PROXY_BIN:
             raise RuntimeError("no djproxy binary (DJPROXY_IT_PROXY_BIN)")
         self.port, admin = free_port(), free_port()
+        self.admin_port = admin
         env = {k: v for k, v in os.environ.items()  # hermetic: only what we set
                if not (k.startswith("DJ_") or k.startswith("DJPROXY_"))}
         env.update({

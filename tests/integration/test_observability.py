@@ -1,0 +1,233 @@
+"""What DBAs and platform engineers see of the proxy: the audit log's events and
+fields, /metrics counted against the traffic sent, /healthz and /readyz, and a broken
+audit destination that is reported while traffic goes on. Real MariaDB, real pymysql."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+
+import pymysql
+
+from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port, free_port
+
+KEY = "obs-test-key-" + "k" * 40  # >= 32 bytes
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def production(extra=None):
+    env = {"DJPROXY_POLICY_MODE": "enforce", "DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": "myproject_",
+           "DJPROXY_MIGRATION_KEY": KEY}
+    env.update(extra or {})
+    return env
+
+
+def direct():
+    return pymysql.connect(host="127.0.0.1", port=db_port(), user="djroot", password="djroot", autocommit=True)
+
+
+def connect(port, user="dj", password="djpass", **kw):
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, autocommit=True, **kw)
+
+
+def issue_token(schema="myproject_*", ttl="10m"):
+    env = {"PATH": "/usr/bin:/bin", "DJPROXY_MIGRATION_KEY": KEY, "DJ_SCHEMA_PREFIX": "myproject_"}
+    out = subprocess.run([PROXY_BIN, "token", "issue", "--schema", schema, "--ttl", ttl], env=env, check=True,
+                         capture_output=True, text=True, cwd=tempfile.gettempdir()).stdout
+    return out.strip().splitlines()[-1]
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def metrics(port):
+    status, body = http_get(port, "/metrics")
+    assert status == 200, body
+    values = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def delta(after, before, name):
+    return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class Observability(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.schema = "myproject_obs" + uuid.uuid4().hex[:8]
+        with direct() as c, c.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {cls.schema}")
+            cur.execute(f"CREATE TABLE {cls.schema}.existing (id INT PRIMARY KEY)")
+
+    @classmethod
+    def tearDownClass(cls):
+        with direct() as c, c.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {cls.schema}")
+
+    def read_audit(self, path):
+        events = []
+        with open(path, "rb") as f:
+            for raw in f:
+                line = json.loads(raw)  # every line is one JSON object
+                self.assertRegex(line["timestamp"], TIMESTAMP)
+                events.append(line)
+        return events
+
+    def expect(self, events, event, **fields):
+        for e in events:
+            if e["event"] == event and all(e.get(k) == v for k, v in fields.items()):
+                return e
+        self.fail(f"no {event} event with {fields} in:\n" + "\n".join(json.dumps(e) for e in events))
+
+    def test_audit_log_has_every_event_with_its_fields(self):
+        s = self.schema
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit})).start()
+            try:
+                with self.assertRaises(pymysql.err.OperationalError):
+                    connect(proxy.port, password="wrong")
+                token = issue_token()
+                c = connect(proxy.port)
+                with c.cursor() as cur:
+                    with self.assertRaises(pymysql.err.OperationalError):
+                        cur.execute(f"CREATE TABLE {s}.made (id INT, note VARCHAR(9) DEFAULT 'x')")
+                    cur.execute(f"CREATE TABLE IF NOT EXISTS {s}.existing (id INT PRIMARY KEY)")
+                    cur.execute(f"CREATE TABLE IF NOT EXISTS `{s}`.`~lineage` (table_name VARCHAR(64) PRIMARY KEY)")
+                    with self.assertRaises(pymysql.err.OperationalError):
+                        cur.execute("SET @djproxy_migration = 'djm1.not.a-token'")
+                    cur.execute("SET @djproxy_migration = %s", (token,))
+                    cur.execute(f"CREATE TABLE {s}.migrated (id INT PRIMARY KEY)")
+                    cur.execute("SET @djproxy_migration = NULL")
+                c.close()
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+            events = self.read_audit(audit)
+
+        self.expect(events, "startup")
+        self.expect(events, "shutdown")
+        failed = self.expect(events, "auth_failed", user="dj")
+        self.assertEqual(failed["error_code"], 1045)
+        connected = self.expect(events, "connect", user="dj")
+        for field in ("connection_id", "server_connection_id", "host", "port", "tls"):
+            self.assertIn(field, connected)
+        self.assertEqual(connected["host"], "127.0.0.1")
+
+        rejected = self.expect(events, "reject", error_code=1142, rule="schema-change")
+        self.assertEqual(rejected["query"], f"CREATE TABLE {s}.made (id INT, note VARCHAR(9) DEFAULT 'x')")
+        self.assertEqual(rejected["query_length"], len(rejected["query"]))
+        self.assertNotIn("'x'", rejected["digest"])  # literals replaced
+        self.assertEqual(rejected["statement_kind"], "ddl")
+        self.assertEqual(rejected["decision"], "reject")
+        self.assertIn("djproxy:", rejected["message"])
+
+        self.expect(events, "rewrite", decision="rewrite")
+        self.expect(events, "bookkeeping", decision="allow")
+        denied = self.expect(events, "migration_denied", decision="reject")
+        self.assertIn("malformed", denied["message"])
+        begun = self.expect(events, "migration_begin")
+        self.assertRegex(begun["token_id"], r"^[0-9a-f]{32}$")
+        change = self.expect(events, "schema_change", token_id=begun["token_id"])
+        self.assertIn("migrated", change["query"])
+        self.expect(events, "migration_end", token_id=begun["token_id"])
+        gone = self.expect(events, "disconnect", user="dj")
+        self.assertGreater(gone["duration_ms"], 0)
+        self.assertGreater(gone["bytes_in"], 0)
+        self.assertGreater(gone["bytes_out"], 0)
+        with direct() as d, d.cursor() as cur:  # the audited rejection really did not happen
+            cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=%s AND table_name='made'",
+                        (s,))
+            self.assertEqual(cur.fetchone()[0], 0)
+
+    def test_dry_run_violation_is_audited_and_forwarded(self):
+        s = self.schema
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            with DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit, "DJPROXY_POLICY_MODE": "dry-run"})) as proxy:
+                with connect(proxy.port) as c, c.cursor() as cur:
+                    cur.execute(f"CREATE TABLE {s}.dry (id INT)")  # forwarded: dry run
+            events = self.read_audit(audit)
+        violation = self.expect(events, "dry_run_violation", rule="schema-change")
+        self.assertEqual(violation["decision"], "would_reject")
+        with direct() as d, d.cursor() as cur:
+            cur.execute(f"DROP TABLE {s}.dry")  # it exists: the statement went through
+
+    def test_metrics_count_the_traffic_sent(self):
+        s = self.schema
+        with DjproxyProcess(production()) as proxy:
+            c = connect(proxy.port)
+            before = metrics(proxy.admin_port)
+            self.assertEqual(before.get("djproxy_connections_current"), 1.0)
+            with c.cursor() as cur:
+                for i in range(5):
+                    cur.execute(f"SELECT id FROM {s}.existing WHERE id = %s", (i,))
+                for i in range(3):
+                    with self.assertRaises(pymysql.err.OperationalError):
+                        cur.execute(f"DROP TABLE {s}.existing")
+                for i in range(2):
+                    with self.assertRaises(pymysql.err.OperationalError):
+                        cur.execute("SELECT * FROM mysql.user")
+            second = connect(proxy.port)
+            after = metrics(proxy.admin_port)
+            self.assertEqual(delta(after, before, 'djproxy_commands_total{command="COM_QUERY"}'), 10)
+            self.assertEqual(delta(after, before, 'djproxy_decisions_total{verdict="allow",rule="none"}'), 5)
+            self.assertEqual(delta(after, before, 'djproxy_decisions_total{verdict="reject",rule="schema-change"}'), 3)
+            self.assertEqual(delta(after, before, 'djproxy_decisions_total{verdict="reject",rule="system-schema"}'), 2)
+            self.assertEqual(delta(after, before, "djproxy_connections_total"), 1)
+            self.assertEqual(after["djproxy_connections_current"], 2)
+            self.assertEqual(delta(after, before, "djproxy_analysis_duration_seconds_count"), 10)
+            self.assertGreater(delta(after, before, 'djproxy_bytes_total{direction="client_to_server"}'), 10 * 20)
+            self.assertGreater(delta(after, before, 'djproxy_bytes_total{direction="server_to_client"}'), 0)
+            c.close()
+            second.close()
+
+    def test_health_and_readiness(self):
+        with DjproxyProcess(production()) as proxy:
+            self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
+            self.assertEqual(http_get(proxy.admin_port, "/readyz")[0], 200)
+            self.assertEqual(http_get(proxy.admin_port, "/nope")[0], 404)
+        closed = free_port()  # nothing listens there: the backend is down
+        with DjproxyProcess(production(), backend_port=closed) as proxy:
+            self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
+            status, body = http_get(proxy.admin_port, "/readyz")
+            self.assertEqual(status, 503, body)
+
+    def test_broken_audit_destination_is_reported_and_traffic_goes_on(self):
+        s = self.schema
+        with DjproxyProcess(production({"DJPROXY_AUDIT_LOG": "/dev/full"})) as proxy:
+            with connect(proxy.port) as c, c.cursor() as cur:
+                for _ in range(20):
+                    with self.assertRaises(pymysql.err.OperationalError):
+                        cur.execute(f"CREATE TABLE {s}.nope (id INT)")
+                    cur.execute(f"SELECT COUNT(*) FROM {s}.existing")
+                    self.assertEqual(cur.fetchone()[0], 0)
+            deadline_metrics = metrics(proxy.admin_port)
+            for _ in range(50):  # the audit thread writes asynchronously
+                if deadline_metrics.get("djproxy_audit_write_errors_total", 0) > 0:
+                    break
+                import time
+                time.sleep(0.1)
+                deadline_metrics = metrics(proxy.admin_port)
+            self.assertGreater(deadline_metrics.get("djproxy_audit_write_errors_total", 0), 0)
+            self.assertTrue(proxy.alive())
+            with connect(proxy.port) as c, c.cursor() as cur:  # still serving
+                cur.execute("SELECT 1")
+                self.assertEqual(cur.fetchone()[0], 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
