@@ -62,7 +62,8 @@ start() {
     --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --max-allowed-packet=1G \
     --max-connections=4000 --innodb-flush-log-at-trx-commit=2 \
     --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$dir/tls/server-key.pem" \
-    --plugin-load-add=auth_ed25519 --local-infile=1 >/dev/null 2>&1 &
+    --plugin-load-add=auth_ed25519 --local-infile=1 \
+    --performance-schema=ON --performance-schema-instrument='%=OFF' >/dev/null 2>&1 &
   for _ in $(seq 1 300); do
     as_root -e 'SELECT 1' >/dev/null 2>&1 && break
     sleep 0.1
