@@ -53,6 +53,7 @@ bool listed(const std::string_view (&table)[N], std::string_view word, bool lowe
   return std::binary_search(std::begin(table), std::end(table), std::string_view(buf, word.size()));
 }
 
+// Bytes after which the next byte may continue the same operator (`<` of `<=>`).
 bool is_operator_byte(char c) {
   return c == '<' || c == '>' || c == '=' || c == '!' || c == ':' || c == '|' || c == '&' || c == '-';
 }
@@ -63,6 +64,7 @@ bool joined_operator(std::string_view op) {
   return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
 }
 
+// Whether a user variable's name can be written back without quotes (`@a.b`, not `@'a b'`).
 bool plain_name(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -77,7 +79,8 @@ bool plain_name(std::string_view s) {
 class DigestWriter final : public TokenSink {
  public:
   explicit DigestWriter(std::size_t input_size) {
-    // One allocation: a digest is never longer than its statement plus a few spaces.
+    // One allocation as a rule: the spaces put between tokens make a digest at
+    // most about half again as long as a tightly written statement.
     out_.reserve(std::min(kDigestMaxText, input_size + input_size / 2 + 8));
   }
 
@@ -242,9 +245,11 @@ class DigestWriter final : public TokenSink {
     } else if (in_ == InList::want_separator && c == ',') {
       in_ = InList::want_value;
     } else if (in_ == InList::want_separator && c == ')') {
+      // `(?)` is shorter than `(...)`: the collapse too must respect the bound.
+      in_ = InList::none;
+      if (in_open_ + 4 + kMarker.size() > kDigestMaxText) return mark_cut();
       out_.resize(in_open_);
       out_ += "...)";
-      in_ = InList::none;
     } else {
       in_ = InList::none;
     }
@@ -273,6 +278,7 @@ class DigestWriter final : public TokenSink {
   }
 
   void start_collapse() {
+    if (comma_at_ + 5 + kMarker.size() > kDigestMaxText) return mark_cut();
     out_.resize(comma_at_);
     out_ += ", ...";
     prev_ = Prev::other;

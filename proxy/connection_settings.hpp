@@ -21,11 +21,6 @@ struct ConnectionSettings {
   // lends its RSA key, which is costly to generate and has nothing to rotate.
   static std::shared_ptr<const ConnectionSettings> make(ServerOptions options,
                                                         const ConnectionSettings* previous = nullptr) {
-    if (options.client_tls == ClientTlsMode::kRequired && options.backend_tls == BackendTlsMode::kOff) {
-      // TLS is offered to clients only when the backend leg has it too (a password sent
-      // in the clear inside TLS must not cross a plaintext leg): every login would fail.
-      throw std::runtime_error("client_tls.mode=required needs TLS on the backend leg, but backend_tls.mode=off");
-    }
     auto s = std::make_shared<ConnectionSettings>();
     s->tls = make_tls_contexts(options);
     if (s->tls.backend_leg && options.client_tls != ClientTlsMode::kRequired) {

@@ -77,6 +77,10 @@ void Session::set_deadline(std::chrono::milliseconds timeout) {
   deadline_ = timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
 }
 
+void Session::client_progress_deadline() {
+  if (phase_ == Phase::kBusy) set_deadline(connection_->options.idle_timeout);
+}
+
 void Session::close_legs() {
   phase_ = Phase::kClosed;
   client_.close();
@@ -129,8 +133,8 @@ Awaitable<bool> Session::connect_backend() {
     std::tie(ec) = co_await server_.socket().async_connect(endpoint, use_tuple);
   } else {
     tcp::resolver resolver(worker_.context());
-    auto [resolve_error, endpoints] =
-        co_await resolver.async_resolve(backend.host, std::to_string(backend.port), use_tuple);
+    const std::string port = std::to_string(backend.port);  // named: see the GCC 12 note in asio.hpp
+    auto [resolve_error, endpoints] = co_await resolver.async_resolve(backend.host, port, use_tuple);
     ec = resolve_error;
     if (!ec) {
       auto [connect_error, endpoint] = co_await asio::async_connect(server_.socket(), endpoints, use_tuple);
@@ -150,10 +154,12 @@ Awaitable<bool> Session::connect_backend() {
 Awaitable<bool> Session::fill(Leg& leg, RelayBuffer& buffer, std::size_t n) {
   if (buffer.size() + buffer.space_size() < n) buffer.compact();
   while (buffer.size() < n) {
+    if (&leg == &client_) client_progress_deadline();
     auto [ec, got] = co_await leg.read_some(asio::buffer(buffer.space(), buffer.space_size()));
     if (ec) co_return false;
     buffer.commit(got);
   }
+  if (&leg == &client_ && phase_ == Phase::kBusy) deadline_ = Clock::time_point::max();
   co_return true;
 }
 
@@ -613,6 +619,13 @@ Awaitable<bool> Session::handle_command() {
       const bool relayed = co_await relay_response(command, true);
       if (!relayed) co_return false;
       state_known_ = false;
+      // A pool resets a connection between borrowers: a token's migration ends with it.
+      if (migration_.kind == policy::MigrationKind::by_token) {
+        audit_migration(audit::Event::migration_end, "COM_RESET_CONNECTION");
+        migration_ = {};
+        migration_token_id_.clear();
+        set_migration_for_user();
+      }
       co_return co_await send_state_tracking_query();
     }
     default:
@@ -780,7 +793,9 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
     }
 
     if (segment_count_ > 0) {
+      client_progress_deadline();
       const auto write_error = co_await client_.write(std::span(segments_.data(), segment_count_));
+      deadline_ = Clock::time_point::max();  // the server may take its time; the client may not
       if (write_error) co_return false;
       segment_count_ = 0;
     }

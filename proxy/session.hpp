@@ -78,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
   Awaitable<Outcome> reject_command(std::size_t visible, const policy::Decision& decision);
   Awaitable<Outcome> forward_whole(std::size_t visible);
+  Awaitable<Outcome> reject_oversized(Command command);
   bool database_visible(std::string_view name) const;
   void log_decision(const policy::Decision& decision, std::string_view what) const;
 
@@ -93,6 +94,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void apply_ok(const protocol::OkPacket& ok);
   bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
   void set_deadline(std::chrono::milliseconds timeout);
+  // While the session waits on its client in the middle of a command (the rest of a
+  // packet, or room to write a result), the idle timeout runs too: a client that stops
+  // half-way cannot hold its session and backend connection forever.
+  void client_progress_deadline();
   void close_legs();
 
   SharedState& shared_;

@@ -1,5 +1,6 @@
 // The policy side of a session: what the session tells the policy engine, and what
 // it does with each decision. The SQL itself is read only by policy/.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -95,6 +96,20 @@ bool Session::database_visible(std::string_view name) const {
   return d.verdict == policy::Verdict::allow;
 }
 
+// A schema or option command larger than the buffer: no client sends one, so it is
+// read to its end, dropped, and answered with an ERR; the session goes on.
+Awaitable<Session::Outcome> Session::reject_oversized(Command command) {
+  std::uint8_t last_seq = 0;
+  const bool discarded = co_await discard_logical_packet(&last_seq);
+  if (!discarded) co_return Outcome::kClosed;
+  const std::string message = fmt::format("djproxy: {} larger than {} bytes rejected",
+                                          protocol::command_name(static_cast<std::uint8_t>(command)),
+                                          client_buffer_.capacity() - kHeaderSize);
+  const bool sent = co_await send_client_error(static_cast<std::uint8_t>(last_seq + 1),
+                                               protocol::err::kNetPacketTooLarge, "08S01", message);
+  co_return sent ? Outcome::kAnswered : Outcome::kClosed;
+}
+
 Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
   const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), visible));
   client_buffer_.consume(visible);
@@ -113,7 +128,8 @@ Awaitable<Session::Outcome> Session::reject_command(std::size_t visible, const p
 // when `whole` is false, larger than the buffer and analysed while it streams.
 Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
   refresh_policy();
-  const Bytes payload(client_buffer_.data() + kHeaderSize, visible - kHeaderSize);
+  // Only what has arrived: for a command larger than the buffer, its leading part.
+  const Bytes payload(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
   const auto state = policy_state();
   const auto& config = runtime_->config;
 
@@ -140,12 +156,26 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), sql, sql.size(), analysis.decision,
                         &analysis.statements);
       }
+      if (analysis.decision.rule == "fail-closed" && runtime_->config.mode == policy::Mode::dry_run) {
+        analysis.decision.enforced = false;
+      }
       if (!analysis.decision.enforced && analysis.decision.verdict != policy::Verdict::migration_token) {
         log_decision(analysis.decision, protocol::command_name(static_cast<std::uint8_t>(command)));
         analysis.decision = policy::Decision{};  // dry run: forward as if allowed
       }
       co_return co_await apply_statement_decision(analysis, command, visible);
     }
+    case Command::kInitDb:
+    case Command::kFieldList:
+    case Command::kChangeUser:
+    case Command::kSetOption:
+      if (!whole) co_return co_await reject_oversized(command);
+      break;
+    default:
+      break;
+  }
+
+  switch (command) {
     case Command::kInitDb:
     case Command::kFieldList:
     case Command::kChangeUser: {
@@ -159,10 +189,6 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         decision = r.ok() ? policy::check_field_list(table, state, config)
                           : fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_FIELD_LIST");
       } else {
-        if (!whole) {
-          const auto oversized = fail_closed(1153, "djproxy: oversized COM_CHANGE_USER");
-          co_return co_await reject_command(visible, oversized);
-        }
         change = protocol::ChangeUser::parse(payload, client_capabilities_);
         if (!change) {
           decision = fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_CHANGE_USER");
@@ -186,6 +212,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
       }
       if (change) {
         user_ = change->user;
+        schema_ = change->database;  // the server switches to it; tracking may not say so
         migration_ = {};
         migration_token_id_.clear();
         set_migration_for_user();
@@ -371,7 +398,9 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
         if (!state_known_) decision = fail_closed(1235, "djproxy: the session's sql_mode is not known");
         record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), stream_head_, total, decision,
                         &analysis.statements);
-        const bool allowed = decision.verdict == policy::Verdict::allow || !decision.enforced;
+        const bool dry_run = runtime_->config.mode == policy::Mode::dry_run;
+        const bool allowed = decision.verdict == policy::Verdict::allow ||
+                             (decision.verdict == policy::Verdict::reject && (!decision.enforced || dry_run));
         if (!allowed) {
           if (decision.verdict != policy::Verdict::reject) {
             decision = fail_closed(1235, "djproxy: statement too large for the proxy to answer itself");

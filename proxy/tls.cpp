@@ -67,6 +67,11 @@ void load(const char* what, const std::string& path, auto&& step) {
 }  // namespace
 
 TlsContexts make_tls_contexts(const ServerOptions& options) {
+  if (options.client_tls == ClientTlsMode::kRequired && options.backend_tls == BackendTlsMode::kOff) {
+    // TLS is offered to clients only when the backend leg has it too (a password sent
+    // in the clear inside TLS must not cross a plaintext leg): every login would fail.
+    throw std::runtime_error("client_tls.mode=required needs TLS on the backend leg, but backend_tls.mode=off");
+  }
   TlsContexts contexts;
   constexpr auto kOptions = asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |

@@ -152,6 +152,23 @@ TEST(Digest, OutputIsBounded) {
   EXPECT_LE(digest_text(wide, state_for(kPlain)).size(), kDigestMaxText);
 }
 
+TEST(Digest, CollapsingNearTheBoundStaysWithinIt) {
+  // `IN (?)` becomes the longer `IN (...)`, `,(` becomes `, ...`: found by the fuzzer.
+  for (std::size_t n = 900; n < 1040; ++n) {
+    // Words of at most 100 bytes (the lexer keeps 256) that fill n bytes of digest.
+    std::string filler;
+    while (filler.size() + 101 < n) filler += std::string(100, 'c') + ' ';
+    filler += std::string(n - filler.size(), 'd');
+    // Something follows each collapse, so that the digest is cut right after it.
+    for (const std::string& sql : {"SELECT " + filler + " FROM t WHERE a IN (1) AND b = 2",
+                                   "INSERT INTO " + filler + " VALUES (1),(2) AS new",
+                                   "INSERT INTO " + filler + " VALUES ROW(1), ROW(2) AS new"}) {
+      const std::string d = digest_text(sql, state_for(kPlain));
+      EXPECT_LE(d.size(), kDigestMaxText) << n;
+    }
+  }
+}
+
 TEST(Digest, WorkIsBoundedOnHugeStatements) {
   // A 64 MB blob literal: only the first kDigestMaxInput bytes are read.
   std::string sql = "INSERT INTO `myproject_full`.`session`(`subject_id`,`trace`) VALUES (1,_binary'";
