@@ -1,0 +1,120 @@
+#include "policy/session_facts.hpp"
+
+#include <gtest/gtest.h>
+
+#include "policy/analyser.hpp"
+
+namespace djproxy::policy {
+namespace {
+
+struct SqlModeCase {
+  const char* sql_mode;
+  bool ansi_quotes, no_backslash_escapes, pipes_as_concat, ignore_space, unsupported;
+};
+
+class ReadSqlMode : public ::testing::TestWithParam<SqlModeCase> {};
+
+TEST_P(ReadSqlMode, FlagsAndRefusals) {
+  const auto& c = GetParam();
+  const auto r = read_sql_mode(c.sql_mode);
+  EXPECT_EQ(r.flags.ansi_quotes, c.ansi_quotes);
+  EXPECT_EQ(r.flags.no_backslash_escapes, c.no_backslash_escapes);
+  EXPECT_EQ(r.flags.pipes_as_concat, c.pipes_as_concat);
+  EXPECT_EQ(r.flags.ignore_space, c.ignore_space);
+  EXPECT_EQ(!r.unsupported.empty(), c.unsupported) << r.unsupported;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ServerReports, ReadSqlMode,
+    ::testing::Values(
+        SqlModeCase{"", false, false, false, false, false},
+        // DataJoint's own mode
+        SqlModeCase{"NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,"
+                    "ONLY_FULL_GROUP_BY",
+                    false, false, false, false, false},
+        // MariaDB 10.11's default
+        SqlModeCase{"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION", false,
+                    false, false, false, false},
+        SqlModeCase{"ANSI_QUOTES", true, false, false, false, false},
+        SqlModeCase{"no_backslash_escapes", false, true, false, false, false},  // any case
+        SqlModeCase{" PIPES_AS_CONCAT , IGNORE_SPACE ", false, false, true, true, false},
+        SqlModeCase{"REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ONLY_FULL_GROUP_BY,ANSI", true, false, true,
+                    true, false},
+        SqlModeCase{"ANSI", true, false, true, true, false},  // a composite alone implies its parts
+        SqlModeCase{"PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ORACLE,NO_KEY_OPTIONS", true, false, true, true, true},
+        SqlModeCase{"MSSQL", false, false, false, false, true},
+        SqlModeCase{"SOME_FUTURE_MODE", false, false, false, false, true}));  // unknown: not read with certainty
+
+TEST(CharsetClass, FromTheServersName) {
+  EXPECT_EQ(charset_class("utf8mb4"), CharsetClass::utf8);
+  EXPECT_EQ(charset_class("UTF8MB3"), CharsetClass::utf8);
+  EXPECT_EQ(charset_class("binary"), CharsetClass::utf8);
+  EXPECT_EQ(charset_class("latin1"), CharsetClass::single_byte);
+  EXPECT_EQ(charset_class("gbk"), CharsetClass::gbk);
+  EXPECT_EQ(charset_class("big5"), CharsetClass::big5);
+  EXPECT_EQ(charset_class("cp932"), CharsetClass::sjis);
+  EXPECT_EQ(charset_class("sjis"), CharsetClass::sjis);
+  EXPECT_EQ(charset_class("gb18030"), CharsetClass::gb18030);
+  EXPECT_EQ(charset_class("ucs2"), CharsetClass::unsupported);  // never a client charset
+  EXPECT_EQ(charset_class("klingon"), CharsetClass::unsupported);
+}
+
+TEST(ServerVersion, FromTheGreeting) {
+  auto v = read_server_version("5.5.5-10.11.19-MariaDB-0+deb12u1");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->flavour, ServerFlavour::mariadb);
+  EXPECT_EQ(v->version, 101119u);
+  v = read_server_version("11.4.2-MariaDB");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->version, 110402u);
+  v = read_server_version("8.0.36");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->flavour, ServerFlavour::mysql);
+  EXPECT_EQ(v->version, 80036u);
+  EXPECT_FALSE(read_server_version("garbage"));
+  EXPECT_FALSE(read_server_version("8.0"));
+  EXPECT_FALSE(read_server_version("8.0.999"));
+}
+
+// The packet is read with the session state it started with; statements that change
+// that state mid-packet would be read differently by the server (attack), while the
+// same statement alone or last in its packet is ordinary traffic.
+struct SessionChangeCase {
+  const char* sql;
+  bool rejected;
+};
+
+class SessionChanges : public ::testing::TestWithParam<SessionChangeCase> {};
+
+TEST_P(SessionChanges, InOnePacket) {
+  SessionState state;
+  state.multi_statements = true;
+  state.current_schema = "myproject_a";
+  PolicyConfig config;
+  config.schema_prefix = "myproject_";
+  const auto a = analyse(GetParam().sql, state, config);
+  EXPECT_EQ(a.decision.verdict == Verdict::reject, GetParam().rejected) << GetParam().sql << ": " << a.decision.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Packets, SessionChanges,
+    ::testing::Values(
+        // attacks
+        SessionChangeCase{"SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'y\\' , v FROM outside.t -- '", true},
+        SessionChangeCase{"SET NAMES gbk; SELECT v, '\xbf\\' AS s FROM outside.t -- '", true},
+        SessionChangeCase{"SET CHARACTER SET sjis; SELECT 1", true},
+        SessionChangeCase{"SET @@session.character_set_client = 'big5'; SELECT 1", true},
+        SessionChangeCase{"SET SESSION `sql_mode` = 'ANSI_QUOTES'; SELECT 1", true},
+        SessionChangeCase{"SET session_track_system_variables = ''", true},
+        SessionChangeCase{"SET @@session_track_schema = OFF", true},
+        SessionChangeCase{"SELECT 1; SET session_track_state_change = ON", true},
+        // legitimate
+        SessionChangeCase{"SET sql_mode = 'ANSI_QUOTES'", false},
+        SessionChangeCase{"SET NAMES utf8mb4", false},
+        SessionChangeCase{"SELECT 1; SET sql_mode = 'NO_BACKSLASH_ESCAPES'", false},
+        SessionChangeCase{"SET @a = 1; SELECT @a", false},
+        SessionChangeCase{"SET autocommit = 0; SELECT 1", false},
+        SessionChangeCase{"SELECT 'SET NAMES gbk; session_track_schema'", false}));
+
+}  // namespace
+}  // namespace djproxy::policy
