@@ -1,5 +1,10 @@
 // libmysqlclient (Connector/C) sessions run directly against MariaDB and through
 // djproxy; every observable result must be byte-for-byte equal.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <mysql.h>
 
@@ -36,6 +41,26 @@ std::string first_difference(const std::string& direct, const std::string& proxi
   for (size_t k = i; k < std::min(a.size(), i + 4); ++k) o << "  - " << a[k].substr(0, 300) << "\n";
   for (size_t k = i; k < std::min(b.size(), i + 4); ++k) o << "  + " << b[k].substr(0, 300) << "\n";
   return o.str();
+}
+
+// A plain HTTP/1.0 GET on loopback; the body, or "" if the request failed.
+std::string http_get_local(unsigned port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : out.substr(body + 4);
 }
 
 class ClientApi : public ::testing::Test {
@@ -236,6 +261,44 @@ TEST_F(ClientApi, PreparedLargeBlobAcross16MBAndSendLongData) {
   EXPECT_TRUE(contains(t, "'" + want + "'")) << "server-side SHA2 of the inserted blob";
   EXPECT_TRUE(contains(t, "sha256=" + want)) << "client-side hash of the fetched blob";
   EXPECT_TRUE(contains(t, "row '2' '" + std::to_string(blob.size()) + "'"));
+}
+
+// MariaDB's array binding: Connector/C sends one COM_STMT_BULK_EXECUTE for all rows.
+TEST_F(ClientApi, BulkExecuteWithArrayBinding) {
+  auto t = compare(
+      [](Session& s) {
+        auto m = s.connect(dj());
+        ASSERT_TRUE(m);
+        MYSQL_STMT* st = mysql_stmt_init(m.get());
+        std::string sql = "INSERT INTO bulk_rows (id, name) VALUES (?, ?)";
+        ASSERT_EQ(mysql_stmt_prepare(st, sql.data(), sql.size()), 0) << mysql_stmt_error(st);
+        unsigned int rows = 4;
+        ASSERT_EQ(mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &rows), 0);
+        int ids[4] = {1, 2, 3, 4};
+        const char* names[4] = {"mouse", "rat", "vole", "shrew"};
+        unsigned long lengths[4] = {5, 3, 4, 5};
+        MYSQL_BIND b[2]{};
+        b[0].buffer_type = MYSQL_TYPE_LONG;
+        b[0].buffer = ids;
+        b[1].buffer_type = MYSQL_TYPE_STRING;
+        b[1].buffer = names;
+        b[1].length = lengths;
+        ASSERT_EQ(mysql_stmt_bind_param(st, b), 0) << mysql_stmt_error(st);
+        s.execute(st);
+        s.note("affected=" + std::to_string(mysql_stmt_affected_rows(st)));
+        mysql_stmt_close(st);
+        s.query(m.get(), "SELECT * FROM bulk_rows ORDER BY id");
+      },
+      "DROP TABLE IF EXISTS myproject_it.bulk_rows; "
+      "CREATE TABLE myproject_it.bulk_rows (id INT PRIMARY KEY, name VARCHAR(10))");
+  EXPECT_TRUE(contains(t, "affected=4"));
+  EXPECT_TRUE(contains(t, "'shrew'"));
+  EXPECT_FALSE(contains(t, "ERR"));
+  if (through_proxy()) {
+    // The command really crossed the proxy as a bulk execute, not as four executes.
+    const std::string metrics = http_get_local(proxy_.admin_port(), "/metrics");
+    EXPECT_TRUE(contains(metrics, "djproxy_commands_total{command=\"COM_STMT_BULK_EXECUTE\"} 1")) << metrics;
+  }
 }
 
 TEST_F(ClientApi, CursorsFetchInBatches) {
