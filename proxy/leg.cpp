@@ -2,6 +2,8 @@
 
 #include <boost/asio/ssl/host_name_verification.hpp>
 
+#include <vector>
+
 namespace djproxy::proxy {
 
 Awaitable<ErrorCode> Leg::start_tls_server(asio::ssl::context& context, asio::const_buffer already_read) {
@@ -32,15 +34,41 @@ Awaitable<std::tuple<ErrorCode, std::size_t>> Leg::read_some(asio::mutable_buffe
   co_return std::tuple(ec, n);
 }
 
+std::size_t Leg::write_now(std::span<const asio::const_buffer> buffers, ErrorCode& ec) {
+  const std::size_t n = socket_.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+  return n;
+}
+
+// A plain socket is written inline first: a response or command almost always fits the
+// socket buffer, and an asynchronous write that completes at once still costs a trip
+// through the scheduler (a posted completion, an extra epoll_wait, a coroutine
+// resumption). Only what the kernel does not take now waits for the socket.
 Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
   if (tls_) {
     auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
     bytes_written_ += n;
     co_return ec;
   }
-  auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+  std::size_t total = 0;
+  for (const auto& b : buffers) total += b.size();
+  ErrorCode ec;
+  std::size_t written = write_now(buffers, ec);
+  bytes_written_ += written;
+  if (ec || written == total) co_return ec;
+  // The rest: skip what went out, then wait for the socket.
+  std::vector<asio::const_buffer> rest;
+  for (const auto& b : buffers) {
+    if (written >= b.size()) {
+      written -= b.size();
+      continue;
+    }
+    rest.push_back(b + written);
+    written = 0;
+  }
+  auto [wait_ec, n] = co_await asio::async_write(socket_, rest, use_tuple);
   bytes_written_ += n;
-  co_return ec;
+  co_return wait_ec;
 }
 
 Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
@@ -49,9 +77,13 @@ Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
     bytes_written_ += n;
     co_return ec;
   }
-  auto [ec, n] = co_await asio::async_write(socket_, buffer, use_tuple);
+  ErrorCode ec;
+  const std::size_t written = write_now(std::span(&buffer, 1), ec);
+  bytes_written_ += written;
+  if (ec || written == buffer.size()) co_return ec;
+  auto [wait_ec, n] = co_await asio::async_write(socket_, buffer + written, use_tuple);
   bytes_written_ += n;
-  co_return ec;
+  co_return wait_ec;
 }
 
 void Leg::close() {

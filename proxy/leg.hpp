@@ -10,7 +10,10 @@ namespace djproxy::proxy {
 
 class Leg {
  public:
-  explicit Leg(tcp::socket socket) : socket_(std::move(socket)) {}
+  explicit Leg(tcp::socket socket) : socket_(std::move(socket)) {
+    ErrorCode ignored;
+    socket_.non_blocking(true, ignored);  // writes are tried inline first, see write()
+  }
   Leg(const Leg&) = delete;
   Leg& operator=(const Leg&) = delete;
 
@@ -35,6 +38,9 @@ class Leg {
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
+  // Writes what the kernel takes now; returns the bytes written (0 on would-block).
+  std::size_t write_now(std::span<const asio::const_buffer> buffers, ErrorCode& ec);
+
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   tcp::socket socket_;

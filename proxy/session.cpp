@@ -580,8 +580,10 @@ Awaitable<bool> Session::handle_command() {
   const std::size_t visible = whole ? kHeaderSize + header.length : client_buffer_.capacity();
   const bool have_command = co_await fill(client_, client_buffer_, whole ? visible : kHeaderSize + 1);
   if (!have_command) co_return false;
-  const bool drained = co_await drain_internal_responses();
-  if (!drained) co_return false;
+  if (internal_responses_ > 0) {  // a coroutine call costs even when there is nothing to read
+    const bool drained = co_await drain_internal_responses();
+    if (!drained) co_return false;
+  }
 
   const Bytes payload(client_buffer_.data() + kHeaderSize,
                       std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
