@@ -1,5 +1,8 @@
 #include "proxy/cli/explain_command.hpp"
 
+#include "config/loader.hpp"
+#include "proxy/cli/config_command.hpp"
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
@@ -95,11 +98,23 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--schema", opt->schema, "Current schema of the session");
   cmd->add_flag("--migration", opt->migration, "Analyse as an authorized migration session");
   cmd->add_option("--sql-mode", opt->sql_mode, "sql_mode, e.g. ANSI_QUOTES,NO_BACKSLASH_ESCAPES");
-  cmd->add_option("--prefix", opt->prefix, "Schema prefix (database.schema_prefix)");
+  cmd->add_option("--prefix", opt->prefix, "Schema prefix (default: database.schema_prefix from the settings)");
   cmd->add_flag("--create-tables", opt->create_tables, "Development mode (create_tables=true)");
   cmd->add_flag("--json", opt->json, "Print JSON");
   cmd->add_option("sql", opt->sql, "The statement")->required();
-  cmd->callback([opt] { run_explain(*opt, std::cout); });
+  cmd->callback([opt, cmd] {
+    ExplainOptions options = *opt;
+    if (cmd->count("--prefix") == 0) {
+      // The prefix the proxy itself would enforce, read the way `serve` reads it.
+      const auto loaded = config::load(load_options_from(*cmd));
+      if (loaded.ok()) {
+        options.prefix = loaded.settings->policy().schema_prefix.value_or("");
+      } else if (!loaded.errors.empty()) {
+        std::cerr << "djproxy: settings not loaded (" << loaded.errors.front() << "); no schema prefix applied\n";
+      }
+    }
+    run_explain(options, std::cout);
+  });
 }
 
 void run_explain(const ExplainOptions& options, std::ostream& out) {
