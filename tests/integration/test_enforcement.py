@@ -907,9 +907,12 @@ class LateRejection(_Base):
         conn = self.big_conn()
         self.assertEqual(self.rows(conn, "SELECT COUNT(*) FROM big"), ((1,),))
         conn.close()
-        with open(f"/proc/{self.big.proc.pid}/status") as f:
-            hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-        self.assertLess(hwm, 64 * 1024, f"djproxy peak RSS {hwm} kB")
+        # The memory bound holds for the proxy as shipped; an ASan build's quarantine
+        # keeps freed memory resident on purpose (see tests/integration/CMakeLists.txt).
+        if os.environ.get("DJPROXY_IT_SANITIZED") != "1":
+            with open(f"/proc/{self.big.proc.pid}/status") as f:
+                hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+            self.assertLess(hwm, 64 * 1024, f"djproxy peak RSS {hwm} kB")
 
 
 # --------------------------------------------------------------------------- reload, dry run
