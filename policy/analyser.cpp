@@ -13,16 +13,6 @@ LexOptions lex_options(const SessionState& s) {
   return LexOptions{s.sql_mode, s.flavour, s.server_version, s.charset};
 }
 
-Decision reject(std::uint16_t code, std::string rule, std::string message) {
-  Decision d;
-  d.verdict = Verdict::reject;
-  d.code = code;
-  d.sqlstate = "42000";
-  d.rule = std::move(rule);
-  d.message = std::move(message);
-  return d;
-}
-
 }  // namespace
 
 struct StreamingAnalyser::Impl final : TokenSink {

@@ -37,16 +37,6 @@ std::string object_text(const ObjectRef& o) {
   return o.schema.empty() ? quoted(o.name) : quoted(o.schema) + "." + quoted(o.name);
 }
 
-Decision reject(std::uint16_t code, std::string rule, std::string message) {
-  Decision d;
-  d.verdict = Verdict::reject;
-  d.code = code;
-  d.sqlstate = "42000";
-  d.rule = std::move(rule);
-  d.message = std::move(message);
-  return d;
-}
-
 // "CREATE TABLE `s`.`t`": the statement and its main object, for messages.
 std::string subject(const StatementInfo& s, std::string_view schema = {}) {
   std::string out = s.verb.empty() ? std::string("statement") : s.verb;
@@ -229,6 +219,16 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
 
 void apply_mode(Decision& decision, const PolicyConfig& config) {
   decision.enforced = config.mode == Mode::enforce;
+}
+
+Decision reject(std::uint16_t code, std::string rule, std::string message) {
+  Decision d;
+  d.verdict = Verdict::reject;
+  d.code = code;
+  d.sqlstate = "42000";
+  d.rule = std::move(rule);
+  d.message = std::move(message);
+  return d;
 }
 
 std::string_view to_string(StatementKind k) noexcept {

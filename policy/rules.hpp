@@ -22,6 +22,9 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
 // Applies Mode::dry_run: the verdict stays, enforcement is off.
 void apply_mode(Decision& decision, const PolicyConfig& config);
 
+// A rejection with SQLSTATE 42000, the class every policy refusal belongs to.
+Decision reject(std::uint16_t code, std::string rule, std::string message);
+
 std::string_view to_string(StatementKind kind) noexcept;
 std::string_view to_string(ObjectKind kind) noexcept;
 std::string_view to_string(Access access) noexcept;

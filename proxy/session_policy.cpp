@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "policy/rules.hpp"
 #include "proxy/migration/token.hpp"
 #include "proxy/protocol/constants.hpp"
 #include "proxy/protocol/generic_packets.hpp"
@@ -42,13 +43,7 @@ policy::Command policy_command(Command command) {
 constexpr std::size_t kStreamHeadBytes = 4096;
 
 policy::Decision fail_closed(std::uint16_t code, std::string message) {
-  policy::Decision d;
-  d.verdict = policy::Verdict::reject;
-  d.code = code;
-  d.sqlstate = "42000";
-  d.message = std::move(message);
-  d.rule = "fail-closed";
-  return d;
+  return policy::reject(code, "fail-closed", std::move(message));
 }
 
 }  // namespace
