@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 OPTIONS = argparse.Namespace(djproxy=None, repo=HERE.parent.parent)
 
 # Names DataJoint 2.x itself reads, and the deployment guide's names for them
-# (/work/shared/datajoint/CONFIG.md). DJ_USER_FILE / DJ_PASS_FILE are the guide's
+# (the shared DataJoint notes, datajoint/CONFIG.md). DJ_USER_FILE / DJ_PASS_FILE are the guide's
 # Docker-style secret files.
 DATAJOINT_NAMES = {
     "DJ_HOST", "DJ_PORT", "DJ_USER", "DJ_PASS", "DJ_CREATE_TABLES", "DJ_DATABASE_PREFIX",
