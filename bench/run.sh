@@ -5,6 +5,7 @@
 #
 #   bench/run.sh                 build dir ./build (djproxy, djproxy_bench_client)
 #   BUILD=build-rel DURATION=20 ROUNDS=1 BLOB_MB=512 CHURN=2000 bench/run.sh
+#   WORKLOADS="churn blob" bench/run.sh   only these (of: sysbench blob churn)
 #
 # Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
 # a BLOB_MB LONGBLOB insert and fetch (C client), a CHURN-connection loop (connect,
@@ -19,6 +20,7 @@ DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-1}
 BLOB_MB=${BLOB_MB:-512}
 CHURN=${CHURN:-2000}
+WORKLOADS=${WORKLOADS:-sysbench blob churn}
 TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
 WORK=${WORK:-$BUILD/bench-work}
@@ -28,6 +30,10 @@ HOST=127.0.0.1  # never anything else
 ((ROUNDS >= 1 && ROUNDS <= 9)) || { echo "ROUNDS must be 1..9" >&2; exit 2; }
 ((BLOB_MB >= 1 && BLOB_MB <= 1024)) || { echo "BLOB_MB must be 1..1024" >&2; exit 2; }
 ((CHURN >= 1 && CHURN <= 100000)) || { echo "CHURN must be 1..100000" >&2; exit 2; }
+for w in $WORKLOADS; do
+  [[ $w == sysbench || $w == blob || $w == churn ]] || { echo "WORKLOADS: unknown '$w' (sysbench blob churn)" >&2; exit 2; }
+done
+wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 
 djproxy=$BUILD/djproxy
 client=$(find "$BUILD" -name djproxy_bench_client -type f -perm -u+x 2>/dev/null | head -1)
@@ -100,10 +106,10 @@ declare -A port=([direct]=$db_port [haproxy]=$hap_port [djproxy]=$dj_port)
 setups=(direct haproxy djproxy)
 declare -A result  # result[workload,setup] = space-separated values per round
 
-echo "== sysbench prepare ($TABLES tables x $TABLE_SIZE rows)" >&2
+wants sysbench && echo "== sysbench prepare ($TABLES tables x $TABLE_SIZE rows)" >&2
 sb_common=(--db-driver=mysql --mysql-host=$HOST --mysql-user=djroot --mysql-password=djroot
   --mysql-db=myproject_bench --tables="$TABLES" --table-size="$TABLE_SIZE")
-sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_port" prepare >"$WORK/sysbench-prepare.log"
+wants sysbench && sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_port" prepare >"$WORK/sysbench-prepare.log"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
 add() { result[$1,$2]="${result[$1,$2]:-} $3"; }
@@ -123,6 +129,7 @@ for ((round = 1; round <= ROUNDS; ++round)); do
   # Rotate the order each round so no set-up always runs first.
   order=("${setups[@]:$(((round - 1) % 3))}" "${setups[@]:0:$(((round - 1) % 3))}")
   for spec in "oltp_point_select 1" "oltp_point_select 8" "oltp_read_only 1" "oltp_read_only 8"; do
+    wants sysbench || break
     read -r test threads <<<"$spec"
     for s in "${order[@]}"; do
       echo "== round $round: $test, $threads thread(s), $s" >&2
@@ -130,12 +137,14 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     done
   done
   for s in "${order[@]}"; do
+    wants blob || break
     echo "== round $round: ${BLOB_MB} MB LONGBLOB, $s" >&2
     out=$(timeout 900 "$client" blob "${port[$s]}" "$BLOB_MB")
     add blob_insert "$s" "$(awk -F= '/^insert_mb_s=/ {print $2}' <<<"$out")"
     add blob_fetch "$s" "$(awk -F= '/^fetch_mb_s=/ {print $2}' <<<"$out")"
   done
   for s in "${order[@]}"; do
+    wants churn || break
     echo "== round $round: $CHURN-connection churn, $s" >&2
     out=$(timeout 600 "$client" churn "${port[$s]}" "$CHURN")
     add churn "$s" "$(awk -F= '/^conn_per_s=/ {print $2}' <<<"$out")"
@@ -160,6 +169,7 @@ echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
 row() {  # key label unit
   local d h j
+  [[ -n ${result[$1,direct]:-}${result[$1,djproxy]:-} ]] || return 0
   d=$(median <<<"${result[$1,direct]:-}")
   h=$(median <<<"${result[$1,haproxy]:-}")
   j=$(median <<<"${result[$1,djproxy]:-}")

@@ -86,9 +86,10 @@ Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
   co_return wait_ec;
 }
 
+// No shutdown() first: close() sends the FIN all the same and cancels what waits on
+// the socket, and a session closes two sockets per connection.
 void Leg::close() {
   ErrorCode ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 

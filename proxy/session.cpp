@@ -39,6 +39,23 @@ constexpr std::string_view kStateTrackingQuery =
 // Bits the server never sees from a client but which a client may set for itself.
 constexpr std::uint64_t kClientSideOnly = cap::kSslVerifyServerCert | cap::kRememberOptions;
 
+// Commands that neither read nor change the session state the server tracks for the
+// proxy: they may go before the tracking statement, which a connection that only pings
+// (a pool's health check, a liveness probe) then never costs the server. COM_CHANGE_USER
+// and COM_RESET_CONNECTION reset the session, and tracking is asked for after them.
+bool leaves_session_state(Command command) {
+  switch (command) {
+    case Command::kPing:
+    case Command::kQuit:
+    case Command::kStatistics:
+    case Command::kChangeUser:
+    case Command::kResetConnection:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool is_ip_literal(const std::string& host) {
   ErrorCode ec;
   asio::ip::make_address(host, ec);
@@ -47,7 +64,7 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
-Session::Session(SharedState& shared, Worker& worker, tcp::socket client)
+Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer)
     : shared_(shared),
       worker_(worker),
       connection_(shared.connection.get()),
@@ -55,13 +72,10 @@ Session::Session(SharedState& shared, Worker& worker, tcp::socket client)
       client_(std::move(client)),
       server_(tcp::socket(worker.context())),
       client_buffer_(kBufferSize),
-      server_buffer_(kBufferSize) {
+      server_buffer_(kBufferSize),
+      client_address_(peer.address().to_string()),
+      client_port_(peer.port()) {
   ErrorCode ec;
-  const auto remote = client_.socket().remote_endpoint(ec);
-  if (!ec) {
-    client_address_ = remote.address().to_string();
-    client_port_ = remote.port();
-  }
   client_.socket().set_option(tcp::no_delay(true), ec);
   rewritten_.reserve(kBufferSize);
   worker_.attach(this);
@@ -371,10 +385,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
       auto ok = protocol::OkPacket::parse(payload, backend_capabilities_ & cap::kSessionTrack);
       if (!ok) co_return false;
       apply_ok(*ok);
-      // Sent before the client hears OK, so the server answers it before anything
-      // the client sends; the answer is read when the first command arrives.
-      const bool tracking_sent = co_await send_state_tracking_query();
-      if (!tracking_sent) co_return false;
+      tracking_pending_ = true;
       if (client_needs_ok_rewrite(*ok)) {
         rewritten_.clear();
         protocol::PacketBuilder builder(rewritten_);
@@ -580,6 +591,14 @@ Awaitable<bool> Session::handle_command() {
   const std::size_t visible = whole ? kHeaderSize + header.length : client_buffer_.capacity();
   const bool have_command = co_await fill(client_, client_buffer_, whole ? visible : kHeaderSize + 1);
   if (!have_command) co_return false;
+  const auto command = static_cast<Command>(client_buffer_.data()[kHeaderSize]);
+  if (tracking_pending_ && !leaves_session_state(command)) {
+    // Its answer is read before the command is decided: the policy reads statements
+    // under the sql_mode that answer reports.
+    tracking_pending_ = false;
+    const bool tracking_sent = co_await send_state_tracking_query();
+    if (!tracking_sent) co_return false;
+  }
   if (internal_responses_ > 0) {  // a coroutine call costs even when there is nothing to read
     const bool drained = co_await drain_internal_responses();
     if (!drained) co_return false;
@@ -587,7 +606,6 @@ Awaitable<bool> Session::handle_command() {
 
   const Bytes payload(client_buffer_.data() + kHeaderSize,
                       std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
-  const auto command = static_cast<Command>(payload[0]);
   shared_.metrics.command(payload[0]);
   const GateDecision decision = shared_.gate.check(payload);
 
@@ -628,7 +646,8 @@ Awaitable<bool> Session::handle_command() {
         migration_token_id_.clear();
         set_migration_for_user();
       }
-      co_return co_await send_state_tracking_query();
+      tracking_pending_ = true;
+      co_return true;
     }
     default:
       co_return co_await relay_response(command, true);

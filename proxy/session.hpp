@@ -26,7 +26,7 @@ using protocol::Command;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(SharedState& shared, Worker& worker, tcp::socket client);
+  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -133,6 +133,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string sql_mode_;
   std::string character_set_client_;
   bool state_known_ = false;
+  // The statement that turns tracking on is still to be sent: it goes out with the
+  // first command that needs the state (see leaves_session_state in session.cpp).
+  bool tracking_pending_ = false;
 
   // Policy state of the session.
   std::shared_ptr<const PolicyRuntime> runtime_;

@@ -1,5 +1,7 @@
 #include "proxy/worker.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "proxy/protocol/constants.hpp"
@@ -47,7 +49,6 @@ void Worker::attach(Session* session) {
   session->next_ = sessions_;
   if (sessions_ != nullptr) sessions_->prev_ = session;
   sessions_ = session;
-  session_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker::detach(Session* session) {
@@ -57,13 +58,31 @@ void Worker::detach(Session* session) {
   session_count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+Worker& Worker::least_loaded() {
+  Worker* best = this;
+  std::size_t fewest = session_count();
+  for (Worker* w : peers_) {
+    const std::size_t n = w->session_count();
+    if (n < fewest) {
+      best = w;
+      fewest = n;
+    }
+  }
+  return *best;
+}
+
+// Accepted onto this worker's own io_context, then placed: the worker with the fewest
+// sessions runs it, this one on a tie. Counts are read with the connection in hand, so
+// a connect-and-go client (whose previous session has just ended here) stays on this
+// thread, and long-lived connections spread over the workers.
 Awaitable<void> Worker::accept_loop() {
   for (;;) {
-    Worker& target = *peers_[next_peer_];
-    next_peer_ = (next_peer_ + 1) % peers_.size();
-    // Accepted straight onto the target worker's io_context: no hand-over copy.
-    auto [ec, socket] = co_await acceptor_.async_accept(target.context(), use_tuple);
+    tcp::endpoint peer;
+    // The peer's address comes with the accept, not from another system call.
+    auto [ec, socket] = co_await acceptor_.async_accept(peer, use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    // A client that reset its connection while it was queued: nothing to do.
+    if (ec == asio::error::connection_aborted) continue;
     if (ec) {
       // Out of descriptors and the like: keep serving the sessions we have.
       spdlog::warn("accept failed: {}", ec.message());
@@ -79,13 +98,41 @@ Awaitable<void> Worker::accept_loop() {
       asio::co_spawn(context_, refuse(std::move(socket), limit), asio::detached);
       continue;
     }
-    asio::post(target.context(), [&target, s = std::move(socket)]() mutable { target.start_session(std::move(s)); });
+    Worker& target = least_loaded();
+    // Counted before it starts, so that the next accept already sees it.
+    target.session_count_.fetch_add(1, std::memory_order_relaxed);
+    if (&target == this) {
+      start_session(std::move(socket), peer);
+      continue;
+    }
+    // To another thread's reactor: the descriptor leaves this one's first.
+    ErrorCode release_error;
+    const auto fd = socket.release(release_error);
+    if (release_error) {
+      target.session_count_.fetch_sub(1, std::memory_order_relaxed);
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      spdlog::warn("cannot hand a connection to another worker: {}", release_error.message());
+      continue;
+    }
+    asio::post(target.context(), [&target, fd, peer] {
+      ErrorCode assign_error;
+      tcp::socket moved(target.context());
+      moved.assign(peer.protocol(), fd, assign_error);
+      if (assign_error) {
+        ::close(fd);
+        target.session_count_.fetch_sub(1, std::memory_order_relaxed);
+        target.shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        spdlog::warn("cannot take over a connection: {}", assign_error.message());
+        return;
+      }
+      target.start_session(std::move(moved), peer);
+    });
   }
 }
 
-void Worker::start_session(tcp::socket socket) {
+void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) {
   shared_.metrics.connection_opened();
-  auto session = std::make_shared<Session>(shared_, *this, std::move(socket));
+  auto session = std::make_shared<Session>(shared_, *this, std::move(socket), peer);
   asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
 }
 

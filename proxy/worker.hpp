@@ -1,8 +1,10 @@
 #pragma once
 // One thread, one io_context, and the sessions it runs. Nothing a worker owns is
-// touched by another thread. The first worker also accepts, and hands each new
-// connection to the workers in turn (one listening socket, so a second proxy cannot
-// silently share the port as it could with SO_REUSEPORT).
+// touched by another thread. The first worker also accepts (one listening socket, so a
+// second proxy cannot silently share the port as it could with SO_REUSEPORT) and gives
+// each new connection to the worker with the fewest sessions, itself on a tie: a
+// connection it keeps starts without a hand-over to another thread, which on a
+// connect-and-go workload is a wake-up of another thread per connection.
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,7 @@ class Worker {
   void abort_sessions();
   void stop();
   void join();
+  // Sessions this worker runs or has been given and not yet started.
   std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
 
   void attach(Session* session);
@@ -36,7 +39,8 @@ class Worker {
 
  private:
   Awaitable<void> accept_loop();
-  void start_session(tcp::socket socket);
+  Worker& least_loaded();
+  void start_session(tcp::socket socket, const tcp::endpoint& peer);
   Awaitable<void> janitor();
   Awaitable<void> refuse(tcp::socket socket, std::size_t limit);
 
@@ -44,7 +48,6 @@ class Worker {
   asio::io_context context_{1};
   tcp::acceptor acceptor_;
   std::vector<Worker*> peers_;
-  std::size_t next_peer_ = 0;
   asio::steady_timer janitor_timer_;
   std::thread thread_;
   Session* sessions_ = nullptr;

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -15,8 +17,7 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/async_logger.h>
-#include <spdlog/details/thread_pool.h>
+#include <spdlog/details/log_msg.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
@@ -35,9 +36,9 @@ using Clock = std::chrono::steady_clock;
 // thousands of times a second.
 constexpr auto kWarningInterval = std::chrono::seconds(10);
 constexpr auto kReopenInterval = std::chrono::seconds(1);
-// Lines written between flushes while the queue is busy: batches the write(2) calls
-// under load, while an idle log is flushed line by line so `tail -f` sees it at once.
-constexpr unsigned kFlushBatch = 64;
+// How long the writer gathers lines after the first one wakes it: under load one
+// wake-up and one write(2) per window, and a line never waits longer than this.
+constexpr auto kGatherWindow = std::chrono::milliseconds(20);
 constexpr auto kFlushWait = std::chrono::seconds(5);
 
 std::int64_t now_ns() {
@@ -273,20 +274,19 @@ std::string format_line(const AuditEvent& e, std::uint32_t statement_max_length)
 
 // ------------------------------------------------------------------ the writer
 
+// Counters shared by the sessions, the writer thread and the destination guard.
 struct AuditShared {
   std::atomic<std::uint64_t> posted{0};   // handed to the queue
-  std::atomic<std::uint64_t> handled{0};  // taken off the queue by the writer thread
+  std::atomic<std::uint64_t> handled{0};  // taken off the queue and given to the destination
   std::atomic<std::uint64_t> written{0};
   std::atomic<std::uint64_t> write_errors{0};
-  std::atomic<std::uint64_t> lost{0};  // never reached the queue
-  std::atomic<std::uint64_t> flushes{0};  // flush requests the writer thread has carried out
-  std::weak_ptr<spdlog::details::thread_pool> pool;
+  std::atomic<std::uint64_t> overruns{0};  // pushed out of a full queue by newer lines
+  std::atomic<std::uint64_t> lost{0};      // never reached the queue
   std::atomic<std::int64_t> next_error_warning{0};
   std::atomic<std::int64_t> next_drop_warning{0};
 
-  std::uint64_t overruns() const {
-    const auto p = pool.lock();
-    return p ? p->overrun_counter() : 0;
+  std::uint64_t dropped() const {
+    return overruns.load(std::memory_order_relaxed) + lost.load(std::memory_order_relaxed);
   }
 
   void write_failed(std::string_view what) {
@@ -298,58 +298,44 @@ struct AuditShared {
 
   void note_drops() {
     if (now_ns() < next_drop_warning.load(std::memory_order_relaxed)) return;
-    const auto dropped = overruns() + lost.load(std::memory_order_relaxed);
-    if (dropped > 0 && due(next_drop_warning)) {
-      spdlog::warn("audit log: {} audit event(s) dropped so far: the destination does not keep up", dropped);
+    const auto n = dropped();
+    if (n > 0 && due(next_drop_warning)) {
+      spdlog::warn("audit log: {} audit event(s) dropped so far: the destination does not keep up", n);
     }
   }
 };
 
 namespace {
 
-// Sits between spdlog's queue and the real destination: opens it (again, after a
-// failure), batches flushes and turns every failure into a counted, rate-limited
-// warning. Whatever happens here, the writer thread goes on to the next line.
-class GuardedSink final : public spdlog::sinks::sink {
+// In front of the real destination: opens it (again, after a failure) and turns every
+// failure into a counted, rate-limited warning. Only the writer thread calls it.
+class GuardedSink {
  public:
   GuardedSink(std::function<spdlog::sink_ptr()> make, std::shared_ptr<AuditShared> shared)
       : make_(std::move(make)), shared_(std::move(shared)) {}
 
-  void log(const spdlog::details::log_msg& msg) override {
-    {
-      std::lock_guard lock(mutex_);
-      try {
-        open_locked();
-        inner_->log(msg);
-        shared_->written.fetch_add(1, std::memory_order_relaxed);
-        if (++unflushed_ >= kFlushBatch || queue_empty()) flush_locked();
-      } catch (const std::exception& e) {
-        shared_->write_failed(e.what());
-      }
+  void write(std::string_view line) {
+    try {
+      open();
+      const spdlog::details::log_msg msg(spdlog::source_loc{}, "djproxy-audit", spdlog::level::info,
+                                         spdlog::string_view_t(line.data(), line.size()));
+      inner_->log(msg);
+      shared_->written.fetch_add(1, std::memory_order_relaxed);
+    } catch (const std::exception& e) {
+      shared_->write_failed(e.what());
     }
-    shared_->handled.fetch_add(1, std::memory_order_release);
-    shared_->note_drops();
   }
 
-  void flush() override {
-    {
-      std::lock_guard lock(mutex_);
-      try {
-        if (inner_ != nullptr) flush_locked();
-      } catch (const std::exception& e) {
-        shared_->write_failed(e.what());
-      }
+  void flush() {
+    try {
+      if (inner_ != nullptr) inner_->flush();
+    } catch (const std::exception& e) {
+      shared_->write_failed(e.what());
     }
-    shared_->flushes.fetch_add(1, std::memory_order_release);
   }
-
-  // The line format is fixed (the payload is the finished JSON line); spdlog's own
-  // pattern setters must not change it.
-  void set_pattern(const std::string&) override {}
-  void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
 
  private:
-  void open_locked() {
+  void open() {
     if (inner_ != nullptr) return;
     const auto now = Clock::now();
     if (now < next_open_) throw std::runtime_error(open_error_);
@@ -360,31 +346,16 @@ class GuardedSink final : public spdlog::sinks::sink {
       open_error_ = e.what();
       throw;
     }
+    // The line format is fixed: the payload is the finished JSON line.
     inner_->set_formatter(
         std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::utc, std::string("\n")));
   }
 
-  void flush_locked() {
-    unflushed_ = 0;
-    inner_->flush();
-  }
-
-  // This line was the last one queued (handled is counted after log() returns).
-  bool queue_empty() const {
-    const auto posted = shared_->posted.load(std::memory_order_relaxed);
-    const auto handled = shared_->handled.load(std::memory_order_relaxed) + 1;
-    if (handled >= posted) return true;
-    const auto pool = shared_->pool.lock();
-    return pool == nullptr || pool->queue_size() == 0;
-  }
-
   std::function<spdlog::sink_ptr()> make_;
   std::shared_ptr<AuditShared> shared_;
-  std::mutex mutex_;
   spdlog::sink_ptr inner_;
   Clock::time_point next_open_{};
   std::string open_error_;
-  unsigned unflushed_ = 0;
 };
 
 // spdlog's stdout sink ignores write errors; a log shipper that went away must show
@@ -404,7 +375,7 @@ class StdoutSink final : public spdlog::sinks::base_sink<spdlog::details::null_m
 };
 
 spdlog::sink_ptr make_destination(const AuditOptions& o) {
-  // The guard serializes access, so the single-threaded sinks suffice.
+  // Only the writer thread touches the destination, so the single-threaded sinks suffice.
   if (o.path == "-") return std::make_shared<StdoutSink>();
   if (o.rotate_size == 0) return std::make_shared<spdlog::sinks::basic_file_sink_st>(o.path, false);
   return std::make_shared<spdlog::sinks::rotating_file_sink_st>(o.path, static_cast<std::size_t>(o.rotate_size),
@@ -412,6 +383,123 @@ spdlog::sink_ptr make_destination(const AuditOptions& o) {
 }
 
 }  // namespace
+
+// The queue between the sessions and the writer thread. spdlog's asynchronous logger
+// wakes its thread for every line: on a 2-core machine, two extra context switches per
+// connection. Here the first line after a quiet spell wakes the writer, which then
+// gathers for a few milliseconds and writes the batch with one flush; sessions that
+// queue lines meanwhile make no system call at all. A DBA's `tail -f` sees a line
+// within the gathering window.
+class AuditWriter {
+ public:
+  AuditWriter(std::size_t capacity, std::unique_ptr<GuardedSink> sink, std::shared_ptr<AuditShared> shared)
+      : capacity_(std::max<std::size_t>(capacity, 1)),
+        gather_limit_(std::max<std::size_t>(capacity_ / 2, 1)),
+        sink_(std::move(sink)),
+        shared_(std::move(shared)),
+        thread_([this] { run(); }) {}
+
+  ~AuditWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+
+  // Never waits for the destination; a full queue loses its oldest line.
+  void post(std::string line) {
+    std::unique_lock lock(mutex_);
+    if (queue_.size() >= capacity_) {
+      queue_.pop_front();
+      shared_->overruns.fetch_add(1, std::memory_order_relaxed);
+    }
+    queue_.push_back(std::move(line));
+    const bool wake = state_ == State::kIdle || (state_ == State::kGathering && queue_.size() >= gather_limit_);
+    if (wake) state_ = State::kWriting;
+    lock.unlock();
+    if (wake) wake_.notify_one();
+  }
+
+  // Waits (bounded) until what was queued before the call is written and flushed.
+  bool flush() {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t ticket = ++flush_requests_;
+    state_ = State::kWriting;
+    wake_.notify_one();
+    return flushed_.wait_for(lock, kFlushWait, [&] { return flushes_done_ >= ticket; });
+  }
+
+ private:
+  enum class State : std::uint8_t {
+    kWriting,    // awake: no session needs to wake it
+    kIdle,       // asleep until a line arrives
+    kGathering,  // asleep for the window, unless the queue fills up
+  };
+
+  void run() {
+    pthread_setname_np(pthread_self(), "djproxy-audit");
+    // A write to a pipe whose reader is gone (stdout into a dead log shipper) raises
+    // SIGPIPE in the writing thread, and by default that ends the process. Blocked
+    // here, the write fails with EPIPE instead and is counted like any other failure.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      bool wrote = false;
+      // One line at a time off the queue: what waits for the destination is in the
+      // queue, so the queue's capacity bounds the memory.
+      while (!queue_.empty()) {
+        std::string line = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        sink_->write(line);
+        shared_->handled.fetch_add(1, std::memory_order_release);
+        wrote = true;
+        lock.lock();
+      }
+      const std::uint64_t requested = flush_requests_;
+      if (wrote || requested != flushes_done_) {
+        lock.unlock();
+        sink_->flush();
+        shared_->note_drops();
+        lock.lock();
+        flushes_done_ = requested;
+        flushed_.notify_all();
+      }
+      if (!queue_.empty() || flush_requests_ != flushes_done_) continue;
+      if (stopping_) return;
+      state_ = State::kIdle;
+      wake_.wait(lock, [&] { return state_ == State::kWriting || stopping_; });
+      if (!stopping_ && flush_requests_ == flushes_done_) {
+        state_ = State::kGathering;
+        wake_.wait_for(lock, kGatherWindow, [&] { return state_ == State::kWriting || stopping_; });
+      }
+      state_ = State::kWriting;
+    }
+  }
+
+  const std::size_t capacity_;
+  const std::size_t gather_limit_;
+  const std::unique_ptr<GuardedSink> sink_;
+  const std::shared_ptr<AuditShared> shared_;
+  std::mutex mutex_;
+  std::condition_variable wake_;     // the writer sleeps on it
+  std::condition_variable flushed_;  // flush() waits on it
+  std::deque<std::string> queue_;
+  State state_ = State::kWriting;
+  bool stopping_ = false;
+  std::uint64_t flush_requests_ = 0;
+  std::uint64_t flushes_done_ = 0;
+  std::thread thread_;  // last: it starts once everything above is ready
+};
 
 std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
   return std::unique_ptr<AuditLog>(new AuditLog(options, nullptr));
@@ -438,75 +526,40 @@ AuditLog::AuditLog(const AuditOptions& options, spdlog::sink_ptr sink)
   } else {
     make = [options] { return make_destination(options); };
   }
-  auto guarded = std::make_shared<GuardedSink>(std::move(make), shared_);
-
-  pool_ = std::make_shared<spdlog::details::thread_pool>(std::max<std::size_t>(options.queue_size, 1), 1, [] {
-    pthread_setname_np(pthread_self(), "djproxy-audit");
-    // A write to a pipe whose reader is gone (stdout into a dead log shipper) raises
-    // SIGPIPE in the writing thread, and by default that ends the process. Blocked
-    // here, the write fails with EPIPE instead and is counted like any other failure.
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-  });
-  shared_->pool = pool_;
-  // overrun_oldest: a full queue costs the oldest line (counted by the pool), never a
-  // wait in the session that writes.
-  logger_ = std::make_shared<spdlog::async_logger>("djproxy-audit", std::move(guarded), pool_,
-                                                   spdlog::async_overflow_policy::overrun_oldest);
-  logger_->set_level(spdlog::level::info);
-  logger_->flush_on(spdlog::level::off);
-  // Reached only when a line cannot be queued (the guard catches sink failures).
-  logger_->set_error_handler([shared = shared_](const std::string& what) {
-    shared->lost.fetch_add(1, std::memory_order_relaxed);
-    if (due(shared->next_drop_warning)) spdlog::warn("audit log: event lost: {}", what);
-  });
+  writer_ = std::make_unique<AuditWriter>(options.queue_size, std::make_unique<GuardedSink>(std::move(make), shared_),
+                                          shared_);
 }
 
 AuditLog::~AuditLog() {
   flush();
-  logger_.reset();
-  // The pool's destructor handles the rest of the queue, then joins its thread.
-  pool_.reset();
+  // The writer's destructor writes out the rest of the queue, then joins its thread.
+  writer_.reset();
 }
 
 void AuditLog::write(const AuditEvent& event) noexcept {
   try {
-    const std::string line = format_line(event, statement_max_length_);
-    // Counted before queueing: the writer thread may handle the line before log()
-    // returns here, and flush() must never see handled > posted as "done early".
+    std::string line = format_line(event, statement_max_length_);
+    // Counted before queueing: the writer thread may handle the line before post()
+    // returns here, and handled must never run ahead of posted.
     shared_->posted.fetch_add(1, std::memory_order_relaxed);
-    logger_->log(spdlog::source_loc{}, spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+    writer_->post(std::move(line));
   } catch (...) {
     shared_->lost.fetch_add(1, std::memory_order_relaxed);
+    if (due(shared_->next_drop_warning)) spdlog::warn("audit log: an event was lost (out of memory)");
   }
 }
 
-std::uint64_t AuditLog::dropped() const noexcept {
-  return pool_->overrun_counter() + shared_->lost.load(std::memory_order_relaxed);
-}
+std::uint64_t AuditLog::dropped() const noexcept { return shared_->dropped(); }
 
 std::uint64_t AuditLog::write_errors() const noexcept { return shared_->write_errors.load(std::memory_order_relaxed); }
 
 std::uint64_t AuditLog::written() const noexcept { return shared_->written.load(std::memory_order_relaxed); }
 
 void AuditLog::flush() noexcept {
-  const auto deadline = Clock::now() + kFlushWait;
-  while (shared_->handled.load(std::memory_order_acquire) + dropped() < shared_->posted.load(std::memory_order_relaxed) &&
-         Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  // The flush itself runs on the writer thread like every other destination call, so
-  // a broken destination never raises SIGPIPE or blocks in the caller.
-  const auto before = shared_->flushes.load(std::memory_order_acquire);
   try {
-    logger_->flush();
+    writer_->flush();
   } catch (...) {
-    return;
-  }
-  while (shared_->flushes.load(std::memory_order_acquire) == before && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // A lock that cannot be taken: nothing more to do at shutdown.
   }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The audit log: one JSON object per line, for DBAs. Field names follow the MariaDB
 // server_audit and Percona audit plugins so existing log pipelines and habits carry
-// over. Sessions hand events to an asynchronous spdlog logger and move on: a slow,
-// full or broken destination costs audit lines (counted), never traffic.
+// over. Sessions hand events to a bounded queue that one writer thread empties into
+// an spdlog sink, and move on: a slow, full or broken destination costs audit lines
+// (counted), never traffic.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -13,12 +14,6 @@
 
 #include <spdlog/common.h>
 
-namespace spdlog {
-class async_logger;
-namespace details {
-class thread_pool;
-}
-}  // namespace spdlog
 
 namespace djproxy::audit {
 
@@ -112,6 +107,7 @@ struct AuditOptions {
 std::string format_line(const AuditEvent& event, std::uint32_t statement_max_length);
 
 struct AuditShared;  // counters shared with the writer thread
+class AuditWriter;  // the queue and the writer thread
 
 class AuditLog {
  public:
@@ -149,8 +145,7 @@ class AuditLog {
   std::uint32_t mask_ = 0;
   std::uint32_t statement_max_length_ = 0;
   std::shared_ptr<AuditShared> shared_;
-  std::shared_ptr<spdlog::details::thread_pool> pool_;
-  std::shared_ptr<spdlog::async_logger> logger_;
+  std::unique_ptr<AuditWriter> writer_;
 };
 
 }  // namespace djproxy::audit

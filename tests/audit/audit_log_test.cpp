@@ -311,6 +311,21 @@ TEST(AuditLogFile, DestructionWritesOutTheQueue) {
   EXPECT_EQ(read_lines(file).size(), 1000U);
 }
 
+// No flush() here: a DBA tailing the file must see a line soon after the event,
+// without the proxy ever being asked to flush.
+TEST(AuditLogFile, LineReachesTheFileWithoutAFlush) {
+  TempDir dir;
+  const fs::path file = dir.path() / "audit.log";
+  const auto log = AuditLog::open(file_options(file));
+  log->write(full_event(Event::reject, "DROP TABLE t"));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (read_lines(file).empty() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(read_lines(file).size(), 1U);
+  EXPECT_EQ(parse(read_lines(file)[0]).at("event"), "reject");
+}
+
 TEST(AuditLogFile, AppendsToAnExistingFile) {
   TempDir dir;
   const fs::path file = dir.path() / "audit.log";
@@ -491,6 +506,41 @@ class SlowSink final : public spdlog::sinks::base_sink<std::mutex> {
  private:
   std::atomic<std::size_t> count_{0};
 };
+
+// Counts the destination's flushes, each a write(2) for a file.
+class CountingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::size_t lines() const { return lines_.load(); }
+  std::size_t flushes() const { return flushes_.load(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg&) override { ++lines_; }
+  void flush_() override { ++flushes_; }
+
+ private:
+  std::atomic<std::size_t> lines_{0};
+  std::atomic<std::size_t> flushes_{0};
+};
+
+// Lines that come one after another, a fraction of a millisecond apart (connections
+// opening and closing, say), must not cost the writer thread a wake-up and a write(2)
+// each: the writer gathers them.
+TEST(AuditLogFlood, LinesArrivingCloseTogetherShareFlushes) {
+  auto sink = std::make_shared<CountingSink>();
+  AuditOptions o;
+  o.all_statements = true;
+  const auto log = AuditLog::open(o, sink);
+  constexpr std::size_t kEvents = 200;
+  for (std::size_t i = 0; i < kEvents; ++i) {
+    log->write(full_event(Event::statement, "SELECT 1"));
+    std::this_thread::sleep_for(std::chrono::microseconds(250));
+  }
+  log->flush();
+  EXPECT_EQ(sink->lines(), kEvents);
+  EXPECT_EQ(log->dropped(), 0U);
+  // A flush per line would be 200; gathered over about 50 ms, a handful.
+  EXPECT_LE(sink->flushes(), kEvents / 4) << "flushes: " << sink->flushes();
+}
 
 TEST(AuditLogFlood, StuckDestinationCostsLinesNotWaits) {
   auto sink = std::make_shared<GatedSink>();
