@@ -1,5 +1,8 @@
 // Benchmark client on libmysqlclient (Connector/C), so the client is not the bottleneck.
-//   djproxy_bench_client blob  PORT SIZE_MB   insert one SIZE_MB LONGBLOB as an escaped
+//   djproxy_bench_client blob  PORT SIZE_MB   insert one SIZE_MB LONGBLOB (MB = 10^6 bytes:
+//                                             1000 is the 1 GB row the RSS target names,
+//                                             and still fits the server's 1 GiB
+//                                             max_allowed_packet once escaped) as an escaped
 //                                             literal in COM_QUERY, then fetch it back
 //   djproxy_bench_client churn PORT COUNT     COUNT x (connect, COM_PING, COM_QUIT)
 // Always 127.0.0.1, user djroot, database myproject_bench (table blobs prepared by
@@ -38,7 +41,7 @@ MYSQL* connect_or_die(unsigned port) {
 }
 
 int blob(unsigned port, unsigned long mb) {
-  const size_t n = mb * 1024 * 1024;
+  const size_t n = mb * 1'000'000;
   std::string data(n, '\0');
   std::mt19937_64 rng(12345);
   for (size_t i = 0; i + 8 <= n; i += 8) {

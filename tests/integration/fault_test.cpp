@@ -638,6 +638,46 @@ TEST_F(Faults, FakeBackendNeverReceivesForbiddenCommands) {
   EXPECT_NE(std::find(cmds.begin(), cmds.end(), 0x0e), cmds.end()) << "COM_PING did not reach the backend";
 }
 
+// The statement that turns on session tracking costs the server a statement, so it
+// waits for the first command whose handling depends on the tracked state: a client
+// that only pings (a pool's health check, a liveness probe) never causes one, and one
+// that changes schema or sends SQL has it in front of its command, again after
+// COM_RESET_CONNECTION. The fake backend records every command byte it is sent.
+TEST_F(Faults, TrackingStatementGoesWithTheFirstCommandThatNeedsIt) {
+  FakeBackend fake;
+  auto& p = proxy({}, fake.port());
+  std::string pk;
+  auto command = [&](Raw& c, const std::string& payload) {
+    c.send_packet(0, payload);
+    return c.read_packet(pk) == Got::packet ? static_cast<uint8_t>(pk[0]) : 0x100;
+  };
+  {
+    Raw c(p.port());
+    ASSERT_EQ(raw_login(c), "");
+    EXPECT_EQ(command(c, std::string("\x0e", 1)), 0x00);
+    EXPECT_EQ(command(c, std::string("\x0e", 1)), 0x00);
+    c.send_packet(0, std::string("\x01", 1));
+    EXPECT_NE(c.read_packet(pk), Got::packet);  // COM_QUIT: the proxy closes
+  }
+  // The backend sees a connection's COM_QUIT before the proxy closes the client.
+  std::vector<uint8_t> cmds;
+  for (int i = 0; i < 100 && (cmds = fake.commands()).size() < 3; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(cmds, (std::vector<uint8_t>{0x0e, 0x0e, 0x01})) << "a ping-only connection sent the backend SQL";
+
+  Raw c(p.port());
+  ASSERT_EQ(raw_login(c), "");
+  EXPECT_EQ(command(c, std::string("\x0e", 1)), 0x00);
+  EXPECT_EQ(command(c, std::string("\x02myproject_it", 13)), 0x00);  // COM_INIT_DB
+  EXPECT_EQ(command(c, std::string("\x1f", 1)), 0x00);               // COM_RESET_CONNECTION
+  EXPECT_EQ(command(c, std::string("\x0e", 1)), 0x00);
+  EXPECT_EQ(command(c, std::string("\x02myproject_it", 13)), 0x00);
+  cmds = fake.commands();
+  ASSERT_GE(cmds.size(), 3U);
+  cmds.erase(cmds.begin(), cmds.begin() + 3);
+  EXPECT_EQ(cmds, (std::vector<uint8_t>{0x0e, 0x03, 0x02, 0x1f, 0x0e, 0x03, 0x02}))
+      << "the tracking statement (0x03) must precede the first schema change, and follow a reset";
+}
+
 // A private MariaDB that this test may kill: server killed mid-result, backend down,
 // backend restarted.
 TEST_F(Faults, ServerKilledMidResultThenDownThenRestarted) {
