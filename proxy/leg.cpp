@@ -1,5 +1,9 @@
 #include "proxy/leg.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include <vector>
@@ -21,6 +25,28 @@ Awaitable<ErrorCode> Leg::start_tls_client(asio::ssl::context& context, const st
   if (parse_error) SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   co_return ec;
+}
+
+// Asio's own connect would leave the socket non-blocking for Asio's operations only:
+// an inline write_some that the kernel cannot take at once would then wait in poll(2),
+// holding the worker thread and every session on it. It also checks completion with a
+// poll(2) of its own; SO_ERROR after the wait says the same.
+Awaitable<ErrorCode> Leg::connect(const tcp::endpoint& endpoint) {
+  ErrorCode ec;
+  if (socket_.is_open()) socket_.close(ec);
+  socket_.open(endpoint.protocol(), ec);
+  if (ec) co_return ec;
+  socket_.non_blocking(true, ec);
+  if (ec) co_return ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  if (::connect(socket_.native_handle(), endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) co_return ec;
+  if (errno != EINPROGRESS) co_return ErrorCode(errno, boost::system::system_category());
+  auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
+  if (wait_error) co_return wait_error;
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  co_return error == 0 ? ErrorCode() : ErrorCode(error, boost::system::system_category());
 }
 
 Awaitable<std::tuple<ErrorCode, std::size_t>> Leg::read_some(asio::mutable_buffer buffer) {

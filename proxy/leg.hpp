@@ -10,9 +10,11 @@ namespace djproxy::proxy {
 
 class Leg {
  public:
+  // An open socket (the client leg) is made non-blocking here, a closed one (the
+  // server leg) by connect().
   explicit Leg(tcp::socket socket) : socket_(std::move(socket)) {
     ErrorCode ignored;
-    socket_.non_blocking(true, ignored);  // writes are tried inline first, see write()
+    if (socket_.is_open()) socket_.non_blocking(true, ignored);  // writes are tried inline first, see write()
   }
   Leg(const Leg&) = delete;
   Leg& operator=(const Leg&) = delete;
@@ -27,6 +29,8 @@ class Leg {
   Awaitable<ErrorCode> start_tls_server(asio::ssl::context& context, asio::const_buffer already_read);
   Awaitable<ErrorCode> start_tls_client(asio::ssl::context& context, const std::string& host, bool verify_host);
 
+  // Opens the socket, non-blocking for the inline writes, and connects it.
+  Awaitable<ErrorCode> connect(const tcp::endpoint& endpoint);
   Awaitable<std::tuple<ErrorCode, std::size_t>> read_some(asio::mutable_buffer buffer);
   Awaitable<ErrorCode> write(std::span<const asio::const_buffer> buffers);
   Awaitable<ErrorCode> write(asio::const_buffer buffer);

@@ -144,15 +144,16 @@ Awaitable<bool> Session::connect_backend() {
   ErrorCode ec;
   if (is_ip_literal(backend.host)) {
     const tcp::endpoint endpoint(asio::ip::make_address(backend.host), backend.port);
-    std::tie(ec) = co_await server_.socket().async_connect(endpoint, use_tuple);
+    ec = co_await server_.connect(endpoint);
   } else {
     tcp::resolver resolver(worker_.context());
     const std::string port = std::to_string(backend.port);  // named: see the GCC 12 note in asio.hpp
     auto [resolve_error, endpoints] = co_await resolver.async_resolve(backend.host, port, use_tuple);
-    ec = resolve_error;
-    if (!ec) {
-      auto [connect_error, endpoint] = co_await asio::async_connect(server_.socket(), endpoints, use_tuple);
-      ec = connect_error;
+    ec = resolve_error ? resolve_error : ErrorCode(asio::error::host_not_found);
+    for (const auto& entry : endpoints) {  // each address in turn, as the resolver ordered them
+      const tcp::endpoint endpoint = entry.endpoint();
+      ec = co_await server_.connect(endpoint);
+      if (!ec) break;
     }
   }
   if (ec) {
@@ -161,7 +162,6 @@ Awaitable<bool> Session::connect_backend() {
                  backend.host, backend.port, ec.message());
     co_return false;
   }
-  server_.socket().set_option(tcp::no_delay(true), ec);
   co_return true;
 }
 

@@ -461,7 +461,9 @@ TEST_F(Faults, ForbiddenAndUnknownCommandsAreRefused) {
 
 class FakeBackend {
  public:
-  FakeBackend() {
+  // `stall_user`: once that user's connection sends COM_STMT_SEND_LONG_DATA, stop
+  // reading from it, as a server does that is stuck (a full disk, a lock).
+  explicit FakeBackend(std::string stall_user = "") : stall_user_(std::move(stall_user)) {
     // Greet with the real server's greeting (without CLIENT_SSL), so the proxy sees MariaDB.
     Raw real(db_port());
     std::string g;
@@ -534,10 +536,12 @@ class FakeBackend {
     std::string r;
     uint8_t seq = 0;
     if (c.read_packet(r, &seq, 10s) != Got::packet) return;
+    bool stall = false;
     try {
       uint32_t caps = static_cast<uint8_t>(r[0]) | (static_cast<uint8_t>(r[1]) << 8) |
                       (static_cast<uint8_t>(r[2]) << 16) | (static_cast<uint32_t>(static_cast<uint8_t>(r[3])) << 24);
       size_t i = after_nul(r, 32);  // user
+      stall = !stall_user_.empty() && r.substr(32, i - 33) == stall_user_;
       size_t alen = (caps & kPluginAuthLenenc) ? lenenc(r, i) : static_cast<uint8_t>(r.at(i++));
       i += alen;
       if (caps & kConnectWithDb) i = after_nul(r, i);
@@ -572,10 +576,15 @@ class FakeBackend {
         commands_.push_back(static_cast<uint8_t>(pk[0]));
       }
       if (pk[0] == 0x01) return;
+      if (stall && pk[0] == 0x18) {
+        while (!stop_) std::this_thread::sleep_for(20ms);
+        return;
+      }
       c.send_packet(1, ok);
     }
   }
 
+  std::string stall_user_;
   std::string greeting_;
   int lfd_ = -1;
   unsigned port_ = 0;
@@ -636,6 +645,44 @@ TEST_F(Faults, FakeBackendNeverReceivesForbiddenCommands) {
         << "command 0x" << std::hex << int(cmd) << " reached the backend";
   }
   EXPECT_NE(std::find(cmds.begin(), cmds.end(), 0x0e), cmds.end()) << "COM_PING did not reach the backend";
+}
+
+// A backend that stops reading stalls only the session that writes to it: what the
+// kernel does not take at once waits in the reactor, never in a blocking call that would
+// hold the worker thread and every other session on it. One worker thread, so both
+// sessions share it. (The server leg's inline writes once could block: Asio's connect
+// leaves a socket non-blocking for Asio's own operations only; see Leg::connect.)
+TEST_F(Faults, BackendThatStopsReadingStallsOnlyItsOwnSession) {
+  FakeBackend fake("stuck");
+  auto& p = proxy({{"DJPROXY_THREADS", "1"}}, fake.port());
+  Raw a(p.port());
+  ASSERT_EQ(raw_login(a, "stuck", "x"), "");
+  // COM_STMT_SEND_LONG_DATA has no response and streams through as it arrives: 48 MB,
+  // more than the socket buffers between the proxy and the stuck backend hold.
+  std::thread writer([&] {
+    const std::string body = std::string("\x18\x01\x00\x00\x00\x00\x00", 7) + std::string(48u << 20, 'x');
+    uint8_t seq = 0;
+    for (size_t off = 0;;) {
+      const size_t n = std::min<size_t>(body.size() - off, 0xFFFFFF);
+      if (!a.send_packet(seq++, body.substr(off, n))) return;  // the test is over
+      off += n;
+      if (n < 0xFFFFFF) return;
+    }
+  });
+  std::this_thread::sleep_for(1s);  // the proxy's writes to the backend now wait
+  Raw b(p.port());
+  const std::string login = raw_login(b);
+  std::string pk;
+  Got pong = Got::eof;
+  if (login.empty()) {
+    b.send_packet(0, std::string("\x0e", 1));
+    pong = b.read_packet(pk, nullptr, 5s);
+  }
+  ::shutdown(a.fd(), SHUT_RDWR);  // ends the writer's send
+  writer.join();
+  ASSERT_EQ(login, "") << "a second session got no login while the first one's backend was stuck";
+  ASSERT_EQ(pong, Got::packet);
+  EXPECT_EQ(static_cast<uint8_t>(pk[0]), 0x00);
 }
 
 // The statement that turns on session tracking costs the server a statement, so it
