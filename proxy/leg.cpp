@@ -38,7 +38,8 @@ Awaitable<ErrorCode> Leg::connect(const tcp::endpoint& endpoint) {
   if (ec) co_return ec;
   socket_.non_blocking(true, ec);
   if (ec) co_return ec;
-  socket_.set_option(tcp::no_delay(true), ec);
+  ErrorCode no_delay_error;  // a latency setting: its failure does not fail the connection
+  socket_.set_option(tcp::no_delay(true), no_delay_error);
   if (::connect(socket_.native_handle(), endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) co_return ec;
   if (errno != EINPROGRESS) co_return ErrorCode(errno, boost::system::system_category());
   auto [wait_error] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);

@@ -153,9 +153,12 @@ Awaitable<bool> Session::connect_backend() {
     for (const auto& entry : endpoints) {  // each address in turn, as the resolver ordered them
       const tcp::endpoint endpoint = entry.endpoint();
       ec = co_await server_.connect(endpoint);
-      if (!ec) break;
+      // Connected, or the session was closed meanwhile (connect timeout, shutdown):
+      // the next address must not reopen the leg.
+      if (!ec || phase_ == Phase::kClosed) break;
     }
   }
+  if (!ec && phase_ == Phase::kClosed) ec = asio::error::operation_aborted;
   if (ec) {
     shared_.metrics.backend_connect_error();
     spdlog::warn("session {} from {}:{}: backend {}:{} unreachable: {}", id_, client_address_, client_port_,
@@ -313,14 +316,7 @@ Awaitable<bool> Session::handshake() {
   backend_capabilities_ &= ~cap::kSsl;
   if (backend_tls) backend_capabilities_ |= cap::kSsl;
   response->capabilities = backend_capabilities_;
-  if (backend_capabilities_ & cap::kConnectAttrs) {
-    // The real client's address, where the server and DBAs look for it; a client
-    // cannot forge these two since the proxy replaces them.
-    std::erase_if(response->attributes,
-                  [](const auto& kv) { return kv.first == "_client_ip" || kv.first == "_client_port"; });
-    response->attributes.emplace_back("_client_ip", client_address_);
-    response->attributes.emplace_back("_client_port", std::to_string(client_port_));
-  }
+  if (backend_capabilities_ & cap::kConnectAttrs) stamp_client_address(response->attributes);
   schema_ = (client_capabilities_ & cap::kConnectWithDb) ? response->database : std::string();
 
   std::uint8_t server_seq = 1;
@@ -358,6 +354,14 @@ Awaitable<bool> Session::handshake() {
   tracker_ = protocol::ResponseTracker((backend_capabilities_ & cap::kDeprecateEof) != 0,
                                        (backend_capabilities_ & cap::kSessionTrack) != 0);
   co_return co_await relay_authentication(static_cast<std::uint8_t>(client_seq + 1), server_seq);
+}
+
+// The real client's address, where the server and DBAs look for it; a client cannot
+// forge these two since the proxy replaces them.
+void Session::stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const {
+  std::erase_if(attributes, [](const auto& kv) { return kv.first == "_client_ip" || kv.first == "_client_port"; });
+  attributes.emplace_back("_client_ip", client_address_);
+  attributes.emplace_back("_client_port", std::to_string(client_port_));
 }
 
 // Pass-through authentication: the server and the client talk; the proxy renumbers

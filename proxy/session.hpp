@@ -13,6 +13,7 @@
 #include "policy/analyser.hpp"
 #include "policy/session_facts.hpp"
 #include "proxy/leg.hpp"
+#include "proxy/protocol/handshake.hpp"
 #include "proxy/protocol/packet.hpp"
 #include "proxy/protocol/response_tracker.hpp"
 #include "proxy/relay_buffer.hpp"
@@ -78,6 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
   Awaitable<Outcome> reject_command(std::size_t visible, const policy::Decision& decision);
   Awaitable<Outcome> forward_whole(std::size_t visible);
+  Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
+  void stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const;
   Awaitable<Outcome> reject_oversized(Command command);
   bool database_visible(std::string_view name) const;
   void log_decision(const policy::Decision& decision, std::string_view what) const;

@@ -111,6 +111,31 @@ Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
   co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
 }
 
+// The server replaces the session's connection attributes with those of
+// COM_CHANGE_USER: the real client's address goes in, as at login, so that a client
+// cannot put another address there.
+Awaitable<Session::Outcome> Session::forward_change_user(const protocol::ChangeUser& requested, std::size_t visible) {
+  const bool fields_before_attributes =
+      requested.charset && (!(backend_capabilities_ & cap::kPluginAuth) || requested.auth_plugin);
+  if (!(backend_capabilities_ & cap::kConnectAttrs) || !fields_before_attributes) {
+    co_return co_await forward_whole(visible);
+  }
+  protocol::ChangeUser change = requested;
+  if (!change.attributes) change.attributes.emplace();
+  stamp_client_address(*change.attributes);
+  local_packet_.clear();
+  {
+    protocol::PacketBuilder builder(local_packet_);
+    std::string payload;
+    change.encode(payload, backend_capabilities_);
+    local_packet_.append(payload);
+    builder.finish(client_buffer_.data()[3]);
+  }
+  client_buffer_.consume(visible);
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
+}
+
 Awaitable<Session::Outcome> Session::reject_command(std::size_t visible, const policy::Decision& decision) {
   const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
   client_buffer_.consume(visible);
@@ -211,6 +236,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         migration_ = {};
         migration_token_id_.clear();
         set_migration_for_user();
+        co_return co_await forward_change_user(*change, visible);
       }
       co_return co_await forward_whole(visible);
     }

@@ -99,41 +99,62 @@ Awaitable<void> Worker::accept_loop() {
       continue;
     }
     Worker& target = least_loaded();
-    // Counted before it starts, so that the next accept already sees it.
+    // Counted before it starts, so that the next accept already sees it; a connection
+    // that cannot be placed gives both counts back.
     target.session_count_.fetch_add(1, std::memory_order_relaxed);
     if (&target == this) {
       start_session(std::move(socket), peer);
       continue;
     }
-    // To another thread's reactor: the descriptor leaves this one's first.
+    auto give_back = [&](std::string_view why) {
+      target.session_count_.fetch_sub(1, std::memory_order_relaxed);
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      spdlog::warn("cannot hand a connection to another worker: {}", why);
+    };
+    // Onto the other thread's reactor here (registration is thread-safe); the socket
+    // then travels in the handler, so it is closed whatever becomes of the handler.
     ErrorCode release_error;
     const auto fd = socket.release(release_error);
     if (release_error) {
-      target.session_count_.fetch_sub(1, std::memory_order_relaxed);
-      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-      spdlog::warn("cannot hand a connection to another worker: {}", release_error.message());
+      give_back(release_error.message());
       continue;
     }
-    asio::post(target.context(), [&target, fd, peer] {
-      ErrorCode assign_error;
-      tcp::socket moved(target.context());
-      moved.assign(peer.protocol(), fd, assign_error);
-      if (assign_error) {
-        ::close(fd);
-        target.session_count_.fetch_sub(1, std::memory_order_relaxed);
-        target.shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-        spdlog::warn("cannot take over a connection: {}", assign_error.message());
-        return;
-      }
-      target.start_session(std::move(moved), peer);
-    });
+    tcp::socket moved(target.context());
+    ErrorCode assign_error;
+    moved.assign(peer.protocol(), fd, assign_error);
+    if (assign_error) {
+      ::close(fd);
+      give_back(assign_error.message());
+      continue;
+    }
+    try {
+      asio::post(target.context(),
+                 [&target, s = std::move(moved), peer]() mutable { target.start_session(std::move(s), peer); });
+    } catch (const std::exception& e) {
+      give_back(e.what());
+    }
   }
 }
 
-void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) {
+// Never throws: a session that cannot be made (out of memory) costs that connection
+// only, not the accept loop or the worker.
+void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) noexcept {
+  std::shared_ptr<Session> session;
+  try {
+    session = std::make_shared<Session>(shared_, *this, std::move(socket), peer);
+  } catch (const std::exception& e) {
+    // Not constructed, so its destructor will not give the counts back.
+    session_count_.fetch_sub(1, std::memory_order_relaxed);
+    shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::error("cannot start a session: {}", e.what());
+    return;
+  }
   shared_.metrics.connection_opened();
-  auto session = std::make_shared<Session>(shared_, *this, std::move(socket), peer);
-  asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
+  try {
+    asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start a session: {}", e.what());  // its destructor gives the counts back
+  }
 }
 
 // Like the server itself: ER_CON_COUNT_ERROR in place of the greeting.

@@ -40,7 +40,7 @@ class Worker {
  private:
   Awaitable<void> accept_loop();
   Worker& least_loaded();
-  void start_session(tcp::socket socket, const tcp::endpoint& peer);
+  void start_session(tcp::socket socket, const tcp::endpoint& peer) noexcept;
   Awaitable<void> janitor();
   Awaitable<void> refuse(tcp::socket socket, std::size_t limit);
 

@@ -276,8 +276,6 @@ std::string format_line(const AuditEvent& e, std::uint32_t statement_max_length)
 
 // Counters shared by the sessions, the writer thread and the destination guard.
 struct AuditShared {
-  std::atomic<std::uint64_t> posted{0};   // handed to the queue
-  std::atomic<std::uint64_t> handled{0};  // taken off the queue and given to the destination
   std::atomic<std::uint64_t> written{0};
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<std::uint64_t> overruns{0};  // pushed out of a full queue by newer lines
@@ -453,20 +451,21 @@ class AuditWriter {
 
     std::unique_lock lock(mutex_);
     for (;;) {
-      bool wrote = false;
       // One line at a time off the queue: what waits for the destination is in the
-      // queue, so the queue's capacity bounds the memory.
-      while (!queue_.empty()) {
+      // queue, so the queue's capacity bounds the memory. A batch ends with the queue
+      // or after gather_limit_ lines, so a destination that never catches up is still
+      // flushed (whole lines) and its drops are still reported.
+      std::size_t wrote = 0;
+      while (!queue_.empty() && wrote < gather_limit_) {
         std::string line = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
         sink_->write(line);
-        shared_->handled.fetch_add(1, std::memory_order_release);
-        wrote = true;
+        ++wrote;
         lock.lock();
       }
-      const std::uint64_t requested = flush_requests_;
-      if (wrote || requested != flushes_done_) {
+      const std::uint64_t requested = queue_.empty() ? flush_requests_ : flushes_done_;
+      if (wrote > 0 || requested != flushes_done_) {
         lock.unlock();
         sink_->flush();
         shared_->note_drops();
@@ -538,11 +537,7 @@ AuditLog::~AuditLog() {
 
 void AuditLog::write(const AuditEvent& event) noexcept {
   try {
-    std::string line = format_line(event, statement_max_length_);
-    // Counted before queueing: the writer thread may handle the line before post()
-    // returns here, and handled must never run ahead of posted.
-    shared_->posted.fetch_add(1, std::memory_order_relaxed);
-    writer_->post(std::move(line));
+    writer_->post(format_line(event, statement_max_length_));
   } catch (...) {
     shared_->lost.fetch_add(1, std::memory_order_relaxed);
     if (due(shared_->next_drop_warning)) spdlog::warn("audit log: an event was lost (out of memory)");

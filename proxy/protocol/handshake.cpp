@@ -11,6 +11,30 @@ std::string str(Bytes b) { return std::string(as_chars(b)); }
 std::uint64_t with_extended(std::uint64_t base, std::uint32_t extended) {
   return (base & 1) ? base : base | (std::uint64_t{extended} << 32);
 }
+
+// Connection attributes: their total length, then key and value as length-encoded
+// strings. Null when they overrun the packet or their own length.
+std::optional<std::vector<std::pair<std::string, std::string>>> read_attributes(Reader& r) {
+  Reader attrs(r.lenenc_bytes());
+  std::vector<std::pair<std::string, std::string>> out;
+  while (r.ok() && attrs.ok() && !attrs.at_end()) {
+    std::string key = str(attrs.lenenc_bytes());
+    std::string value = str(attrs.lenenc_bytes());
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  if (!r.ok() || !attrs.ok()) return std::nullopt;
+  return out;
+}
+
+void write_attributes(Writer& w, const std::vector<std::pair<std::string, std::string>>& attributes) {
+  std::string encoded;
+  Writer a(encoded);
+  for (const auto& [key, value] : attributes) {
+    a.lenenc_bytes(key);
+    a.lenenc_bytes(value);
+  }
+  w.lenenc_bytes(encoded);
+}
 }  // namespace
 
 std::optional<Greeting> Greeting::parse(Bytes payload) {
@@ -99,13 +123,9 @@ std::optional<HandshakeResponse> HandshakeResponse::parse(Bytes payload) {
   if ((caps & cap::kConnectWithDb) && !r.at_end()) h.database = str(r.nul_terminated());
   if ((caps & cap::kPluginAuth) && !r.at_end()) h.auth_plugin = str(r.nul_terminated());
   if ((caps & cap::kConnectAttrs) && !r.at_end()) {
-    Reader attrs(r.lenenc_bytes());
-    while (r.ok() && attrs.ok() && !attrs.at_end()) {
-      std::string key = str(attrs.lenenc_bytes());
-      std::string value = str(attrs.lenenc_bytes());
-      h.attributes.emplace_back(std::move(key), std::move(value));
-    }
-    if (!attrs.ok()) return std::nullopt;
+    auto attributes = read_attributes(r);
+    if (!attributes) return std::nullopt;
+    h.attributes = std::move(*attributes);
   }
   if ((caps & cap::kZstdCompression) && !r.at_end()) h.zstd_level = r.u8();
   if (!r.ok()) return std::nullopt;
@@ -135,15 +155,7 @@ void HandshakeResponse::encode(std::string& payload) const {
   }
   if (capabilities & cap::kConnectWithDb) w.nul_terminated(database);
   if (capabilities & cap::kPluginAuth) w.nul_terminated(auth_plugin);
-  if (capabilities & cap::kConnectAttrs) {
-    std::string encoded;
-    Writer a(encoded);
-    for (const auto& [key, value] : attributes) {
-      a.lenenc_bytes(key);
-      a.lenenc_bytes(value);
-    }
-    w.lenenc_bytes(encoded);
-  }
+  if (capabilities & cap::kConnectAttrs) write_attributes(w, attributes);
   if (capabilities & cap::kZstdCompression) w.u8(zstd_level);
 }
 
@@ -153,13 +165,41 @@ std::optional<ChangeUser> ChangeUser::parse(Bytes payload, std::uint64_t capabil
   ChangeUser c;
   c.user = str(r.nul_terminated());
   if (capabilities & cap::kSecureConnection) {
-    r.bytes(r.u8());
+    c.auth_response = str(r.bytes(r.u8()));
   } else {
-    r.nul_terminated();
+    c.auth_response = str(r.nul_terminated());
   }
   c.database = str(r.nul_terminated());
+  // Older clients end the packet here; the rest comes in this order, each optional.
+  if (!r.at_end()) c.charset = r.u16();
+  if ((capabilities & cap::kPluginAuth) && !r.at_end()) c.auth_plugin = str(r.nul_terminated());
+  if ((capabilities & cap::kConnectAttrs) && !r.at_end()) {
+    c.attributes = read_attributes(r);
+    if (!c.attributes) return std::nullopt;
+  }
+  // Bytes after the attributes mean nothing to the server and are not passed on.
   if (!r.ok()) return std::nullopt;
   return c;
+}
+
+void ChangeUser::encode(std::string& payload, std::uint64_t capabilities) const {
+  Writer w(payload);
+  w.u8(0x11);
+  w.nul_terminated(user);
+  if (capabilities & cap::kSecureConnection) {
+    w.u8(static_cast<std::uint8_t>(auth_response.size()));
+    w.bytes(auth_response);
+  } else {
+    w.nul_terminated(auth_response);
+  }
+  w.nul_terminated(database);
+  if (!charset) return;
+  w.u16(*charset);
+  if (capabilities & cap::kPluginAuth) {
+    if (!auth_plugin) return;  // attributes cannot come without the plugin before them
+    w.nul_terminated(*auth_plugin);
+  }
+  if ((capabilities & cap::kConnectAttrs) && attributes) write_attributes(w, *attributes);
 }
 
 }  // namespace djproxy::protocol

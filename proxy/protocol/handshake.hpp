@@ -53,12 +53,22 @@ struct HandshakeResponse {
   void encode_ssl_request(std::string& payload) const;
 };
 
-// COM_CHANGE_USER: the fields the gate needs (who, and which schema).
+// COM_CHANGE_USER, whole: the gate reads who and which schema, and the proxy puts the
+// real client's address into its connection attributes as it does at login.
 struct ChangeUser {
   std::string user;
+  std::string auth_response;
   std::string database;
-  // `capabilities` are the client's: they decide how the auth data is framed.
+  // The fields after the schema, each present only when the client sent it.
+  std::optional<std::uint16_t> charset;
+  std::optional<std::string> auth_plugin;
+  std::optional<std::vector<std::pair<std::string, std::string>>> attributes;
+
+  // `capabilities` are the client's: they decide how the auth data is framed and which
+  // optional fields may follow.
   static std::optional<ChangeUser> parse(Bytes payload, std::uint64_t capabilities);
+  // The whole payload, command byte first; `capabilities` as for parse.
+  void encode(std::string& payload, std::uint64_t capabilities) const;
 };
 
 }  // namespace djproxy::protocol

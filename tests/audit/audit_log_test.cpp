@@ -542,6 +542,42 @@ TEST(AuditLogFlood, LinesArrivingCloseTogetherShareFlushes) {
   EXPECT_LE(sink->flushes(), kEvents / 4) << "flushes: " << sink->flushes();
 }
 
+// A destination slower than the sessions: the queue never empties, and the writer must
+// still flush as it goes (whole lines reach the file, drops get reported) instead of
+// waiting for a quiet moment that does not come.
+class SlowCountingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::size_t flushes() const { return flushes_.load(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg&) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  void flush_() override { ++flushes_; }
+
+ private:
+  std::atomic<std::size_t> flushes_{0};
+};
+
+TEST(AuditLogFlood, DestinationThatNeverCatchesUpIsStillFlushed) {
+  auto sink = std::make_shared<SlowCountingSink>();
+  AuditOptions o;
+  o.all_statements = true;
+  o.queue_size = 64;
+  const auto log = AuditLog::open(o, sink);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  std::size_t events = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    log->write(full_event(Event::statement, "SELECT 1"));
+    ++events;
+  }
+  const std::size_t flushed_during_flood = sink->flushes();
+  EXPECT_GT(log->dropped(), 0U) << events << " events";
+  EXPECT_GT(flushed_during_flood, 0U) << "no flush while the queue stayed full";
+  log->flush();
+  EXPECT_EQ(log->written() + log->dropped(), events);
+}
+
 TEST(AuditLogFlood, StuckDestinationCostsLinesNotWaits) {
   auto sink = std::make_shared<GatedSink>();
   AuditOptions o;

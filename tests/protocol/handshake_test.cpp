@@ -150,5 +150,73 @@ TEST(ChangeUser, ReadsUserAndSchema) {
   EXPECT_FALSE(ChangeUser::parse(testing::view(std::string("\x03select", 7)), cap::kSecureConnection));
 }
 
+// As libmariadb sends it: charset, plugin, then the connection attributes.
+constexpr std::uint64_t kChangeUserCaps = cap::kSecureConnection | cap::kPluginAuth | cap::kConnectAttrs;
+std::string change_user_with_attributes() {
+  static constexpr char kPayload[] =
+      "\x11" "dj\0" "\x14" "01234567890123456789" "myproject_it\0" "\x2d\x00" "mysql_native_password\0"
+      "\x1d" "\x0a" "_client_ip" "\x07" "6.6.6.6" "\x03" "_os" "\x05" "Linux";
+  return std::string(kPayload, sizeof kPayload - 1);
+}
+
+TEST(ChangeUser, ReadsEveryFieldAndEncodesToTheSameBytes) {
+  const std::string p = change_user_with_attributes();
+  const auto c = ChangeUser::parse(testing::view(p), kChangeUserCaps);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "dj");
+  EXPECT_EQ(c->auth_response, "01234567890123456789");
+  EXPECT_EQ(c->database, "myproject_it");
+  EXPECT_EQ(c->charset, 0x2d);
+  EXPECT_EQ(c->auth_plugin, "mysql_native_password");
+  ASSERT_TRUE(c->attributes);
+  EXPECT_EQ(*c->attributes, (std::vector<std::pair<std::string, std::string>>{{"_client_ip", "6.6.6.6"}, {"_os", "Linux"}}));
+  std::string encoded;
+  c->encode(encoded, kChangeUserCaps);
+  EXPECT_EQ(encoded, p);
+}
+
+TEST(ChangeUser, OptionalFieldsMayEndThePacket) {
+  const std::string p = change_user_with_attributes();
+  const std::size_t after_schema = p.find("myproject_it") + 13;
+  for (const std::size_t end : {after_schema, after_schema + 2, after_schema + 2 + 22}) {
+    const auto c = ChangeUser::parse(testing::view(p.substr(0, end)), kChangeUserCaps);
+    ASSERT_TRUE(c) << end;
+    EXPECT_EQ(c->database, "myproject_it");
+    EXPECT_EQ(c->charset.has_value(), end > after_schema);
+    EXPECT_EQ(c->auth_plugin.has_value(), end > after_schema + 2);
+    EXPECT_FALSE(c->attributes);
+    std::string encoded;
+    c->encode(encoded, kChangeUserCaps);
+    EXPECT_EQ(encoded, p.substr(0, end)) << end;
+  }
+}
+
+TEST(ChangeUser, AttributesOverrunningThePacketAreMalformed) {
+  std::string p = change_user_with_attributes();
+  p[p.find("\x1d")] = '\x30';  // claims more attribute bytes than there are
+  EXPECT_FALSE(ChangeUser::parse(testing::view(p), kChangeUserCaps));
+  std::string q = change_user_with_attributes();
+  q[q.find("\x07" "6.6")] = '\x40';  // a value longer than the attributes
+  EXPECT_FALSE(ChangeUser::parse(testing::view(q), kChangeUserCaps));
+}
+
+// Without CLIENT_PLUGIN_AUTH the attributes follow the charset directly.
+TEST(ChangeUser, AttributesWithoutPluginAuth) {
+  ChangeUser c;
+  c.user = "dj";
+  c.auth_response = std::string(20, 'x');
+  c.database = "myproject_it";
+  c.charset = 8;
+  c.attributes = {{{"_client_ip", "127.0.0.1"}}};
+  const std::uint64_t caps = cap::kSecureConnection | cap::kConnectAttrs;
+  std::string encoded;
+  c.encode(encoded, caps);
+  const auto back = ChangeUser::parse(testing::view(encoded), caps);
+  ASSERT_TRUE(back);
+  EXPECT_FALSE(back->auth_plugin);
+  ASSERT_TRUE(back->attributes);
+  EXPECT_EQ(back->attributes->at(0).second, "127.0.0.1");
+}
+
 }  // namespace
 }  // namespace djproxy::protocol
