@@ -9,7 +9,8 @@
 #
 # Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
 # a BLOB_MB LONGBLOB insert and fetch (C client), a CHURN-connection loop (connect,
-# ping, close). With ROUNDS > 1 each figure is the median. Everything runs on
+# ping, close). With ROUNDS > 1 each figure is the median, and each ratio the median of
+# the rounds' ratios. Everything runs on
 # 127.0.0.1 only, every loop is bounded, and everything started here is stopped on exit.
 set -euo pipefail
 
@@ -111,8 +112,8 @@ sb_common=(--db-driver=mysql --mysql-host=$HOST --mysql-user=djroot --mysql-pass
   --mysql-db=myproject_bench --tables="$TABLES" --table-size="$TABLE_SIZE")
 wants sysbench && sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_port" prepare >"$WORK/sysbench-prepare.log"
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
-add() { result[$1,$2]="${result[$1,$2]:-} $3"; }
+median() { tr ' ' '\n' | grep -v -e '^$' -e '^n/a$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
+add() { result[$1,$2]="${result[$1,$2]:-} ${3:-n/a}"; }  # n/a keeps the rounds aligned
 
 run_sysbench() {  # test threads setup -> per-second figure (queries/s for point select, tx/s for read-only)
   local test=$1 threads=$2 setup=$3 out
@@ -154,7 +155,14 @@ done
 kill -0 "$dj_pid" 2>/dev/null || { echo "djproxy died during the benchmark; see $WORK/djproxy.log" >&2; exit 1; }
 rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$dj_pid/status")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# The median of the per-round ratios: the set-ups of one round run back to back, so a
+# round's ratio is measured at one machine speed, whatever the speed of the other rounds
+# (on a shared virtual machine it drifts by tens of percent over minutes).
+ratio() {  # "a1 a2 ..." "b1 b2 ..."
+  local pairs
+  pairs=$(paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$'))
+  awk '$1 != "n/a" && $2 != "n/a" && $2 != 0 {print $1 / $2}' <<<"$pairs" | median | awk '{ if ($1 == "n/a") print; else printf "%.2f", $1 }'
+}
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo
@@ -163,7 +171,8 @@ echo
 echo "Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM," \
   "$(uname -sr); client, proxies and MariaDB $(mariadbd --version | awk '{print $3}') share the cores." \
   "HAProxy $(haproxy -v | awk 'NR==1 {print $3}') in TCP mode, 2 threads; djproxy TLS off on both legs." \
-  "sysbench ${DURATION} s per run, $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s), median shown."
+  "sysbench ${DURATION} s per run, $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s): figures are" \
+  "medians over the rounds, ratios medians of the per-round ratios."
 echo
 echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/HAProxy |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
@@ -173,7 +182,8 @@ row() {  # key label unit
   d=$(median <<<"${result[$1,direct]:-}")
   h=$(median <<<"${result[$1,haproxy]:-}")
   j=$(median <<<"${result[$1,djproxy]:-}")
-  echo "| $2 | $3 | $d | $h | $j | $(ratio "$j" "$d") | $(ratio "$j" "$h") |"
+  echo "| $2 | $3 | $d | $h | $j | $(ratio "${result[$1,djproxy]:-}" "${result[$1,direct]:-}") |" \
+    "$(ratio "${result[$1,djproxy]:-}" "${result[$1,haproxy]:-}") |"
 }
 row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "queries/s"
 row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "queries/s"
