@@ -491,33 +491,23 @@ class GatedSink final : public spdlog::sinks::base_sink<std::mutex> {
   std::atomic<std::size_t> count_{0};
 };
 
-// A destination that is merely slow.
-class SlowSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::size_t count() const { return count_.load(); }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg&) override {
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-    ++count_;
-  }
-  void flush_() override {}
-
- private:
-  std::atomic<std::size_t> count_{0};
-};
-
-// Counts the destination's flushes, each a write(2) for a file.
+// Counts the destination's lines and flushes (a flush is a write(2) for a file); with a
+// delay, a destination that is merely slow.
 class CountingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
+  explicit CountingSink(std::chrono::microseconds per_line = {}) : per_line_(per_line) {}
   std::size_t lines() const { return lines_.load(); }
   std::size_t flushes() const { return flushes_.load(); }
 
  protected:
-  void sink_it_(const spdlog::details::log_msg&) override { ++lines_; }
+  void sink_it_(const spdlog::details::log_msg&) override {
+    if (per_line_.count() > 0) std::this_thread::sleep_for(per_line_);
+    ++lines_;
+  }
   void flush_() override { ++flushes_; }
 
  private:
+  const std::chrono::microseconds per_line_;
   std::atomic<std::size_t> lines_{0};
   std::atomic<std::size_t> flushes_{0};
 };
@@ -545,22 +535,8 @@ TEST(AuditLogFlood, LinesArrivingCloseTogetherShareFlushes) {
 // A destination slower than the sessions: the queue never empties, and the writer must
 // still flush as it goes (whole lines reach the file, drops get reported) instead of
 // waiting for a quiet moment that does not come.
-class SlowCountingSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::size_t flushes() const { return flushes_.load(); }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg&) override {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  void flush_() override { ++flushes_; }
-
- private:
-  std::atomic<std::size_t> flushes_{0};
-};
-
 TEST(AuditLogFlood, DestinationThatNeverCatchesUpIsStillFlushed) {
-  auto sink = std::make_shared<SlowCountingSink>();
+  auto sink = std::make_shared<CountingSink>(std::chrono::microseconds(200));
   AuditOptions o;
   o.all_statements = true;
   o.queue_size = 64;
@@ -597,7 +573,7 @@ TEST(AuditLogFlood, StuckDestinationCostsLinesNotWaits) {
 }
 
 TEST(AuditLogFlood, SlowDestinationCountsDrops) {
-  auto sink = std::make_shared<SlowSink>();
+  auto sink = std::make_shared<CountingSink>(std::chrono::microseconds(500));
   AuditOptions o;
   o.all_statements = true;
   o.queue_size = 64;
@@ -610,7 +586,7 @@ TEST(AuditLogFlood, SlowDestinationCountsDrops) {
     slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
   }
   // The flood outran the sink: had write() waited, the sink would have seen them all.
-  const std::size_t seen_during_flood = sink->count();
+  const std::size_t seen_during_flood = sink->lines();
   EXPECT_LT(seen_during_flood, kEvents);
   EXPECT_GT(log->dropped(), 0U);
   RecordProperty("slowest_write_us",
@@ -620,7 +596,7 @@ TEST(AuditLogFlood, SlowDestinationCountsDrops) {
 }
 
 TEST(AuditLogFlood, ManyWritersAreAllAccountedFor) {
-  auto sink = std::make_shared<SlowSink>();
+  auto sink = std::make_shared<CountingSink>(std::chrono::microseconds(500));
   AuditOptions o;
   o.all_statements = true;
   o.queue_size = 32;
