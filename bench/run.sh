@@ -158,10 +158,16 @@ rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$dj_pid/status")
 # The median of the per-round ratios: the set-ups of one round run back to back, so a
 # round's ratio is measured at one machine speed, whatever the speed of the other rounds
 # (on a shared virtual machine it drifts by tens of percent over minutes).
+round_ratios() {  # "a1 a2 ..." "b1 b2 ..." -> one a/b per line, rounds without both left out
+  paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
+    awk '$1 != "n/a" && $2 != "n/a" && $2 != 0 {print $1 / $2}'
+}
 ratio() {  # "a1 a2 ..." "b1 b2 ..."
-  local pairs
-  pairs=$(paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$'))
-  awk '$1 != "n/a" && $2 != "n/a" && $2 != 0 {print $1 / $2}' <<<"$pairs" | median | awk '{ if ($1 == "n/a") print; else printf "%.2f", $1 }'
+  round_ratios "$1" "$2" | median | awk '{ if ($1 == "n/a") print; else printf "%.2f", $1 }'
+}
+# The lowest and highest per-round ratio: how far one round's verdict can be trusted.
+ratio_range() {  # "a1 a2 ..." "b1 b2 ..."
+  round_ratios "$1" "$2" | sort -g | awk '{a[NR]=$1} END {if (NR > 1) printf "%.2f–%.2f", a[1], a[NR]; else print "n/a"}'
 }
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -174,8 +180,8 @@ echo "Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048
   "sysbench ${DURATION} s per run, $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s): figures are" \
   "medians over the rounds, ratios medians of the per-round ratios."
 echo
-echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/HAProxy |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/HAProxy | djproxy/HAProxy, rounds' range |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 row() {  # key label unit
   local d h j
   [[ -n ${result[$1,direct]:-}${result[$1,djproxy]:-} ]] || return 0
@@ -183,7 +189,8 @@ row() {  # key label unit
   h=$(median <<<"${result[$1,haproxy]:-}")
   j=$(median <<<"${result[$1,djproxy]:-}")
   echo "| $2 | $3 | $d | $h | $j | $(ratio "${result[$1,djproxy]:-}" "${result[$1,direct]:-}") |" \
-    "$(ratio "${result[$1,djproxy]:-}" "${result[$1,haproxy]:-}") |"
+    "$(ratio "${result[$1,djproxy]:-}" "${result[$1,haproxy]:-}") |" \
+    "$(ratio_range "${result[$1,djproxy]:-}" "${result[$1,haproxy]:-}") |"
 }
 row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "queries/s"
 row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "queries/s"
