@@ -155,13 +155,13 @@ done
 kill -0 "$dj_pid" 2>/dev/null || { echo "djproxy died during the benchmark; see $WORK/djproxy.log" >&2; exit 1; }
 rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$dj_pid/status")
 
-# The median of the per-round ratios: the set-ups of one round run back to back, so a
-# round's ratio is measured at one machine speed, whatever the speed of the other rounds
-# (on a shared virtual machine it drifts by tens of percent over minutes).
 round_ratios() {  # "a1 a2 ..." "b1 b2 ..." -> one a/b per line, rounds without both left out
   paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
     awk '$1 != "n/a" && $2 != "n/a" && $2 != 0 {print $1 / $2}'
 }
+# The median of the per-round ratios: the set-ups of one round run back to back, so a
+# round's ratio is measured at one machine speed, whatever the speed of the other rounds
+# (on a shared virtual machine it drifts by tens of percent over minutes).
 ratio() {  # "a1 a2 ..." "b1 b2 ..."
   round_ratios "$1" "$2" | median | awk '{ if ($1 == "n/a") print; else printf "%.2f", $1 }'
 }
