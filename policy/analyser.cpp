@@ -3,6 +3,7 @@
 #include "policy/lexer.hpp"
 #include "policy/rules.hpp"
 #include "policy/statement_reader.hpp"
+#include "policy/strict_reader.hpp"
 
 namespace djproxy::policy {
 namespace {
@@ -21,6 +22,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
         lexer(lex_options(s), *this) {
     reader.emplace(state, config, this->current, nesting);
+    strict.emplace(config, this->current);
   }
 
   void on_token(const Token& t) override {
@@ -29,18 +31,41 @@ struct StreamingAnalyser::Impl final : TokenSink {
       return;
     }
     reader->on_token(t);
+    strict->on_token(t);
+  }
+
+  // The allow-list reader's verdict and references join what the reader found.
+  static void merge(StatementInfo& info, StrictResult r) {
+    if (!r.ok) {
+      if (info.strict_refusal.empty()) {
+        info.strict_refusal = std::move(r.why);
+        info.strict_code = r.code;
+      }
+      return;
+    }
+    if (r.head_only) info.strict_head_only = true;
+    for (auto& u : r.schemas) {
+      bool known = false;
+      for (const auto& have : info.schemas)
+        if (have.name == u.name && static_cast<int>(have.access) >= static_cast<int>(u.access)) known = true;
+      if (!known) info.schemas.push_back(std::move(u));
+    }
   }
 
   void end_statement(bool more = true) {
     if (!reader->empty()) {
       StatementInfo info = reader->finish();
+      merge(info, strict->finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
       if (statements.size() < kMaxStatements)
         statements.push_back(std::move(info));
       else
         too_many = true;
     }
-    if (more) reader.emplace(state, config, current, nesting);
+    if (more) {
+      reader.emplace(state, config, current, nesting);
+      strict.emplace(config, current);
+    }
   }
 
   std::vector<StatementInfo> finish_statements() {
@@ -70,6 +95,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   std::optional<std::string> current;
   Lexer lexer;
   std::optional<StatementReader> reader;
+  std::optional<StrictReader> strict;
   std::vector<StatementInfo> statements;
   bool too_many = false;
 };

@@ -62,11 +62,15 @@ bool table_level(ObjectKind k) {
   }
 }
 
-Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
+std::string verb_of(const StatementInfo& s) { return s.verb.empty() ? std::string("statement") : s.verb; }
+
+Decision decide_read(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
   if (!s.unsupported.empty()) {
+    if (s.strict_code == codes::parse_error)  // answered as the server answers a typo
+      return reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
     return reject(s.unsupported_code ? s.unsupported_code : codes::not_supported, "fail-closed",
-                  "djproxy: " + (s.verb.empty() ? std::string("statement") : s.verb) +
-                      " rejected: djproxy cannot read it with certainty (" + s.unsupported + ")");
+                  "djproxy: " + verb_of(s) + " rejected: djproxy cannot read it with certainty (" + s.unsupported +
+                      ")");
   }
   if (s.migration_token) {
     Decision d;
@@ -144,6 +148,29 @@ Decision decide_one(const StatementInfo& s, const SessionState& state, const Pol
     return d;
   }
   return {};
+}
+
+// Production outside a migration forwards only what the allow-list reader read
+// whole: it vetoes every verdict that would forward the statement.
+Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
+  Decision d = decide_read(s, state, config);
+  if (config.create_tables || state.migration.kind != MigrationKind::none) return d;
+  const bool forwarded = d.verdict == Verdict::allow ||
+                         (d.verdict == Verdict::rewrite && d.rewrite == RewriteKind::show_databases_filter);
+  if (!forwarded) return d;
+  if (!s.strict_refusal.empty()) {
+    if (s.strict_code == codes::parse_error)
+      return reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: " + verb_of(s) + " rejected: production forwards only what djproxy reads whole: " +
+                      s.strict_refusal);
+  }
+  if (s.strict_head_only)
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: " + verb_of(s) +
+                      " rejected: production forwards only what djproxy reads whole, and it reads only the head of "
+                      "this statement");
+  return d;
 }
 
 }  // namespace

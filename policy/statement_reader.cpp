@@ -648,13 +648,11 @@ void StatementReader::set_head(const Token& t) {
     }
     return reject("malformed SET @djproxy_migration: expected SET @djproxy_migration = '<token>' or = NULL");
   }
-  if (step_ == 20) {  // SET PASSWORD [FOR user]
-    if (is_word(t, Kw::FOR)) {
-      info_.kind = StatementKind::ddl;
-      info_.object = ObjectKind::user;
-      info_.verb = "SET PASSWORD FOR";
-      info_.global_scope = true;
-    }
+  if (step_ == 20) {  // SET PASSWORD [FOR user]: account management, whose ever the account
+    info_.kind = StatementKind::ddl;
+    info_.object = ObjectKind::user;
+    info_.verb = is_word(t, Kw::FOR) ? "SET PASSWORD FOR" : "SET PASSWORD";
+    info_.global_scope = true;
     phase_ = Phase::ignore;
     return;
   }

@@ -141,6 +141,11 @@ struct StatementInfo {
   std::optional<std::string> new_current_schema;  // USE db
   std::string unsupported;  // non-empty: not read with certainty, and why
   std::uint16_t unsupported_code = 0;  // 1064 for malformed, else 1235
+  // The allow-list reader's verdict (policy/strict_reader.hpp): in production,
+  // outside a migration, a statement is forwarded only when it read it whole.
+  std::string strict_refusal;  // non-empty: a construct it does not model, and why
+  std::uint16_t strict_code = 0;  // 1064 where the text is not valid SQL, else 1235
+  bool strict_head_only = false;  // only the head was read: the rules must refuse it
   friend bool operator==(const StatementInfo&, const StatementInfo&) = default;
 };
 

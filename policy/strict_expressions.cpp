@@ -1,0 +1,711 @@
+// Queries, table references and expressions, as MariaDB 10.11 reads them
+// (sql/sql_yacc.yy: query_expression, table_ref, expr). Precedence does not
+// matter here; what matters is that every name is read in the position the
+// server reads it in: a table position makes `a.b` schema.table, an expression
+// makes it table.column, a function call `a.b(` is schema.function, and
+// `a.b.c` in an expression is schema.table.column.
+#include "policy/strict_parser.hpp"
+
+namespace djproxy::policy::strict {
+namespace {
+
+bool one_of(std::string_view w, std::initializer_list<std::string_view> list) {
+  for (auto x : list)
+    if (ieq(w, x)) return true;
+  return false;
+}
+
+bool interval_unit_word(std::string_view w) {
+  return one_of(w, {"MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
+                    "SECOND_MICROSECOND", "MINUTE_MICROSECOND", "MINUTE_SECOND", "HOUR_MICROSECOND",
+                    "HOUR_SECOND", "HOUR_MINUTE", "DAY_MICROSECOND", "DAY_SECOND", "DAY_MINUTE", "DAY_HOUR",
+                    "YEAR_MONTH", "SQL_TSI_SECOND", "SQL_TSI_MINUTE", "SQL_TSI_HOUR", "SQL_TSI_DAY",
+                    "SQL_TSI_WEEK", "SQL_TSI_MONTH", "SQL_TSI_QUARTER", "SQL_TSI_YEAR"});
+}
+
+}  // namespace
+
+bool Parser::query_starts_at(std::size_t k) const {
+  while (punct('(', k)) ++k;
+  return is("SELECT", k) || is("WITH", k) || is("VALUES", k) || is("TABLE", k);
+}
+
+void Parser::subquery_parens() {
+  expect('(');
+  query_expression();
+  expect(')');
+}
+
+void Parser::query_expression() {
+  enter();
+  if (is("WITH")) with_clause();
+  query_term();
+  while (is("UNION") || is("EXCEPT") || is("INTERSECT")) {
+    ++pos_;
+    if (!accept("ALL")) accept("DISTINCT");
+    query_term();
+  }
+  if (is("ORDER")) order_by();
+  limit_clause();
+  locking_clause();
+  leave();
+}
+
+void Parser::with_clause() {
+  expect("WITH");
+  accept("RECURSIVE");
+  do {
+    ident();  // the CTE's name: it never makes `name.x` anything but schema.x in a table position
+    if (punct('(')) ident_list_parens();
+    expect("AS");
+    subquery_parens();
+  } while (accept(','));
+}
+
+void Parser::query_term() {
+  enter();
+  if (accept('(')) {
+    query_expression();
+    expect(')');
+  } else if (is("SELECT")) {
+    query_block();
+  } else if (accept("TABLE")) {
+    table_name(Access::read);  // MySQL 8's TABLE t (MariaDB answers 1064 itself)
+  } else if (accept("VALUES")) {
+    do {
+      accept("ROW");  // MySQL 8's VALUES ROW(...)
+      expect('(');
+      expr_list();
+      expect(')');
+    } while (accept(','));
+  } else {
+    syntax("a query expected");
+  }
+  leave();
+}
+
+void Parser::query_block() {
+  expect("SELECT");
+  while (is("ALL") || is("DISTINCT") || is("DISTINCTROW") || is("HIGH_PRIORITY") || is("STRAIGHT_JOIN") ||
+         is("SQL_SMALL_RESULT") || is("SQL_BIG_RESULT") || is("SQL_BUFFER_RESULT") || is("SQL_CACHE") ||
+         is("SQL_NO_CACHE") || is("SQL_CALC_FOUND_ROWS"))
+    ++pos_;
+  do select_item();
+  while (accept(','));
+  if (is("INTO")) into_clause();
+  if (accept("FROM")) {
+    if (!accept("DUAL")) table_references(Access::read);
+  }
+  if (accept("WHERE")) expression();
+  if (accept("GROUP")) {
+    expect("BY");
+    do {
+      expression();
+      if (!accept("ASC")) accept("DESC");
+    } while (accept(','));
+    if (is("WITH") && is("ROLLUP", 1)) pos_ += 2;
+  }
+  if (accept("HAVING")) expression();
+  if (accept("WINDOW")) {
+    do {
+      ident();
+      expect("AS");
+      window_spec();
+    } while (accept(','));
+  }
+  if (is("ORDER")) order_by();
+  limit_clause();
+  if (is("PROCEDURE")) refuse("SELECT ... PROCEDURE is not supported");
+  if (is("INTO")) into_clause();
+  locking_clause();
+  if (is("INTO")) into_clause();
+}
+
+void Parser::select_item() {
+  if (accept('*')) return;
+  if (ident_at() && punct('.', 1) && punct('*', 2)) {
+    pos_ += 3;  // table.*
+    return;
+  }
+  if (ident_at() && punct('.', 1) && ident_at(2) && punct('.', 3) && punct('*', 4)) {
+    Name n = qualified();  // schema.table.*
+    add_schema(n.parts[0], Access::read);
+    pos_ += 2;
+    return;
+  }
+  expression();
+  opt_alias();
+}
+
+void Parser::opt_alias() {
+  if (accept("AS")) {
+    if (peek().kind == TokenKind::string && !at_end()) {
+      ++pos_;
+      return;
+    }
+    ident();
+    return;
+  }
+  if (ident_at() || (peek().kind == TokenKind::string && !at_end())) ++pos_;
+}
+
+void Parser::into_clause() {
+  expect("INTO");
+  if (is("OUTFILE") || is("DUMPFILE"))
+    refuse("SELECT ... INTO " + std::string(text(peek())) + " writes a file on the database server");
+  do {
+    if (peek().kind != TokenKind::user_var || at_end()) refuse("SELECT ... INTO of something other than @variables");
+    ++pos_;
+  } while (accept(','));
+}
+
+void Parser::table_references(Access access) {
+  do table_reference(access);
+  while (accept(','));
+}
+
+void Parser::table_reference(Access access) {
+  enter();
+  table_factor(access);
+  for (;;) {
+    bool condition = true;
+    if (is("INNER") || is("CROSS")) {
+      ++pos_;
+      expect("JOIN");
+    } else if (accept("JOIN")) {
+    } else if (accept("STRAIGHT_JOIN")) {
+    } else if (is("LEFT") || is("RIGHT")) {
+      ++pos_;
+      accept("OUTER");
+      expect("JOIN");
+    } else if (accept("NATURAL")) {
+      if (!accept("LEFT")) accept("RIGHT");
+      accept("OUTER");
+      expect("JOIN");
+      condition = false;
+    } else {
+      break;
+    }
+    table_factor(access);
+    if (!condition) continue;
+    if (accept("ON")) {
+      expression();
+    } else if (accept("USING")) {
+      ident_list_parens();
+    }
+  }
+  leave();
+}
+
+void Parser::table_factor(Access access) {
+  enter();
+  if (punct('{')) refuse("ODBC escape syntax { ... }");
+  if (punct('(')) {
+    if (query_starts_at(1)) {
+      subquery_parens();  // derived table
+      opt_alias();
+      if (punct('(')) ident_list_parens();
+    } else {
+      ++pos_;
+      table_references(access);
+      expect(')');
+    }
+    leave();
+    return;
+  }
+  if (is("JSON_TABLE") && punct('(', 1)) {
+    pos_ += 2;
+    expression();
+    expect(',');
+    if (at_end() || peek().kind != TokenKind::string) syntax("a JSON path expected");
+    ++pos_;
+    json_table_columns();
+    expect(')');
+    opt_alias();
+    leave();
+    return;
+  }
+  if (is("LATERAL")) refuse("LATERAL is not supported");
+  table_name(access);
+  if (accept("PARTITION")) ident_list_parens();
+  if (is("FOR") && is("SYSTEM_TIME", 1)) refuse("FOR SYSTEM_TIME is not supported");
+  opt_alias();
+  index_hints();
+  leave();
+}
+
+// COLUMNS (name FOR ORDINALITY | name type [EXISTS] PATH '..' [on empty/error] |
+// NESTED [PATH] '..' COLUMNS (...)), as sql/sql_yacc.yy's json_table_columns_clause.
+void Parser::json_table_columns() {
+  enter();
+  expect("COLUMNS");
+  expect('(');
+  do {
+    if (accept("NESTED")) {
+      accept("PATH");
+      if (at_end() || peek().kind != TokenKind::string) syntax("a JSON path expected");
+      ++pos_;
+      json_table_columns();
+      continue;
+    }
+    ident();
+    if (accept("FOR")) {
+      expect("ORDINALITY");
+      continue;
+    }
+    cast_type();
+    accept("EXISTS");
+    expect("PATH");
+    if (at_end() || peek().kind != TokenKind::string) syntax("a JSON path expected");
+    ++pos_;
+    while (!at_end() && (is("NULL") || is("ERROR") || is("DEFAULT"))) {
+      if (accept("DEFAULT")) {
+        if (at_end() || peek().kind != TokenKind::string) syntax("a default value expected");
+      }
+      ++pos_;
+      expect("ON");
+      if (!accept("EMPTY")) expect("ERROR");
+    }
+  } while (accept(','));
+  expect(')');
+  leave();
+}
+
+void Parser::index_hints() {
+  while ((is("USE") || is("IGNORE") || is("FORCE")) && (is("INDEX", 1) || is("KEY", 1))) {
+    pos_ += 2;
+    if (accept("FOR")) {
+      if (!accept("JOIN")) {
+        if (!accept("ORDER")) expect("GROUP");
+        expect("BY");
+      }
+    }
+    expect('(');
+    if (!punct(')')) {
+      do {
+        if (!accept("PRIMARY")) ident();
+      } while (accept(','));
+    }
+    expect(')');
+  }
+}
+
+void Parser::ident_list_parens() {
+  expect('(');
+  do ident();
+  while (accept(','));
+  expect(')');
+}
+
+void Parser::order_by() {
+  expect("ORDER");
+  expect("BY");
+  do {
+    expression();
+    if (!accept("ASC")) accept("DESC");
+  } while (accept(','));
+}
+
+void Parser::limit_clause() {
+  if (accept("LIMIT")) {
+    if (is("ROWS") && is("EXAMINED", 1)) {
+      pos_ += 2;
+      operand();
+      return;
+    }
+    operand();
+    if (accept(',') || accept("OFFSET")) operand();
+    if (is("ROWS") && is("EXAMINED", 1)) {
+      pos_ += 2;
+      operand();
+    }
+    return;
+  }
+  if (accept("OFFSET")) {
+    operand();
+    if (!accept("ROW")) accept("ROWS");
+  }
+  if (accept("FETCH")) {
+    if (!accept("FIRST")) expect("NEXT");
+    if (!is("ROW") && !is("ROWS")) operand();
+    if (!accept("ROW")) expect("ROWS");
+    if (!accept("ONLY")) {
+      expect("WITH");
+      expect("TIES");
+    }
+  }
+}
+
+void Parser::locking_clause() {
+  if (is("FOR") && is("UPDATE", 1)) {
+    pos_ += 2;
+  } else if (is("LOCK") && is("IN", 1)) {
+    pos_ += 2;
+    expect("SHARE");
+    expect("MODE");
+  } else {
+    return;
+  }
+  if (accept("WAIT")) operand();
+  else if (accept("NOWAIT")) {
+  } else if (is("SKIP") && is("LOCKED", 1)) pos_ += 2;
+}
+
+void Parser::window_spec() {
+  expect('(');
+  while (!punct(')')) {
+    if (at_end()) syntax("')' expected");
+    if (accept(',') || accept("ROWS") || accept("RANGE") || accept("BETWEEN") || accept("AND") ||
+        accept("UNBOUNDED") || accept("PRECEDING") || accept("FOLLOWING") || accept("CURRENT") || accept("ROW") ||
+        accept("EXCLUDE") || accept("NO") || accept("OTHERS") || accept("TIES") || accept("GROUP") ||
+        accept("ASC") || accept("DESC"))
+      continue;
+    if (accept("PARTITION") || accept("ORDER")) {
+      expect("BY");
+      continue;
+    }
+    expression();
+  }
+  expect(')');
+}
+
+void Parser::expr_list() {
+  do expression();
+  while (accept(','));
+}
+
+void Parser::expression() {
+  enter();
+  operand();
+  bool after_like = false;
+  for (;;) {
+    const StrictToken& t = peek();
+    if (at_end()) break;
+    if (t.kind == TokenKind::punct) {
+      static constexpr std::string_view kStart = "=<>!+-*/%&|^";
+      if (t.punct == ':' && punct('=', 1) && !peek(1).space_before) {
+        pos_ += 2;
+      } else if (kStart.find(t.punct) != std::string_view::npos) {
+        ++pos_;
+        static constexpr std::string_view kMore = "=<>|&";
+        while (!at_end() && peek().kind == TokenKind::punct && !peek().space_before &&
+               kMore.find(peek().punct) != std::string_view::npos)
+          ++pos_;
+      } else {
+        break;
+      }
+      after_like = false;
+      operand();
+      continue;
+    }
+    if (t.kind != TokenKind::word || t.after_dot) break;
+    const std::string_view w = text(t);
+    if (ieq(w, "NOT")) {
+      if (!(is("LIKE", 1) || is("IN", 1) || is("BETWEEN", 1) || is("REGEXP", 1) || is("RLIKE", 1))) break;
+      ++pos_;
+      continue;
+    }
+    if (ieq(w, "SOUNDS")) {
+      if (!is("LIKE", 1)) break;
+      pos_ += 2;
+      operand();
+      continue;
+    }
+    if (ieq(w, "ESCAPE")) {
+      if (!after_like) break;
+      ++pos_;
+      after_like = false;
+      operand();
+      continue;
+    }
+    if (one_of(w, {"AND", "OR", "XOR", "DIV", "MOD", "LIKE", "REGEXP", "RLIKE", "BETWEEN", "IN", "IS", "COLLATE"})) {
+      after_like = ieq(w, "LIKE");
+      ++pos_;
+      operand();
+      continue;
+    }
+    break;
+  }
+  leave();
+}
+
+void Parser::operand() {
+  enter();
+  for (;;) {
+    if (punct('-') || punct('+') || punct('~') || punct('!')) {
+      ++pos_;
+      continue;
+    }
+    if (is("NOT") || (is("BINARY") && !punct('(', 1))) {
+      ++pos_;
+      continue;
+    }
+    break;
+  }
+  primary();
+  leave();
+}
+
+void Parser::primary() {
+  if (at_end()) syntax("a value expected");
+  const StrictToken& t = peek();
+  switch (t.kind) {
+    case TokenKind::number:
+      ++pos_;
+      return;
+    case TokenKind::string:
+      while (!at_end() && peek().kind == TokenKind::string) ++pos_;  // 'a' 'b' is one literal
+      return;
+    case TokenKind::user_var:
+      ++pos_;
+      if (punct(':') && punct('=', 1) && !peek(1).space_before) {
+        pos_ += 2;
+        expression();
+      }
+      return;
+    case TokenKind::sys_var:
+      ++pos_;
+      ident();  // @@[global|session|local.]name: reading a variable changes nothing
+      if (accept('.')) ident();
+      return;
+    case TokenKind::punct:
+      if (t.punct == '?') {
+        ++pos_;
+        return;
+      }
+      if (t.punct == '(') {
+        if (query_starts_at(1)) return subquery_parens();
+        ++pos_;
+        expr_list();
+        expect(')');
+        return;
+      }
+      if (t.punct == '{') refuse("ODBC escape syntax { ... }");
+      syntax("a value expected");
+    case TokenKind::quoted_ident: {
+      Name n = qualified();
+      if (punct('(')) return function_call(n);
+      if (n.n == 3) add_schema(n.parts[0], Access::read);
+      return;
+    }
+    case TokenKind::word:
+      break;
+  }
+  const std::string_view w = text(t);
+  const bool call = punct('(', 1);
+  if (!t.after_dot) {
+    if (!call && one_of(w, {"NULL", "TRUE", "FALSE", "DEFAULT", "UNKNOWN"})) {
+      ++pos_;
+      return;
+    }
+    if (!call && one_of(w, {"CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME", "LOCALTIMESTAMP",
+                            "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP", "CURRENT_USER", "CURRENT_ROLE"})) {
+      ++pos_;
+      return;
+    }
+    const StrictToken& next = peek(1);
+    const bool string_next = pos_ + 1 < end_ && next.kind == TokenKind::string;
+    // x'..', b'..', n'..' (adjacent), _charset'..' and DATE/TIME/TIMESTAMP '..' literals
+    if (string_next && !next.space_before && one_of(w, {"X", "B", "N"})) {
+      pos_ += 2;
+      return;
+    }
+    if (w.size() > 1 && w[0] == '_' && pos_ + 1 < end_ &&
+        (next.kind == TokenKind::string || next.kind == TokenKind::number)) {
+      pos_ += 2;
+      return;
+    }
+    if (string_next && one_of(w, {"DATE", "TIME", "TIMESTAMP"})) {
+      pos_ += 2;
+      return;
+    }
+    if (ieq(w, "EXISTS")) {
+      ++pos_;
+      return subquery_parens();
+    }
+    if (one_of(w, {"ANY", "SOME", "ALL"}) && call && query_starts_at(2)) {
+      ++pos_;
+      return subquery_parens();
+    }
+    if (ieq(w, "CASE")) return case_expression();
+    if (ieq(w, "INTERVAL") && !call) {
+      ++pos_;
+      for (;;) {
+        operand();
+        if (!(punct('+') || punct('-') || punct('*') || punct('/'))) break;
+        ++pos_;
+      }
+      return interval_unit();
+    }
+    if (ieq(w, "ROW") && call) {
+      ++pos_;
+      expect('(');
+      expr_list();
+      expect(')');
+      return;
+    }
+    if (ieq(w, "MATCH") && call) {
+      ++pos_;
+      expect('(');
+      expr_list();
+      expect(')');
+      expect("AGAINST");
+      expect('(');
+      expression();
+      if (accept("IN")) {
+        if (accept("BOOLEAN")) {
+          expect("MODE");
+        } else {
+          expect("NATURAL");
+          expect("LANGUAGE");
+          expect("MODE");
+        }
+      }
+      if (accept("WITH")) {
+        expect("QUERY");
+        expect("EXPANSION");
+      }
+      expect(')');
+      return;
+    }
+    if ((ieq(w, "NEXT") || ieq(w, "PREVIOUS")) && is("VALUE", 1) && is("FOR", 2)) {
+      pos_ += 3;
+      return table_name(Access::write);  // the sequence: a table reference
+    }
+    if (call && reserved(w)) {
+      Name n;
+      n.parts[0] = std::string(w);
+      n.n = 1;
+      ++pos_;
+      return function_call(n);
+    }
+  }
+  Name n = qualified();
+  if (punct('(')) return function_call(n);
+  if (n.n == 3) add_schema(n.parts[0], Access::read);
+}
+
+void Parser::function_call(const Name& name) {
+  enter();
+  if (name.n == 3) syntax("three-part function name");
+  if (name.n == 2) {
+    add_schema(name.parts[0], Access::write);  // a stored function of that schema
+    function_arguments({});
+    leave();
+    return;
+  }
+  const std::string& fn = name.parts[0];
+  if (ieq(fn, "NEXTVAL") || ieq(fn, "LASTVAL") || ieq(fn, "SETVAL")) {
+    expect('(');
+    table_name(Access::write);  // the sequence
+    while (accept(',')) expression();
+    expect(')');
+    leave();
+    return;
+  }
+  if (ieq(fn, "LOAD_FILE")) refuse("LOAD_FILE reads files on the database server");
+  if (ieq(fn, "CAST") || ieq(fn, "CONVERT")) {
+    expect('(');
+    expression();
+    if (accept("USING")) {
+      ident();
+    } else {
+      if (!accept("AS")) expect(',');
+      cast_type();
+    }
+    expect(')');
+    leave();
+    return;
+  }
+  if (!builtin_function(fn))
+    refuse("unknown function `" + fn.substr(0, 64) +
+           "`: djproxy reads built-in functions and schema-qualified stored functions only");
+  function_arguments(fn);
+  if (accept("WITHIN")) {
+    expect("GROUP");
+    expect('(');
+    order_by();
+    expect(')');
+  }
+  if (accept("OVER")) {
+    if (punct('('))
+      window_spec();
+    else
+      ident();
+  }
+  leave();
+}
+
+void Parser::function_arguments(std::string_view fn) {
+  expect('(');
+  if (accept(')')) return;
+  if (ieq(fn, "COUNT") && accept('*')) return expect(')');
+  for (;;) {
+    while (is("DISTINCT") || is("ALL") || is("LEADING") || is("TRAILING") || is("BOTH")) ++pos_;
+    if (!at_end() && peek().kind == TokenKind::word && interval_unit_word(text(peek())) &&
+        (punct(',', 1) || is("FROM", 1)))
+      ++pos_;  // EXTRACT(YEAR FROM ..), TIMESTAMPADD(MINUTE, ..)
+    else if (!is("FROM"))
+      expression();
+    if (accept(',') || accept("FROM") || accept("FOR")) continue;
+    if (accept("USING")) {
+      ident();
+    } else if (accept("AS")) {
+      cast_type();
+    } else if (is("ORDER")) {
+      order_by();
+    }
+    if (accept("SEPARATOR")) {
+      if (peek().kind != TokenKind::string || at_end()) syntax("SEPARATOR needs a string");
+      ++pos_;
+    }
+    if (accept("LIMIT")) {
+      operand();
+      if (accept(',') || accept("OFFSET")) operand();
+    }
+    if (accept(',')) continue;
+    break;
+  }
+  expect(')');
+}
+
+void Parser::cast_type() {
+  bool any = false;
+  while (!at_end() && peek().kind == TokenKind::word && !is("USING") && !is("AS") && !is("EXISTS") &&
+         !is("PATH")) {
+    if (is("CHARACTER") || is("CHARSET") || is("COLLATE")) {
+      if (accept("CHARACTER")) expect("SET");
+      else ++pos_;
+      if (peek().kind == TokenKind::string) ++pos_;
+      else ident();
+      continue;
+    }
+    ++pos_;
+    any = true;
+    if (accept('(')) {
+      while (!at_end() && (peek().kind == TokenKind::number || punct(','))) ++pos_;
+      expect(')');
+    }
+  }
+  if (!any) syntax("a type expected");
+}
+
+void Parser::interval_unit() {
+  if (at_end() || peek().kind != TokenKind::word || !interval_unit_word(text(peek()))) syntax("an interval unit expected");
+  ++pos_;
+}
+
+void Parser::case_expression() {
+  expect("CASE");
+  if (!is("WHEN")) expression();
+  if (!is("WHEN")) syntax("WHEN expected");
+  while (accept("WHEN")) {
+    expression();
+    expect("THEN");
+    expression();
+  }
+  if (accept("ELSE")) expression();
+  expect("END");
+}
+
+}  // namespace djproxy::policy::strict

@@ -1,0 +1,136 @@
+// Recursive-descent parser over one statement's buffered tokens, used by the
+// StrictReader. Statements live in strict_statements.cpp, expressions and
+// table references in strict_expressions.cpp, the word lists in strict_words.cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/strict_reader.hpp"
+
+namespace djproxy::policy::strict {
+
+// Thrown to refuse: the statement is not one the reader models.
+struct Refusal {
+  std::string why;
+  std::uint16_t code;
+};
+
+// Word lists, each a fact about MariaDB 10.11's grammar (sql/lex.h, sql/sql_yacc.yy).
+bool reserved(std::string_view word) noexcept;
+bool builtin_function(std::string_view name) noexcept;
+bool session_variable(std::string_view name) noexcept;
+
+bool ieq(std::string_view a, std::string_view b) noexcept;
+
+class Parser {
+ public:
+  Parser(const std::vector<StrictToken>& toks, std::size_t begin, std::size_t end, const std::string& arena,
+         const PolicyConfig& config, const std::optional<std::string>& current, StrictResult& out)
+      : toks_(toks), pos_(begin), end_(end), arena_(arena), config_(config), current_(current), out_(out) {}
+
+  void statement();  // one whole statement, to the end of the range
+  void rows();       // INSERT rows: row (',' row)* to the end of the range
+
+ private:
+  struct Name {
+    std::string parts[3];
+    int n = 0;
+  };
+
+  // ---- tokens
+  const StrictToken& peek(std::size_t k = 0) const;
+  std::string_view text(const StrictToken& t) const { return {arena_.data() + t.off, t.len}; }
+  bool at_end() const { return pos_ >= end_; }
+  bool word(const StrictToken& t, std::string_view kw) const;
+  bool is(std::string_view kw, std::size_t k = 0) const { return word(peek(k), kw); }
+  bool punct(char c, std::size_t k = 0) const;
+  bool accept(std::string_view kw);
+  bool accept(char c);
+  void expect(std::string_view kw);
+  void expect(char c);
+  bool ident_at(std::size_t k = 0) const;
+  std::string ident();
+  [[noreturn]] void refuse(const std::string& why) const;
+  [[noreturn]] void syntax(const std::string& why) const;
+  std::string near() const;
+
+  // ---- references
+  void add_schema(const std::string& schema, Access access);
+  void table_name(Access access);       // [schema.]table
+  void schema_name(Access access);      // schema
+  Name qualified();                     // ident ('.' ident){0,2}
+
+  // ---- statements (strict_statements.cpp)
+  void dispatch();
+  void select_statement();
+  void insert_statement();
+  void update_statement();
+  void delete_statement();
+  void set_statement();
+  void set_item();
+  void show_statement();
+  void show_filter();
+  void describe_statement();
+  void transaction_statement();
+  void dynamic_statement();
+  void call_statement();
+  void load_statement();
+  void maintenance_statement();
+  void create_table(bool temporary);
+  void column_definition();
+  void table_constraint();
+  void table_options();
+  void drop_temporary();
+  void head_only(const char* what);
+  void lock_statement();
+  void assignments(Access access);
+  void ident_list_parens();
+
+  // ---- queries and expressions (strict_expressions.cpp)
+  void query_expression();
+  void query_term();
+  void query_block();
+  void with_clause();
+  void select_item();
+  void into_clause();
+  void table_references(Access access);
+  void table_reference(Access access);
+  void table_factor(Access access);
+  void index_hints();
+  void json_table_columns();
+  void opt_alias();
+  void order_by();
+  void limit_clause();
+  void locking_clause();
+  void window_spec();
+  bool query_starts_at(std::size_t k) const;
+  void expression();
+  void expr_list();
+  void predicate();
+  void operand();
+  void primary();
+  void function_call(const Name& name);
+  void function_arguments(std::string_view fn);
+  void case_expression();
+  void cast_type();
+  void interval_unit();
+  void subquery_parens();
+
+  void enter();
+  void leave() { --depth_; }
+
+  const std::vector<StrictToken>& toks_;
+  std::size_t pos_;
+  std::size_t end_;
+  const std::string& arena_;
+  const PolicyConfig& config_;
+  const std::optional<std::string>& current_;
+  StrictResult& out_;
+  int depth_ = 0;
+};
+
+}  // namespace djproxy::policy::strict

@@ -1,0 +1,98 @@
+#include "policy/strict_reader.hpp"
+
+#include "policy/strict_parser.hpp"
+
+namespace djproxy::policy {
+
+StrictReader::StrictReader(const PolicyConfig& config, std::optional<std::string> current_schema)
+    : config_(config), current_(std::move(current_schema)) {}
+
+void StrictReader::push(const Token& t) {
+  StrictToken s;
+  s.kind = t.kind;
+  s.punct = t.punct;
+  s.quote = t.quote;
+  s.space_before = t.space_before;
+  s.after_dot = t.after_dot;
+  s.truncated = t.truncated;
+  // Only names need their text: string literals are read as values whatever they hold.
+  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var ||
+      t.kind == TokenKind::number) {
+    if (arena_.size() + t.text.size() > kMaxArena) {
+      overflow_ = true;
+      return;
+    }
+    s.off = static_cast<std::uint32_t>(arena_.size());
+    s.len = static_cast<std::uint32_t>(t.text.size());
+    arena_.append(t.text);
+  }
+  toks_.push_back(s);
+}
+
+void StrictReader::on_token(const Token& t) {
+  if (overflow_ || !result_.ok) return;
+  if (toks_.size() >= kMaxTokens) {
+    overflow_ = true;
+    return;
+  }
+  // Follow INSERT/REPLACE ... VALUES at depth 0, so that a row list of any length
+  // is checked in chunks instead of buffered whole.
+  const bool w = t.kind == TokenKind::word && !t.after_dot;
+  if (toks_.empty()) {
+    insert_ = w && (strict::ieq(t.text, "INSERT") || strict::ieq(t.text, "REPLACE"));
+  } else if (insert_ && depth_ == 0 && w) {
+    if (strict::ieq(t.text, "SELECT") || strict::ieq(t.text, "WITH")) saw_select_ = true;
+    if (!saw_select_ && rows_start_ == 0 && (strict::ieq(t.text, "VALUES") || strict::ieq(t.text, "VALUE")))
+      rows_start_ = toks_.size() + 1;
+    else if (rows_start_ != 0)
+      insert_ = false;  // ON DUPLICATE KEY UPDATE, RETURNING: the rows have ended
+  }
+  if (t.kind == TokenKind::punct) {
+    if (t.punct == '(') ++depth_;
+    if (t.punct == ')') --depth_;
+    if (insert_ && rows_start_ != 0 && depth_ == 0 && t.punct == ',' && toks_.size() - rows_start_ >= kRowChunk &&
+        toks_.back().kind == TokenKind::punct && toks_.back().punct == ')') {
+      check_rows(toks_.size());
+      return;  // the comma after the checked rows goes with them
+    }
+  }
+  push(t);
+}
+
+void StrictReader::check_rows(std::size_t end) {
+  try {
+    strict::Parser p(toks_, rows_start_, end, arena_, config_, current_, result_);
+    p.rows();
+  } catch (const strict::Refusal& r) {
+    result_.ok = false;
+    result_.why = r.why;
+    result_.code = r.code;
+    return;
+  }
+  toks_.erase(toks_.begin() + static_cast<std::ptrdiff_t>(rows_start_), toks_.end());
+  // The checked rows' names are no longer needed: keep the arena to the head's.
+  std::uint32_t used = 0;
+  for (const auto& t : toks_) used = std::max(used, t.off + t.len);
+  arena_.resize(used);
+}
+
+StrictResult StrictReader::finish() {
+  if (result_.ok && overflow_) {
+    result_.ok = false;
+    result_.why = "statement too large to read with certainty (more than " + std::to_string(kMaxTokens) +
+                  " tokens or " + std::to_string(kMaxArena >> 20) + " MB of names)";
+  }
+  if (result_.ok) {
+    try {
+      strict::Parser p(toks_, 0, toks_.size(), arena_, config_, current_, result_);
+      p.statement();
+    } catch (const strict::Refusal& r) {
+      result_.ok = false;
+      result_.why = r.why;
+      result_.code = r.code;
+    }
+  }
+  return std::move(result_);
+}
+
+}  // namespace djproxy::policy

@@ -1,0 +1,156 @@
+// Word lists of the allow-list reader, each a fact about MariaDB 10.11: the
+// reserved words (sql/lex.h and the server's "Reserved Words" page), the
+// functions it reads (sql/item_create.cc's native functions and the ones the
+// grammar reads by keyword in sql/sql_yacc.yy), and the session variables a
+// worker may set. Arrays are sorted so a look-up is a binary search with no
+// allocation.
+#include <algorithm>
+#include <string_view>
+
+#include "policy/strict_parser.hpp"
+
+namespace djproxy::policy::strict {
+namespace {
+
+// Reserved: never a name unless quoted.
+constexpr std::string_view kReserved[] = {
+    "ACCESSIBLE", "ADD", "ALL", "ALTER", "ANALYZE", "AND", "AS", "ASC", "ASENSITIVE", "BEFORE",
+    "BETWEEN", "BIGINT", "BINARY", "BLOB", "BOTH", "BY", "CALL", "CASCADE", "CASE", "CHANGE",
+    "CHAR", "CHARACTER", "CHECK", "COLLATE", "COLUMN", "CONDITION", "CONSTRAINT", "CONTINUE",
+    "CONVERT", "CREATE", "CROSS", "CURRENT_DATE", "CURRENT_ROLE", "CURRENT_TIME",
+    "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATABASE", "DATABASES", "DAY_HOUR",
+    "DAY_MICROSECOND", "DAY_MINUTE", "DAY_SECOND", "DEC", "DECIMAL", "DECLARE", "DEFAULT",
+    "DELAYED", "DELETE", "DELETE_DOMAIN_ID", "DESC", "DESCRIBE", "DETERMINISTIC", "DISTINCT",
+    "DISTINCTROW", "DIV", "DOUBLE", "DO_DOMAIN_IDS", "DROP", "DUAL", "EACH", "ELSE", "ELSEIF",
+    "ENCLOSED", "ESCAPED", "EXCEPT", "EXISTS", "EXIT", "EXPLAIN", "FALSE", "FETCH", "FLOAT",
+    "FLOAT4", "FLOAT8", "FOR", "FORCE", "FOREIGN", "FROM", "FULLTEXT", "GENERAL", "GRANT", "GROUP",
+    "HAVING", "HIGH_PRIORITY", "HOUR_MICROSECOND", "HOUR_MINUTE", "HOUR_SECOND", "IF", "IGNORE",
+    "IGNORE_DOMAIN_IDS", "IGNORE_SERVER_IDS", "IN", "INDEX", "INFILE", "INNER", "INOUT",
+    "INSENSITIVE", "INSERT", "INT", "INT1", "INT2", "INT3", "INT4", "INT8", "INTEGER", "INTERSECT",
+    "INTERVAL", "INTO", "IS", "ITERATE", "JOIN", "KEY", "KEYS", "KILL", "LEADING", "LEAVE", "LEFT",
+    "LIKE", "LIMIT", "LINEAR", "LINES", "LOAD", "LOCALTIME", "LOCALTIMESTAMP", "LOCK", "LONG",
+    "LONGBLOB", "LONGTEXT", "LOOP", "LOW_PRIORITY", "MASTER_HEARTBEAT_PERIOD",
+    "MASTER_SSL_VERIFY_SERVER_CERT", "MATCH", "MAXVALUE", "MEDIUMBLOB", "MEDIUMINT", "MEDIUMTEXT",
+    "MIDDLEINT", "MINUTE_MICROSECOND", "MINUTE_SECOND", "MOD", "MODIFIES", "NATURAL", "NOT",
+    "NO_WRITE_TO_BINLOG", "NULL", "NUMERIC", "OFFSET", "ON", "OPTIMIZE", "OPTION", "OPTIONALLY",
+    "OR", "ORDER", "OUT", "OUTER", "OUTFILE", "OVER", "PAGE_CHECKSUM", "PARSE_VCOL_EXPR",
+    "PARTITION", "POSITION", "PRECISION", "PRIMARY", "PROCEDURE", "PURGE", "RANGE", "READ", "READS",
+    "READ_WRITE", "REAL", "RECURSIVE", "REFERENCES", "REF_SYSTEM_ID", "REGEXP", "RELEASE", "RENAME",
+    "REPEAT", "REPLACE", "REQUIRE", "RESIGNAL", "RESTRICT", "RETURN", "RETURNING", "REVOKE",
+    "RIGHT", "RLIKE", "ROWS", "ROW_NUMBER", "SCHEMA", "SCHEMAS", "SECOND_MICROSECOND", "SELECT",
+    "SENSITIVE", "SEPARATOR", "SET", "SHOW", "SIGNAL", "SLOW", "SMALLINT", "SPATIAL", "SPECIFIC",
+    "SQL", "SQLEXCEPTION", "SQLSTATE", "SQLWARNING", "SQL_BIG_RESULT", "SQL_CALC_FOUND_ROWS",
+    "SQL_SMALL_RESULT", "SSL", "STARTING", "STATS_AUTO_RECALC", "STATS_PERSISTENT",
+    "STATS_SAMPLE_PAGES", "STRAIGHT_JOIN", "TABLE", "TERMINATED", "THEN", "TINYBLOB", "TINYINT",
+    "TINYTEXT", "TO", "TRAILING", "TRIGGER", "TRUE", "UNDO", "UNION", "UNIQUE", "UNLOCK",
+    "UNSIGNED", "UPDATE", "USAGE", "USE", "USING", "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP",
+    "VALUES", "VARBINARY", "VARCHAR", "VARCHARACTER", "VARYING", "WHEN", "WHERE", "WHILE", "WINDOW",
+    "WITH", "WRITE", "XOR", "YEAR_MONTH", "ZEROFILL",
+};
+
+// Not listed on purpose: LOAD_FILE (reads server files) and NEXTVAL, LASTVAL,
+// SETVAL (their argument names a sequence: read as a table reference instead).
+constexpr std::string_view kFunctions[] = {
+    "ABS", "ACOS", "ADDDATE", "ADDTIME", "AES_DECRYPT", "AES_ENCRYPT", "ASCII", "ASIN", "ATAN",
+    "ATAN2", "AVG", "BENCHMARK", "BIN", "BINLOG_GTID_POS", "BIT_AND", "BIT_COUNT", "BIT_LENGTH",
+    "BIT_OR", "BIT_XOR", "CAST", "CEIL", "CEILING", "CHAR", "CHARACTER_LENGTH", "CHARSET",
+    "CHAR_LENGTH", "CHR", "COALESCE", "COERCIBILITY", "COLLATION", "COLUMN_ADD", "COLUMN_CHECK",
+    "COLUMN_CREATE", "COLUMN_DELETE", "COLUMN_EXISTS", "COLUMN_GET", "COLUMN_JSON", "COLUMN_LIST",
+    "COMPRESS", "CONCAT", "CONCAT_WS", "CONNECTION_ID", "CONV", "CONVERT", "CONVERT_TZ", "COS",
+    "COT", "COUNT", "CRC32", "CRC32C", "CUME_DIST", "CURDATE", "CURRENT_DATE", "CURRENT_ROLE",
+    "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_USER", "CURTIME", "DATABASE", "DATE", "DATEDIFF",
+    "DATE_ADD", "DATE_FORMAT", "DATE_SUB", "DAY", "DAYNAME", "DAYOFMONTH", "DAYOFWEEK", "DAYOFYEAR",
+    "DECODE", "DECODE_HISTOGRAM", "DEFAULT", "DEGREES", "DENSE_RANK", "DES_DECRYPT", "DES_ENCRYPT",
+    "ELT", "ENCODE", "ENCRYPT", "EXP", "EXPORT_SET", "EXTRACT", "EXTRACTVALUE", "FIELD",
+    "FIND_IN_SET", "FIRST_VALUE", "FLOOR", "FORMAT", "FORMAT_BYTES", "FORMAT_PICO_TIME",
+    "FOUND_ROWS", "FROM_BASE64", "FROM_DAYS", "FROM_UNIXTIME", "GET_FORMAT", "GET_LOCK", "GREATEST",
+    "GROUP_CONCAT", "HEX", "HOUR", "IF", "IFNULL", "INET6_ATON", "INET6_NTOA", "INET_ATON",
+    "INET_NTOA", "INSERT", "INSTR", "INTERVAL", "IS_FREE_LOCK", "IS_IPV4", "IS_IPV4_COMPAT",
+    "IS_IPV4_MAPPED", "IS_IPV6", "IS_USED_LOCK", "JSON_ARRAY", "JSON_ARRAYAGG", "JSON_ARRAY_APPEND",
+    "JSON_ARRAY_INSERT", "JSON_ARRAY_INTERSECT", "JSON_COMPACT", "JSON_CONTAINS",
+    "JSON_CONTAINS_PATH", "JSON_DEPTH", "JSON_DETAILED", "JSON_EQUALS", "JSON_EXISTS",
+    "JSON_EXTRACT", "JSON_INSERT", "JSON_KEYS", "JSON_LENGTH", "JSON_LOOSE", "JSON_MERGE",
+    "JSON_MERGE_PATCH", "JSON_MERGE_PRESERVE", "JSON_NORMALIZE", "JSON_OBJECT", "JSON_OBJECTAGG",
+    "JSON_OBJECT_FILTER_KEYS", "JSON_OBJECT_TO_ARRAY", "JSON_OVERLAPS", "JSON_PRETTY", "JSON_QUERY",
+    "JSON_QUOTE", "JSON_REMOVE", "JSON_REPLACE", "JSON_SCHEMA_VALID", "JSON_SEARCH", "JSON_SET",
+    "JSON_TYPE", "JSON_UNQUOTE", "JSON_VALID", "JSON_VALUE", "KDF", "LAG", "LAST_DAY",
+    "LAST_INSERT_ID", "LAST_VALUE", "LCASE", "LEAD", "LEAST", "LEFT", "LENGTH", "LENGTHB", "LN",
+    "LOCALTIME", "LOCALTIMESTAMP", "LOCATE", "LOG", "LOG10", "LOG2", "LOWER", "LPAD", "LTRIM",
+    "MAKEDATE", "MAKETIME", "MAKE_SET", "MASTER_GTID_WAIT", "MASTER_POS_WAIT", "MAX", "MD5",
+    "MEDIAN", "MICROSECOND", "MID", "MIN", "MINUTE", "MOD", "MONTH", "MONTHNAME", "NAME_CONST",
+    "NATURAL_SORT_KEY", "NOW", "NTH_VALUE", "NTILE", "NULLIF", "NVL", "NVL2", "OCT", "OCTET_LENGTH",
+    "OLD_PASSWORD", "ORD", "PERCENTILE_CONT", "PERCENTILE_DISC", "PERCENT_RANK", "PERIOD_ADD",
+    "PERIOD_DIFF", "PI", "POSITION", "POW", "POWER", "QUARTER", "QUOTE", "RADIANS", "RAND",
+    "RANDOM_BYTES", "RANK", "REGEXP_INSTR", "REGEXP_REPLACE", "REGEXP_SUBSTR", "RELEASE_ALL_LOCKS",
+    "RELEASE_LOCK", "REPEAT", "REPLACE", "REVERSE", "RIGHT", "ROUND", "ROW_COUNT", "ROW_NUMBER",
+    "RPAD", "RTRIM", "SCHEMA", "SECOND", "SEC_TO_TIME", "SESSION_USER", "SFORMAT", "SHA", "SHA1",
+    "SHA2", "SIGN", "SIN", "SLEEP", "SOUNDEX", "SPACE", "SQRT", "STD", "STDDEV", "STDDEV_POP",
+    "STDDEV_SAMP", "STRCMP", "STR_TO_DATE", "SUBDATE", "SUBSTR", "SUBSTRING", "SUBSTRING_INDEX",
+    "SUBTIME", "SUM", "SYSDATE", "SYSTEM_USER", "SYS_GUID", "TAN", "TIME", "TIMEDIFF", "TIMESTAMP",
+    "TIMESTAMPADD", "TIMESTAMPDIFF", "TIME_FORMAT", "TIME_TO_SEC", "TO_BASE64", "TO_CHAR",
+    "TO_DAYS", "TO_SECONDS", "TRIM", "TRUNCATE", "UCASE", "UNCOMPRESS", "UNCOMPRESSED_LENGTH",
+    "UNHEX", "UNIX_TIMESTAMP", "UPDATEXML", "UPPER", "USER", "UTC_DATE", "UTC_TIME",
+    "UTC_TIMESTAMP", "UUID", "UUID_SHORT", "VALUE", "VALUES", "VARIANCE", "VAR_POP", "VAR_SAMP",
+    "VERSION", "WEEK", "WEEKDAY", "WEEKOFYEAR", "WEIGHT_STRING", "YEAR", "YEARWEEK",
+};
+
+// Not listed on purpose: session_track_* (the proxy follows the session's schema
+// and sql_mode through them), sql_log_bin and the replication variables, and the
+// account variables such as old_passwords.
+constexpr std::string_view kVariables[] = {
+    "AUTOCOMMIT", "BIG_TABLES", "CHARACTER_SET_CLIENT", "CHARACTER_SET_CONNECTION",
+    "CHARACTER_SET_RESULTS", "COLLATION_CONNECTION", "COMPLETION_TYPE", "DEFAULT_STORAGE_ENGINE",
+    "DEFAULT_TMP_STORAGE_ENGINE", "DIV_PRECISION_INCREMENT", "FOREIGN_KEY_CHECKS",
+    "GROUP_CONCAT_MAX_LEN", "INNODB_LOCK_WAIT_TIMEOUT", "INSERT_ID", "INTERACTIVE_TIMEOUT",
+    "JOIN_BUFFER_SIZE", "LAST_INSERT_ID", "LC_MESSAGES", "LC_TIME_NAMES", "LOCK_WAIT_TIMEOUT",
+    "LONG_QUERY_TIME", "MAX_EXECUTION_TIME", "MAX_HEAP_TABLE_SIZE", "MAX_JOIN_SIZE",
+    "MAX_SORT_LENGTH", "MAX_STATEMENT_TIME", "NET_READ_TIMEOUT", "NET_WRITE_TIMEOUT", "PROFILING",
+    "PROFILING_HISTORY_SIZE", "QUERY_CACHE_TYPE", "SORT_BUFFER_SIZE", "SQL_AUTO_IS_NULL",
+    "SQL_BIG_SELECTS", "SQL_BUFFER_RESULT", "SQL_MODE", "SQL_NOTES", "SQL_QUOTE_SHOW_CREATE",
+    "SQL_SAFE_UPDATES", "SQL_SELECT_LIMIT", "SQL_WARNINGS", "STORAGE_ENGINE", "TIMESTAMP",
+    "TIME_ZONE", "TMP_TABLE_SIZE", "TRANSACTION_ISOLATION", "TRANSACTION_READ_ONLY", "TX_ISOLATION",
+    "TX_READ_ONLY", "UNIQUE_CHECKS", "WAIT_TIMEOUT",
+};
+
+char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+
+// Compares `word` folded with fold() against an entry already folded that way
+// (every list is upper case).
+template <char (*fold)(char)>
+int compare(std::string_view entry, std::string_view word) {
+  const std::size_t n = std::min(entry.size(), word.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const char a = entry[i], b = fold(word[i]);
+    if (a != b) return static_cast<unsigned char>(a) < static_cast<unsigned char>(b) ? -1 : 1;
+  }
+  return entry.size() == word.size() ? 0 : entry.size() < word.size() ? -1 : 1;
+}
+
+template <char (*fold)(char), std::size_t N>
+bool contains(const std::string_view (&list)[N], std::string_view word) {
+  if (word.empty() || word.size() > 64) return false;
+  std::size_t lo = 0, hi = N;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    const int c = compare<fold>(list[mid], word);
+    if (c == 0) return true;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ieq(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (upper(a[i]) != upper(b[i])) return false;
+  return true;
+}
+
+bool reserved(std::string_view word) noexcept { return contains<upper>(kReserved, word); }
+bool builtin_function(std::string_view name) noexcept { return contains<upper>(kFunctions, name); }
+bool session_variable(std::string_view name) noexcept { return contains<upper>(kVariables, name); }
+
+}  // namespace djproxy::policy::strict
