@@ -551,7 +551,7 @@ void Parser::primary() {
       expect(')');
       expect("AGAINST");
       expect('(');
-      expression();
+      operand();  // a bit_expr: IN starts the search modifier
       if (accept("IN")) {
         if (accept("BOOLEAN")) {
           expect("MODE");

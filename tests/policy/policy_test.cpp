@@ -12,6 +12,7 @@
 #include "policy/analyser.hpp"
 #include "policy/rules.hpp"
 #include "tests/policy/policy_cases_table.hpp"
+#include "tests/policy/agreement_cases_table.hpp"
 
 namespace djproxy::policy::test {
 namespace {
@@ -148,6 +149,7 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, PolicyCases, ::testing::ValuesIn(kCases), case_name);
+INSTANTIATE_TEST_SUITE_P(Agreement, PolicyCases, ::testing::ValuesIn(kAgreementCases), case_name);
 
 TEST(PolicyCaseCounts, EveryRuleTestedBothWays) {
   std::map<std::string, std::pair<int, int>> counts;  // rule -> (stopped, allowed)
