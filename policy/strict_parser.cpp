@@ -57,7 +57,7 @@ std::string Parser::ident() {
 }
 
 std::string Parser::near() const {
-  if (at_end()) return "at the end of the statement";
+  if (at_end()) return "near '' (the end of the statement)";
   const StrictToken& t = peek();
   switch (t.kind) {
     case TokenKind::punct: return std::string("near '") + t.punct + "'";

@@ -1,0 +1,170 @@
+"""The reader agrees with the server, on the wire: for every area where djproxy once read a
+statement differently from MariaDB, the attack is sent through the proxy as djroot (an
+account the server would let do anything) and must be refused with the server unchanged,
+and the legitimate statement next to it must work. Production: create_tables=false,
+prefix myproject_.
+"""
+import os
+import unittest
+
+import pymysql
+
+import test_enforcement as enf
+from test_enforcement import admin, connect, scalar, uid
+
+ER_PARSE_ERROR = 1064
+
+
+def setUpModule():
+    enf.setUpModule()
+
+
+def tearDownModule():
+    enf.tearDownModule()
+
+
+class Agreement(enf._Base):
+    def setUp(self):
+        super().setUp()
+        P, O = self.P, self.O
+        admin(f"CREATE SEQUENCE `{O}`.seq; CREATE SEQUENCE `{P}`.seq;"
+              f"CREATE FUNCTION `{O}`.f() RETURNS INT RETURN 7;")
+        self.conn = connect(self.port, "djroot", "djroot", database=P)
+        self.addCleanup(self.conn.close)
+
+    def refused(self, sql, code=None):
+        """Refused by the proxy (any code when None), session still usable."""
+        with self.conn.cursor() as c:
+            with self.assertRaises(pymysql.MySQLError, msg=f"not refused: {sql[:300]!r}") as cm:
+                c.execute(sql)
+                c.fetchall()
+        err = cm.exception.args
+        self.assertTrue(str(err[1]).startswith("djproxy"), f"{sql[:200]!r}: not refused by the proxy: {err!r}")
+        if code is not None:
+            self.assertEqual(err[0], code, f"{sql[:200]!r} -> {err!r}")
+        self.assertEqual(self.rows(self.conn, "SELECT 1"), ((1,),))
+        return err
+
+    def test_set_lists_every_item(self):
+        before = scalar("SELECT @@global.max_connections")
+        for sql in [
+            "SET @a = 1, GLOBAL max_connections = 77",
+            "SET @a = 1, @@global.max_connections = 77",
+            "SET @a = 1, @@GLOBAL.max_connections = 77",
+            "SET autocommit = 1, GLOBAL max_connections = 77",
+            "SET sql_mode = '', @@global.max_connections = 77",
+            "SET @a = 1, session_track_schema = OFF",
+            "SET @a = 1, sql_log_bin = 0",
+        ]:
+            with self.subTest(sql=sql):
+                self.refused(sql)
+        self.assertEqual(scalar("SELECT @@global.max_connections"), before)
+        self.assertEqual(self.rows(self.conn, "SET @a = 1, @b = 2"), ())
+        self.assertEqual(self.rows(self.conn, "SELECT @a + @b"), ((3,),))
+        self.rows(self.conn, "SET NAMES utf8mb4, autocommit = 1")
+        self.rows(self.conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    def test_passwords_stay(self):
+        user = f"u{uid()}"
+        admin(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw1'; GRANT SELECT ON `{self.P}`.* TO '{user}'@'%'")
+        self.addCleanup(admin, f"DROP USER IF EXISTS '{user}'@'%'")
+        digest = lambda: scalar("SELECT MD5(GROUP_CONCAT(priv)) FROM mysql.global_priv WHERE user = %s", (user,))
+        before = digest()
+        for sql in [
+            f"SET @a = 1, PASSWORD FOR '{user}'@'%' = PASSWORD('pw2')",
+            f"SET PASSWORD FOR '{user}'@'%' = PASSWORD('pw2')",
+            f"SET autocommit = 1, PASSWORD = PASSWORD('pw2')",
+        ]:
+            with self.subTest(sql=sql):
+                self.refused(sql)
+        own = connect(self.port, user, "pw1", database=self.P)
+        try:
+            with own.cursor() as c:
+                with self.assertRaises(pymysql.MySQLError) as cm:
+                    c.execute("SET PASSWORD = PASSWORD('pw2')")
+                self.assertEqual(cm.exception.args[0], enf.ER_DBACCESS_DENIED)
+        finally:
+            own.close()
+        self.assertEqual(digest(), before)
+
+    def test_names_in_every_position(self):
+        P, O = self.P, self.O
+        seq_before = scalar(f"SELECT next_not_cached_value FROM `{O}`.seq")
+        before_out = self.outside_rows()
+        for sql in [
+            f"WITH `{O}` AS (SELECT 1 AS v) SELECT * FROM `{O}`.t",
+            f"SELECT `{O}`.t.v FROM items",
+            f"SELECT `{O}`.t.* FROM items",
+            f"SELECT NEXTVAL(`{O}`.seq)",
+            f"SELECT SETVAL(`{O}`.seq, 1000)",
+            f"SELECT NEXT VALUE FOR `{O}`.seq",
+            f"SELECT `{O}`.f()",
+            f"SELECT * FROM (SELECT * FROM `{O}`.t) AS `{P}`",
+            f"SELECT * FROM items AS x WHERE id = ANY (SELECT id FROM `{O}`.t)",
+            f"SELECT * FROM JSON_TABLE((SELECT v FROM `{O}`.t LIMIT 1), '$' COLUMNS (x TEXT PATH '$')) AS j",
+            f"UPDATE items, `{O}`.t SET `{O}`.t.v = 'hacked'",
+            f"DELETE x FROM `{O}`.t AS x JOIN items AS y ON x.id = y.id",
+            f"INSERT INTO items VALUES (50, 'x') ON DUPLICATE KEY UPDATE v = (SELECT v FROM `{O}`.t LIMIT 1)",
+            f"SELECT * FROM items WINDOW w AS (PARTITION BY (SELECT v FROM `{O}`.t LIMIT 1))",
+            f"LOCK TABLES items READ, `{O}`.t WRITE",
+            f"CREATE TEMPORARY TABLE tt AS SELECT * FROM `{O}`.t",
+        ]:
+            with self.subTest(sql=sql):
+                self.refused(sql, enf.ER_DBACCESS_DENIED)
+        self.assertEqual(scalar(f"SELECT next_not_cached_value FROM `{O}`.seq"), seq_before)
+        self.assertEqual(self.outside_rows(), before_out)
+        # the same shapes inside the prefix, and aliases named like other schemas
+        self.assertEqual(self.rows(self.conn, f"SELECT NEXTVAL(`{P}`.seq)"), ((1,),))
+        self.assertEqual(self.rows(self.conn, f"SELECT `{O}`.v FROM items AS `{O}` WHERE `{O}`.id = 1"), (("one",),))
+        self.assertEqual(self.rows(self.conn, f"WITH `{O}` AS (SELECT 5 AS v) SELECT v FROM `{O}`"), ((5,),))
+        self.assertEqual(
+            self.rows(self.conn, "SELECT j.x FROM JSON_TABLE('[1,2]', '$[*]' COLUMNS (x INT PATH '$')) AS j"),
+            ((1,), (2,)))
+        self.assertEqual(self.rows(self.conn, "SELECT GROUP_CONCAT(DISTINCT v ORDER BY id DESC SEPARATOR '|'), "
+                                              "CAST(COUNT(*) AS CHAR) FROM items"), (("three|two|one", "3"),))
+
+    def test_odbc_escapes_refused(self):
+        for sql in ["SELECT { d '2024-01-01' }", "SELECT * FROM { OJ items }",
+                    f"SELECT * FROM {{ OJ `{self.O}`.t }}"]:
+            with self.subTest(sql=sql):
+                self.refused(sql)
+
+    def test_server_files(self):
+        path = f"/tmp/djproxy-agreement-{uid()}"
+        for sql in [f"SELECT 1 INTO OUTFILE '{path}'", f"SELECT v FROM items INTO DUMPFILE '{path}'",
+                    "SELECT LOAD_FILE('/etc/hostname')", "SELECT load_file ('/etc/hostname')",
+                    "LOAD DATA INFILE '/etc/hostname' INTO TABLE items"]:
+            with self.subTest(sql=sql):
+                self.refused(sql, enf.ER_NOT_SUPPORTED_YET)
+        self.assertFalse(os.path.exists(path))
+
+    def test_account_secrets(self):
+        for sql in ["SHOW CREATE USER djroot", "SHOW GRANTS FOR 'djroot'@'%'", "SHOW GRANTS FOR dj"]:
+            with self.subTest(sql=sql):
+                self.refused(sql, enf.ER_NOT_SUPPORTED_YET)
+        self.assertTrue(self.rows(self.conn, "SHOW GRANTS"))
+        self.assertTrue(self.rows(self.conn, "SHOW GRANTS FOR CURRENT_USER()"))
+
+    def test_functions_are_built_ins(self):
+        self.refused("SELECT sys_exec('id')", enf.ER_NOT_SUPPORTED_YET)
+        self.assertEqual(self.rows(self.conn, "SELECT CONCAT('a', 'b'), IFNULL(NULL, 2)"), (("ab", 2),))
+
+    def test_syntax_errors_answered_like_the_server(self):
+        for sql in ["SELEC 1", "SELECT 1 FROM", "INSERT INTO items"]:
+            with self.subTest(sql=sql):
+                err = self.refused(sql, ER_PARSE_ERROR)
+                self.assertIn("near", err[1])
+        direct = enf.admin_conn()
+        try:
+            with direct.cursor() as c:
+                with self.assertRaises(pymysql.err.ProgrammingError):
+                    c.execute("SELEC 1")
+        finally:
+            direct.close()
+        with self.conn.cursor() as c:
+            with self.assertRaises(pymysql.err.ProgrammingError):  # the same class as direct
+                c.execute("SELEC 1")
+
+
+if __name__ == "__main__":
+    unittest.main()
