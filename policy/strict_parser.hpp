@@ -1,6 +1,8 @@
 // Recursive-descent parser over one statement's buffered tokens, used by the
-// StrictReader. Statements live in strict_statements.cpp, expressions and
-// table references in strict_expressions.cpp, the word lists in strict_words.cpp.
+// StrictReader: statements in strict_statements.cpp (DML, DDL heads) and
+// strict_session_statements.cpp (SET, SHOW, transactions, ...), CREATE TABLE in
+// strict_tables.cpp, queries and table references in strict_queries.cpp,
+// expressions in strict_expressions.cpp, the word lists in strict_words.cpp.
 #pragma once
 
 #include <cstdint>
