@@ -20,9 +20,9 @@ struct StreamingAnalyser::Impl final : TokenSink {
   Impl(const SessionState& s, const PolicyConfig& c, Command cmd, int nesting,
        std::optional<std::string> current)
       : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
-        lexer(lex_options(s), *this) {
+        lexer(lex_options(s), *this), strict(c) {
     reader.emplace(state, config, this->current, nesting);
-    strict.emplace(config, this->current);
+    strict.reset(this->current);
   }
 
   void on_token(const Token& t) override {
@@ -31,7 +31,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       return;
     }
     reader->on_token(t);
-    strict->on_token(t);
+    strict.on_token(t);
   }
 
   // The allow-list reader's verdict and references join what the reader found.
@@ -55,7 +55,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   void end_statement(bool more = true) {
     if (!reader->empty()) {
       StatementInfo info = reader->finish();
-      merge(info, strict->finish());
+      merge(info, strict.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
       if (statements.size() < kMaxStatements)
         statements.push_back(std::move(info));
@@ -64,7 +64,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     }
     if (more) {
       reader.emplace(state, config, current, nesting);
-      strict.emplace(config, current);
+      strict.reset(current);
     }
   }
 
@@ -95,7 +95,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   std::optional<std::string> current;
   Lexer lexer;
   std::optional<StatementReader> reader;
-  std::optional<StrictReader> strict;
+  StrictReader strict;
   std::vector<StatementInfo> statements;
   bool too_many = false;
 };

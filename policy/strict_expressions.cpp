@@ -229,7 +229,7 @@ void Parser::primary() {
     }
     if (call && reserved(w)) {
       Name n;
-      n.parts[0] = std::string(w);
+      n.parts[0] = w;
       n.n = 1;
       ++pos_;
       return function_call(n);
@@ -249,7 +249,7 @@ void Parser::function_call(const Name& name) {
     leave();
     return;
   }
-  const std::string& fn = name.parts[0];
+  const std::string_view fn = name.parts[0];
   if (ieq(fn, "NEXTVAL") || ieq(fn, "LASTVAL") || ieq(fn, "SETVAL")) {
     expect('(');
     table_name(Access::write);  // the sequence
@@ -273,7 +273,7 @@ void Parser::function_call(const Name& name) {
     return;
   }
   if (!builtin_function(fn))
-    refuse("unknown function `" + fn.substr(0, 64) +
+    refuse("unknown function `" + std::string(fn.substr(0, 64)) +
            "`: djproxy reads built-in functions and schema-qualified stored functions only");
   function_arguments(fn);
   if (accept("WITHIN")) {

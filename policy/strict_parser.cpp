@@ -4,34 +4,9 @@
 namespace djproxy::policy::strict {
 namespace {
 
-const StrictToken kEnd{};  // punct 0: past the end of the statement
-
 constexpr int kMaxDepth = 200;
 
 }  // namespace
-
-const StrictToken& Parser::peek(std::size_t k) const { return pos_ + k < end_ ? toks_[pos_ + k] : kEnd; }
-
-bool Parser::word(const StrictToken& t, std::string_view kw) const {
-  return t.kind == TokenKind::word && !t.after_dot && ieq(text(t), kw);
-}
-
-bool Parser::punct(char c, std::size_t k) const {
-  const StrictToken& t = peek(k);
-  return pos_ + k < end_ && t.kind == TokenKind::punct && t.punct == c;
-}
-
-bool Parser::accept(std::string_view kw) {
-  if (!is(kw)) return false;
-  ++pos_;
-  return true;
-}
-
-bool Parser::accept(char c) {
-  if (!punct(c)) return false;
-  ++pos_;
-  return true;
-}
 
 void Parser::expect(std::string_view kw) {
   if (!accept(kw)) syntax(std::string(kw) + " expected");
@@ -41,19 +16,12 @@ void Parser::expect(char c) {
   if (!accept(c)) syntax(std::string("'") + c + "' expected");
 }
 
-bool Parser::ident_at(std::size_t k) const {
-  if (pos_ + k >= end_) return false;
-  const StrictToken& t = peek(k);
-  if (t.kind == TokenKind::quoted_ident) return true;
-  return t.kind == TokenKind::word && (t.after_dot || !reserved(text(t)));
-}
-
-std::string Parser::ident() {
+std::string_view Parser::ident() {
   if (!ident_at()) syntax("name expected");
   const StrictToken& t = peek();
   if (t.truncated) refuse("name too long");
   ++pos_;
-  return std::string(text(t));
+  return text(t);
 }
 
 std::string Parser::near() const {
@@ -77,7 +45,7 @@ void Parser::enter() {
   if (++depth_ > kMaxDepth) refuse("statement nested too deeply");
 }
 
-void Parser::add_schema(const std::string& schema, Access access) {
+void Parser::add_schema(std::string_view schema, Access access) {
   for (auto& s : out_.schemas) {
     if (s.name == schema) {
       if (static_cast<int>(access) > static_cast<int>(s.access)) s.access = access;
@@ -85,7 +53,7 @@ void Parser::add_schema(const std::string& schema, Access access) {
     }
   }
   if (out_.schemas.size() >= 512) refuse("too many schema references");
-  out_.schemas.push_back(SchemaUse{schema, access});
+  out_.schemas.push_back(SchemaUse{std::string(schema), access});
 }
 
 Parser::Name Parser::qualified() {

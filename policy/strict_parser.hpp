@@ -26,11 +26,18 @@ bool reserved(std::string_view word) noexcept;
 bool builtin_function(std::string_view name) noexcept;
 bool session_variable(std::string_view name) noexcept;
 
-bool ieq(std::string_view a, std::string_view b) noexcept;
+inline bool ieq(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i], y = b[i];
+    if (x != y && ((x | 0x20) != (y | 0x20) || static_cast<unsigned char>((x | 0x20) - 'a') > 25)) return false;
+  }
+  return true;
+}
 
 class Parser {
  public:
-  Parser(const std::vector<StrictToken>& toks, std::size_t begin, std::size_t end, const std::string& arena,
+  Parser(const StrictToken* toks, std::size_t begin, std::size_t end, std::string_view arena,
          const PolicyConfig& config, const std::optional<std::string>& current, StrictResult& out)
       : toks_(toks), pos_(begin), end_(end), arena_(arena), config_(config), current_(current), out_(out) {}
 
@@ -38,30 +45,48 @@ class Parser {
   void rows();       // INSERT rows: row (',' row)* to the end of the range
 
  private:
+  // Parts of a name: views into the reader's arena, valid while the parser runs.
   struct Name {
-    std::string parts[3];
+    std::string_view parts[3];
     int n = 0;
   };
 
-  // ---- tokens
-  const StrictToken& peek(std::size_t k = 0) const;
+  // ---- tokens (inline: the parser asks these many times per token)
+  const StrictToken& peek(std::size_t k = 0) const { return pos_ + k < end_ ? toks_[pos_ + k] : kEnd; }
   std::string_view text(const StrictToken& t) const { return {arena_.data() + t.off, t.len}; }
   bool at_end() const { return pos_ >= end_; }
-  bool word(const StrictToken& t, std::string_view kw) const;
+  bool word(const StrictToken& t, std::string_view kw) const {
+    return t.kind == TokenKind::word && !t.after_dot && t.len == kw.size() && ieq(text(t), kw);
+  }
   bool is(std::string_view kw, std::size_t k = 0) const { return word(peek(k), kw); }
-  bool punct(char c, std::size_t k = 0) const;
-  bool accept(std::string_view kw);
-  bool accept(char c);
+  bool punct(char c, std::size_t k = 0) const {
+    const StrictToken& t = peek(k);
+    return t.kind == TokenKind::punct && t.punct == c && c != 0;
+  }
+  bool accept(std::string_view kw) {
+    if (!is(kw)) return false;
+    ++pos_;
+    return true;
+  }
+  bool accept(char c) {
+    if (!punct(c)) return false;
+    ++pos_;
+    return true;
+  }
   void expect(std::string_view kw);
   void expect(char c);
-  bool ident_at(std::size_t k = 0) const;
-  std::string ident();
+  bool ident_at(std::size_t k = 0) const {
+    if (pos_ + k >= end_) return false;
+    const StrictToken& t = toks_[pos_ + k];
+    return t.kind == TokenKind::quoted_ident || (t.kind == TokenKind::word && (t.after_dot || !t.reserved));
+  }
+  std::string_view ident();
   [[noreturn]] void refuse(const std::string& why) const;
   [[noreturn]] void syntax(const std::string& why) const;
   std::string near() const;
 
   // ---- references
-  void add_schema(const std::string& schema, Access access);
+  void add_schema(std::string_view schema, Access access);
   void table_name(Access access);       // [schema.]table
   void schema_name(Access access);      // schema
   Name qualified();                     // ident ('.' ident){0,2}
@@ -125,10 +150,12 @@ class Parser {
   void enter();
   void leave() { --depth_; }
 
-  const std::vector<StrictToken>& toks_;
+  static constexpr StrictToken kEnd{};  // punct 0: past the end of the statement
+
+  const StrictToken* toks_;
   std::size_t pos_;
   std::size_t end_;
-  const std::string& arena_;
+  std::string_view arena_;
   const PolicyConfig& config_;
   const std::optional<std::string>& current_;
   StrictResult& out_;

@@ -4,8 +4,22 @@
 
 namespace djproxy::policy {
 
-StrictReader::StrictReader(const PolicyConfig& config, std::optional<std::string> current_schema)
-    : config_(config), current_(std::move(current_schema)) {}
+StrictReader::StrictReader(const PolicyConfig& config) : config_(config) {
+  toks_.reserve(96);
+  arena_.reserve(1024);
+}
+
+void StrictReader::reset(const std::optional<std::string>& current_schema) {
+  current_ = current_schema;
+  toks_.clear();
+  arena_.clear();
+  result_ = StrictResult{};
+  overflow_ = false;
+  depth_ = 0;
+  insert_ = false;
+  saw_select_ = false;
+  rows_start_ = 0;
+}
 
 void StrictReader::push(const Token& t) {
   StrictToken s;
@@ -15,16 +29,16 @@ void StrictReader::push(const Token& t) {
   s.space_before = t.space_before;
   s.after_dot = t.after_dot;
   s.truncated = t.truncated;
-  // Only names need their text: string literals are read as values whatever they hold.
-  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var ||
-      t.kind == TokenKind::number) {
+  // Only names need their text: literals are read as values whatever they hold.
+  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var) {
+    if (t.kind == TokenKind::word && !t.after_dot) s.reserved = strict::reserved(t.text);
     if (arena_.size() + t.text.size() > kMaxArena) {
       overflow_ = true;
       return;
     }
     s.off = static_cast<std::uint32_t>(arena_.size());
     s.len = static_cast<std::uint32_t>(t.text.size());
-    arena_.append(t.text);
+    arena_.append(t.text.data(), t.text.size());
   }
   toks_.push_back(s);
 }
@@ -61,7 +75,7 @@ void StrictReader::on_token(const Token& t) {
 
 void StrictReader::check_rows(std::size_t end) {
   try {
-    strict::Parser p(toks_, rows_start_, end, arena_, config_, current_, result_);
+    strict::Parser p(toks_.data(), rows_start_, end, arena_, config_, current_, result_);
     p.rows();
   } catch (const strict::Refusal& r) {
     result_.ok = false;
@@ -84,7 +98,7 @@ StrictResult StrictReader::finish() {
   }
   if (result_.ok) {
     try {
-      strict::Parser p(toks_, 0, toks_.size(), arena_, config_, current_, result_);
+      strict::Parser p(toks_.data(), 0, toks_.size(), arena_, config_, current_, result_);
       p.statement();
     } catch (const strict::Refusal& r) {
       result_.ok = false;

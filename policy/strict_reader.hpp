@@ -8,7 +8,9 @@
 // or CTE names the statement declares.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +39,7 @@ struct StrictToken {
   bool space_before = false;
   bool after_dot = false;
   bool truncated = false;
+  bool reserved = false;  // a reserved word: never a name unless quoted
   std::uint32_t off = 0;
   std::uint32_t len = 0;
 };
@@ -48,8 +51,12 @@ class StrictReader {
   static constexpr std::size_t kMaxArena = 1u << 22;
   static constexpr std::size_t kRowChunk = 4096;  // INSERT rows checked and dropped in chunks
 
-  StrictReader(const PolicyConfig& config, std::optional<std::string> current_schema);
+  explicit StrictReader(const PolicyConfig& config);
+  StrictReader(const StrictReader&) = delete;
+  StrictReader& operator=(const StrictReader&) = delete;
 
+  // Starts a statement; the buffers keep their capacity from one statement to the next.
+  void reset(const std::optional<std::string>& current_schema);
   void on_token(const Token& t);
   StrictResult finish();
 
@@ -59,8 +66,12 @@ class StrictReader {
 
   const PolicyConfig& config_;
   std::optional<std::string> current_;
-  std::vector<StrictToken> toks_;
-  std::string arena_;
+  // A statement's tokens and names live in the reader's own buffer first: the
+  // usual statement costs no heap allocation and stays in cache.
+  alignas(std::max_align_t) std::byte inline_[4096];
+  std::pmr::monotonic_buffer_resource pool_{inline_, sizeof inline_};
+  std::pmr::vector<StrictToken> toks_{&pool_};
+  std::pmr::string arena_{&pool_};
   StrictResult result_;
   bool overflow_ = false;
   // INSERT ... VALUES rows, checked as they arrive

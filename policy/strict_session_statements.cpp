@@ -83,10 +83,10 @@ void Parser::set_item() {
       refuse("SET " + std::string(text(peek())) + " is not supported");
   }
   if (!ident_at() || peek().kind != TokenKind::word) syntax("a variable expected");
-  const std::string name = ident();
+  const std::string_view name = ident();
   if (punct('.')) refuse("SET of a structured variable");
   if (!session_variable(name))
-    refuse("SET of `" + name.substr(0, 64) + "`: djproxy forwards SET of listed session variables only");
+    refuse("SET of `" + std::string(name.substr(0, 64)) + "`: djproxy forwards SET of listed session variables only");
   assign();
   if ((is("ON") || is("OFF") || is("DEFAULT") || is("ALL")) && (punct(',', 1) || pos_ + 1 >= end_)) {
     ++pos_;

@@ -199,7 +199,7 @@ void Parser::table_options() {
     }
     if (accept("ENGINE") || accept("TYPE")) {
       accept('=');
-      const std::string engine = ident();
+      const std::string engine(ident());
       if (!engine_allowed(engine)) refuse("ENGINE=" + engine.substr(0, 32) + " is not supported");
     } else if (accept("CHARSET") || accept("COLLATE") || (is("CHARACTER") && is("SET", 1) && (pos_ += 2))) {
       accept('=');

@@ -2,9 +2,10 @@
 // reserved words (sql/lex.h and the server's "Reserved Words" page), the
 // functions it reads (sql/item_create.cc's native functions and the ones the
 // grammar reads by keyword in sql/sql_yacc.yy), and the session variables a
-// worker may set. Arrays are sorted so a look-up is a binary search with no
-// allocation.
-#include <algorithm>
+// worker may set. Each list is hashed at compile time, so a look-up allocates
+// nothing and costs one hash.
+#include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "policy/strict_parser.hpp"
@@ -112,45 +113,50 @@ constexpr std::string_view kVariables[] = {
     "TX_READ_ONLY", "UNIQUE_CHECKS", "WAIT_TIMEOUT",
 };
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+constexpr char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
-// Compares `word` folded with fold() against an entry already folded that way
-// (every list is upper case).
-template <char (*fold)(char)>
-int compare(std::string_view entry, std::string_view word) {
-  const std::size_t n = std::min(entry.size(), word.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const char a = entry[i], b = fold(word[i]);
-    if (a != b) return static_cast<unsigned char>(a) < static_cast<unsigned char>(b) ? -1 : 1;
-  }
-  return entry.size() == word.size() ? 0 : entry.size() < word.size() ? -1 : 1;
+constexpr std::uint32_t hash(std::string_view w) {
+  std::uint32_t h = 2166136261u;
+  for (char c : w) h = (h ^ static_cast<unsigned char>(upper(c))) * 16777619u;
+  return h;
 }
 
-template <char (*fold)(char), std::size_t N>
-bool contains(const std::string_view (&list)[N], std::string_view word) {
-  if (word.empty() || word.size() > 64) return false;
-  std::size_t lo = 0, hi = N;
-  while (lo < hi) {
-    const std::size_t mid = (lo + hi) / 2;
-    const int c = compare<fold>(list[mid], word);
-    if (c == 0) return true;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+// An open-addressing table of a list's indexes, built at compile time: a look-up
+// is one hash of the word and one or two comparisons.
+template <std::size_t N>
+struct WordSet {
+  static constexpr std::size_t kSlots = 1024;
+  static_assert(N * 2 < kSlots);
+  const std::string_view* list;
+  std::array<std::int16_t, kSlots> slots{};
+
+  constexpr explicit WordSet(const std::string_view (&words)[N]) : list(words) {
+    for (auto& s : slots) s = -1;
+    for (std::size_t i = 0; i < N; ++i) {
+      std::size_t h = hash(words[i]) & (kSlots - 1);
+      while (slots[h] >= 0) h = (h + 1) & (kSlots - 1);
+      slots[h] = static_cast<std::int16_t>(i);
+    }
   }
-  return false;
-}
+
+  bool contains(std::string_view word) const noexcept {
+    if (word.empty() || word.size() > 64) return false;
+    for (std::size_t h = hash(word) & (kSlots - 1);; h = (h + 1) & (kSlots - 1)) {
+      const int i = slots[h];
+      if (i < 0) return false;
+      if (ieq(list[i], word)) return true;
+    }
+  }
+};
+
+constexpr WordSet kReservedSet(kReserved);
+constexpr WordSet kFunctionSet(kFunctions);
+constexpr WordSet kVariableSet(kVariables);
 
 }  // namespace
 
-bool ieq(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (upper(a[i]) != upper(b[i])) return false;
-  return true;
-}
-
-bool reserved(std::string_view word) noexcept { return contains<upper>(kReserved, word); }
-bool builtin_function(std::string_view name) noexcept { return contains<upper>(kFunctions, name); }
-bool session_variable(std::string_view name) noexcept { return contains<upper>(kVariables, name); }
+bool reserved(std::string_view word) noexcept { return kReservedSet.contains(word); }
+bool builtin_function(std::string_view name) noexcept { return kFunctionSet.contains(name); }
+bool session_variable(std::string_view name) noexcept { return kVariableSet.contains(name); }
 
 }  // namespace djproxy::policy::strict
