@@ -44,6 +44,10 @@ struct StreamingAnalyser::Impl final : TokenSink {
       return;
     }
     if (r.head_only) info.strict_head_only = true;
+    // An upsert or REPLACE into ~lineage whose every row is a bookkeeping table's.
+    if (info.lineage_delete && r.lineage_rows == StrictResult::LineageRows::bookkeeping &&
+        (info.verb.starts_with("INSERT") || info.verb.starts_with("REPLACE")))
+      info.lineage_condition_bookkeeping_only = true;
     for (auto& u : r.schemas) {
       bool known = false;
       for (const auto& have : info.schemas)
@@ -116,6 +120,12 @@ bool changes_tracking(const std::vector<StatementInfo>& statements) {
   return false;
 }
 
+bool lexing_change(const std::vector<StatementInfo>& statements) {
+  for (const auto& s : statements)
+    if (s.changes_lexing) return true;
+  return false;
+}
+
 // The packet is read with the state it started with; a statement that changes how
 // the server lexes is safe only when nothing follows it.
 bool lexing_change_before_more(const std::vector<StatementInfo>& statements) {
@@ -148,6 +158,10 @@ Analysis conclude(StreamingAnalyser::Impl& impl) {
              out.statements.front().migration_token) {
     out.decision = reject(codes::parse_error, "fail-closed",
                           "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
+  } else if (impl.command == Command::stmt_prepare && lexing_change(out.statements)) {
+    out.decision = reject(codes::not_supported, "fail-closed",
+                          "djproxy: COM_STMT_PREPARE rejected: a SET of sql_mode or of the character set cannot be a "
+                          "prepared statement; send it as a plain query");
   } else if (real > 1 && !st.multi_statements) {
     out.decision = reject(codes::parse_error, "fail-closed",
                           "djproxy: packet rejected: it holds several statements but multi-statements are off");

@@ -137,7 +137,7 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
       !s.lineage_condition_bookkeeping_only) {
     return reject(codes::table_access_denied, "lineage",
                   "djproxy: " + subject(s) +
-                      " rejected: lineage rows of user tables may only be deleted in a migration session "
+                      " rejected: lineage rows of user tables may only be deleted or changed in a migration session "
                       "(DataJoint deletes them just before a DROP TABLE)");
   }
   if (s.show_databases && !config.schema_prefix.empty()) {

@@ -164,6 +164,7 @@ void StatementReader::start_verb(const Token& t) {
     case Kw::UPDATE:
       info_.kind = StatementKind::dml;
       append_verb("UPDATE");
+      update_stmt_ = true;
       f.stmt = true;
       expect(Pos::table, Access::write, true);
       return to_body();
@@ -877,7 +878,7 @@ void StatementReader::keyword(const Token& t) {
       f.list = false;
       f.expect = Pos::none;
       f.after_table = false;
-      if (t.kw == Kw::WHERE && d0 && delete_stmt_ && !capturing_) capturing_ = true;
+      if (t.kw == Kw::WHERE && d0 && (delete_stmt_ || update_stmt_) && !capturing_) capturing_ = true;
       return;
     case Kw::INTO:
       f.expect = Pos::table;
@@ -911,6 +912,8 @@ void StatementReader::keyword(const Token& t) {
       }
       return;
     case Kw::UPDATE: case Kw::DELETE: case Kw::INSERT: case Kw::REPLACE:
+      if (d0 && t.kw == Kw::UPDATE && !f.cte && !routine_body_ && (verb_ == Kw::INSERT || verb_ == Kw::REPLACE))
+        upsert_ = true;  // INSERT ... ON DUPLICATE KEY UPDATE
       if (d0 && (f.cte || routine_body_)) {
         if (f.cte) info_.kind = StatementKind::dml;
         f.cte = false;
@@ -1142,6 +1145,10 @@ void StatementReader::nested(const std::string& text, const char* verb) {
   StatementInfo s = std::move(inner.front());
   if (s.migration_token) return reject("@djproxy_migration may only be set by a statement of its own");
   if (s.kind == StatementKind::use) return reject("USE inside dynamic SQL is not supported");
+  // EXECUTE of a prepared SET of sql_mode or of the character set would change how the
+  // server reads the statements after it in the same packet, unseen by the reader.
+  if (s.changes_lexing && std::string_view(verb) == "PREPARE")
+    return reject("PREPARE of a SET of sql_mode or of the character set is not supported; send the SET itself");
   s.via_prepare = true;
   s.verb = std::string(verb) + " " + s.verb;
   info_ = std::move(s);
@@ -1178,11 +1185,14 @@ StatementInfo StatementReader::finish() {
     for (const auto& c : candidates_)
       if (std::find(declared_.begin(), declared_.end(), c) == declared_.end()) add_schema(c, Access::read);
   }
-  if (!failed() && delete_stmt_) {
+  // DELETE and UPDATE of ~lineage rows, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
+  // into it: each can remove or change the lineage of existing user tables.
+  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE)) {
     for (const auto& o : info_.objects)
       if (o.access == Access::write && (ieq(o.name, "~lineage"))) info_.lineage_delete = true;
-    info_.lineage_condition_bookkeeping_only = info_.lineage_delete && info_.objects.size() == 1 &&
-                                               capturing_ && !capture_overflow_ && lineage_condition_ok();
+    info_.lineage_condition_bookkeeping_only = info_.lineage_delete && (delete_stmt_ || update_stmt_) &&
+                                               info_.objects.size() == 1 && capturing_ && !capture_overflow_ &&
+                                               lineage_condition_ok();
   }
   if (!failed() && create_table_) info_.create_plain = had_defs_ && !create_like_or_select_;
   if (!failed() && literal_seen_) nested(literal_, verb_ == Kw::PREPARE ? "PREPARE" : "EXECUTE IMMEDIATE");

@@ -118,6 +118,8 @@ class StatementReader {
   std::string show_table_;
   bool set_stmt_ = false;
   bool delete_stmt_ = false;
+  bool update_stmt_ = false;
+  bool upsert_ = false;  // INSERT ... ON DUPLICATE KEY UPDATE
   int skip_names_ = 0;
   bool definer_skip_ = false;
   bool capturing_ = false;

@@ -263,7 +263,7 @@ void Parser::function_call(const Name& name) {
     expect('(');
     expression();
     if (accept("USING")) {
-      ident();
+      charset_name();
     } else {
       if (!accept("AS")) expect(',');
       cast_type();
@@ -304,7 +304,7 @@ void Parser::function_arguments(std::string_view fn) {
       expression();
     if (accept(',') || accept("FROM") || accept("FOR")) continue;
     if (accept("USING")) {
-      ident();
+      charset_name();
     } else if (accept("AS")) {
       cast_type();
     } else if (is("ORDER")) {
@@ -331,8 +331,7 @@ void Parser::cast_type() {
     if (is("CHARACTER") || is("CHARSET") || is("COLLATE")) {
       if (accept("CHARACTER")) expect("SET");
       else ++pos_;
-      if (peek().kind == TokenKind::string) ++pos_;
-      else ident();
+      charset_name();
       continue;
     }
     ++pos_;

@@ -86,4 +86,9 @@ void Parser::table_name(Access access) {
 
 void Parser::schema_name(Access access) { add_schema(ident(), access); }
 
+void Parser::charset_name() {
+  // a name, a string, or BINARY (a reserved word that names the binary character set)
+  if (!accept("BINARY") && !(peek().kind == TokenKind::string && !at_end() && (++pos_, true))) ident();
+}
+
 }  // namespace djproxy::policy::strict

@@ -89,12 +89,14 @@ class Parser {
   void add_schema(std::string_view schema, Access access);
   void table_name(Access access);       // [schema.]table
   void schema_name(Access access);      // schema
+  void charset_name();
   Name qualified();                     // ident ('.' ident){0,2}
 
   // ---- statements (strict_statements.cpp)
   void dispatch();
   void select_statement();
   void insert_statement();
+  void row_list(int lineage_column);
   void update_statement();
   void delete_statement();
   void set_statement();

@@ -29,6 +29,7 @@ void StrictReader::push(const Token& t) {
   s.space_before = t.space_before;
   s.after_dot = t.after_dot;
   s.truncated = t.truncated;
+  if (t.kind == TokenKind::string && !t.text.empty()) s.first = t.text[0];
   // Only names need their text: literals are read as values whatever they hold.
   if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var) {
     if (t.kind == TokenKind::word && !t.after_dot) s.reserved = strict::reserved(t.text);
@@ -74,6 +75,14 @@ void StrictReader::on_token(const Token& t) {
 }
 
 void StrictReader::check_rows(std::size_t end) {
+  // Rows checked in chunks are not read for ~lineage's bookkeeping rows: such an
+  // insert counts as touching other tables' lineage.
+  for (std::size_t i = 0; i < rows_start_; ++i) {
+    const auto& t = toks_[i];
+    if ((t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident) &&
+        strict::ieq(std::string_view(arena_.data() + t.off, t.len), "~lineage"))
+      result_.lineage_rows = StrictResult::LineageRows::other;
+  }
   try {
     strict::Parser p(toks_.data(), rows_start_, end, arena_, config_, current_, result_);
     p.rows();

@@ -28,6 +28,9 @@ struct StrictResult {
   // A statement the rules must refuse in production (DDL, account and
   // administrative statements): only its head was read.
   bool head_only = false;
+  // INSERT or REPLACE into DataJoint's ~lineage: whether every row names a bookkeeping
+  // table, so that an upsert or REPLACE can overwrite only bookkeeping rows.
+  enum class LineageRows : std::uint8_t { none, bookkeeping, other } lineage_rows = LineageRows::none;
   std::vector<SchemaUse> schemas;
 };
 
@@ -40,6 +43,7 @@ struct StrictToken {
   bool after_dot = false;
   bool truncated = false;
   bool reserved = false;  // a reserved word: never a name unless quoted
+  char first = 0;         // a string literal's first character
   std::uint32_t off = 0;
   std::uint32_t len = 0;
 };

@@ -63,20 +63,13 @@ void Parser::set_item() {
   if (!scoped) {
     if (accept("NAMES")) {
       if (!accept("DEFAULT")) {
-        if (peek().kind == TokenKind::string && !at_end()) ++pos_;
-        else ident();
-        if (accept("COLLATE")) {
-          if (peek().kind == TokenKind::string && !at_end()) ++pos_;
-          else ident();
-        }
+        charset_name();
+        if (accept("COLLATE")) charset_name();
       }
       return;
     }
     if (accept("CHARSET") || (is("CHARACTER") && is("SET", 1) && (pos_ += 2))) {
-      if (!accept("DEFAULT")) {
-        if (peek().kind == TokenKind::string && !at_end()) ++pos_;
-        else ident();
-      }
+      if (!accept("DEFAULT")) charset_name();
       return;
     }
     if (is("PASSWORD") || is("ROLE") || is("DEFAULT") || is("STATEMENT") || is("TRANSACTION"))
@@ -315,9 +308,9 @@ void Parser::maintenance_statement() {
   if (!accept("TABLE")) expect("TABLES");
   do table_name(reads ? Access::read : Access::write);
   while (accept(','));
-  while (accept("QUICK") || accept("FAST") || accept("MEDIUM") || accept("EXTENDED") || accept("CHANGED") ||
-         accept("USE_FRM") || (is("FOR") && is("UPGRADE", 1) && (pos_ += 2))) {
+  while (!is("USE_FRM") && (accept("QUICK") || accept("FAST") || accept("MEDIUM") || accept("EXTENDED") || accept("CHANGED") || (is("FOR") && is("UPGRADE", 1) && (pos_ += 2)))) {
   }
+  if (is("USE_FRM")) refuse("REPAIR ... USE_FRM rebuilds a table from its definition file");
 }
 
 }  // namespace djproxy::policy::strict

@@ -12,12 +12,31 @@ void Parser::statement() {
 }
 
 void Parser::rows() {
+  row_list(-2);
+  if (!at_end()) syntax("unexpected text in VALUES");
+}
+
+// (values), (values), ... ; lineage_column >= 0: the value there must be a string
+// naming a bookkeeping table ('~...'), else the rows count as other tables' lineage.
+void Parser::row_list(int lineage_column) {
   do {
     expect('(');
-    if (!punct(')')) expr_list();
+    int column = 0;
+    if (!punct(')')) {
+      do {
+        if (column == lineage_column) {
+          const StrictToken& v = peek();
+          const bool bookkeeping = !at_end() && v.kind == TokenKind::string && v.first == '~' &&
+                                   (punct(',', 1) || punct(')', 1));
+          if (!bookkeeping) out_.lineage_rows = StrictResult::LineageRows::other;
+        }
+        expression();
+        ++column;
+      } while (accept(','));
+    }
+    if (lineage_column >= column || lineage_column == -1) out_.lineage_rows = StrictResult::LineageRows::other;
     expect(')');
   } while (accept(','));
-  if (!at_end()) syntax("unexpected text in VALUES");
 }
 
 void Parser::head_only(const char* what) {
@@ -181,26 +200,34 @@ void Parser::insert_statement() {
   while (is("LOW_PRIORITY") || is("DELAYED") || is("HIGH_PRIORITY") || is("IGNORE")) ++pos_;
   accept("INTO");
   table_name(Access::write);
+  // DataJoint's ~lineage: which rows an upsert or REPLACE may overwrite is read from
+  // the table_name value of each row (the rules allow only bookkeeping tables' rows).
+  const bool lineage = (toks_[pos_ - 1].kind == TokenKind::word || toks_[pos_ - 1].kind == TokenKind::quoted_ident) &&
+                       ieq(text(toks_[pos_ - 1]), "~lineage");
+  int table_name_column = 0;
   if (accept("PARTITION")) ident_list_parens();
   if (punct('(') && !query_starts_at(1)) {
     ++pos_;
+    table_name_column = -1;
     if (!punct(')')) {
+      int column = 0;
       do {
         Name n = qualified();
         if (n.n == 3) add_schema(n.parts[0], Access::write);
+        if (ieq(n.parts[n.n - 1], "table_name")) table_name_column = column;
+        ++column;
       } while (accept(','));
     }
     expect(')');
   }
+  if (lineage) out_.lineage_rows = StrictResult::LineageRows::bookkeeping;
   if (accept("VALUES") || accept("VALUE")) {
-    do {
-      expect('(');
-      if (!punct(')')) expr_list();
-      expect(')');
-    } while (accept(','));
+    row_list(lineage ? table_name_column : -2);
   } else if (accept("SET")) {
+    if (lineage) out_.lineage_rows = StrictResult::LineageRows::other;
     assignments(Access::write);
   } else if (is("SELECT") || is("WITH") || punct('(')) {
+    if (lineage) out_.lineage_rows = StrictResult::LineageRows::other;
     query_expression();
   } else {
     syntax("VALUES, SET or SELECT expected");

@@ -109,8 +109,8 @@ void Parser::column_definition() {
       expect('(');
       expression();
       expect(')');
-    } else if (accept("REFERENCES")) {
-      table_name(Access::read);
+    } else if (is("REFERENCES")) {
+      refuse("a foreign key ties the table to another: a schema change for a migration session");
       ident_list_parens();
       while (accept("ON")) {
         if (!accept("DELETE")) expect("UPDATE");
@@ -137,9 +137,9 @@ void Parser::table_constraint() {
     expression();
     return expect(')');
   }
-  const bool foreign = accept("FOREIGN");
+  const bool foreign = is("FOREIGN");
   if (foreign) {
-    expect("KEY");
+    refuse("a foreign key ties the table to another: a schema change for a migration session");
   } else if (accept("PRIMARY")) {
     expect("KEY");
   } else {

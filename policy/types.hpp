@@ -127,7 +127,7 @@ struct StatementInfo {
   bool create_plain = false;     // CREATE TABLE ... ( definitions ) with no SELECT/LIKE
   bool show_databases = false;   // SHOW DATABASES / SCHEMAS
   bool global_scope = false;     // GRANT ON *.*, user/role/server/tablespace objects
-  bool lineage_delete = false;   // DELETE from a ~lineage table
+  bool lineage_delete = false;   // DELETE, UPDATE, REPLACE or upsert of ~lineage rows
   bool lineage_condition_bookkeeping_only = false;
   bool via_prepare = false;      // analysed from PREPARE/EXECUTE IMMEDIATE text
   bool migration_token = false;  // SET @djproxy_migration = ...

@@ -75,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
   Awaitable<Outcome> stream_statement(Command command);
   Awaitable<Outcome> apply_statement_decision(const policy::Analysis& analysis, Command command, std::size_t visible);
+  void note_state_changes(const policy::Analysis& analysis);
   Awaitable<Outcome> answer_existing_table(const policy::Decision& decision, std::size_t visible);
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
   Awaitable<Outcome> reject_command(std::size_t visible, const policy::Decision& decision);

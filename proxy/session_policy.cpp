@@ -256,10 +256,25 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   }
 }
 
+// MariaDB applies the items of a SET list one after the other, and an item that fails
+// after sql_mode or the character set was assigned answers ERR without undoing it: the
+// OK that would report the change never comes. So after any forwarded statement that
+// may change how the server reads text, the state is read again before the next
+// command is decided.
+void Session::note_state_changes(const policy::Analysis& analysis) {
+  for (const auto& s : analysis.statements) {
+    if (s.changes_lexing) {
+      tracking_pending_ = true;
+      return;
+    }
+  }
+}
+
 Awaitable<Session::Outcome> Session::apply_statement_decision(const policy::Analysis& analysis, Command command,
                                                   std::size_t visible) {
   const auto& decision = analysis.decision;
   const char* what = protocol::command_name(static_cast<std::uint8_t>(command));
+  if (decision.verdict == policy::Verdict::allow) note_state_changes(analysis);
   switch (decision.verdict) {
     case policy::Verdict::allow:
       if (decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decision.audit_note);
@@ -414,6 +429,7 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
       }
       if (final_packet && left == 0) {
         auto analysis = analyser.finish();
+        note_state_changes(analysis);
         auto& decision = analysis.decision;
         if (!sql_mode_reading_.unsupported.empty()) decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
         if (!state_known_) decision = fail_closed(1235, "djproxy: the session's sql_mode is not known");

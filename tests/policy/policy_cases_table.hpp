@@ -157,7 +157,10 @@ inline const Case kCases[] = {
     {"lineage", kDev, "DELETE FROM `myproject_full`.`~lineage` WHERE table_name = 'subject'", A},
     {"lineage", kNone, "DELETE FROM `myproject_full`.`~~summary` WHERE ( (`subject_id`=1)AND(`session`=1))", A},
     {"lineage", kNone, "DELETE FROM `myproject_full`.`~jobs` WHERE ( (`table_name`=\"__summary\"))", A},
-    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, attribute_name, lineage) VALUES ('a','b','c') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name)", A},
+    // An upsert overwrites a user table's lineage row as surely as a DELETE removes it
+    // (found by the adversarial review of 2026-12-04): bookkeeping rows only.
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, attribute_name, lineage) VALUES ('a','b','c') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name)", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, attribute_name, lineage) VALUES ('~a','b','c') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name)", A},
 
     // ---------------------------------------------------------------- rule 3: rewrites
     {"rewrite", kNone, "CREATE TABLE IF NOT EXISTS `myproject_full`.`subject` (`subject_id` int NOT NULL, PRIMARY KEY (`subject_id`)) ENGINE=InnoDB", WC, 1142},
