@@ -8,6 +8,7 @@ import os
 import unittest
 
 import pymysql
+import pymysql.constants
 
 import test_enforcement as enf
 from test_enforcement import admin, connect, scalar, uid
@@ -122,6 +123,59 @@ class Agreement(enf._Base):
             ((1,), (2,)))
         self.assertEqual(self.rows(self.conn, "SELECT GROUP_CONCAT(DISTINCT v ORDER BY id DESC SEPARATOR '|'), "
                                               "CAST(COUNT(*) AS CHAR) FROM items"), (("three|two|one", "3"),))
+
+    def test_a_failed_set_list_does_not_hide_a_mode_change(self):
+        """MariaDB applies a SET list's items in order; an item that fails afterwards
+        answers ERR and the earlier sql_mode assignment stays (review of 2026-12-04)."""
+        O = self.O
+        conn = connect(self.port, "djroot", "djroot", database=self.P, autocommit=False,
+                       client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("XA START 'djproxy-x'")
+            with self.assertRaises(pymysql.MySQLError) as cm:
+                c.execute("SET sql_mode = 'NO_BACKSLASH_ESCAPES', autocommit = 1")
+            self.assertEqual(cm.exception.args[0], 1399, "the server's own error (XAER_RMFAIL)")
+            c.execute("XA END 'djproxy-x'")
+            c.execute("XA ROLLBACK 'djproxy-x'")
+            c.execute("SELECT @@session.sql_mode")
+            self.assertIn("NO_BACKSLASH_ESCAPES", c.fetchall()[0][0], "the server kept the new sql_mode")
+            leak = "SELECT 'a\\' , (SELECT v FROM `" + O + "`.t LIMIT 1) -- '"
+            with self.assertRaises(pymysql.MySQLError) as cm:
+                c.execute(leak)
+                self.fail(f"forwarded: {c.fetchall()!r}")
+            self.assertEqual(cm.exception.args[0], enf.ER_DBACCESS_DENIED, repr(cm.exception.args))
+
+    def test_prepared_mode_change_refused(self):
+        self.refused("PREPARE s FROM 'SET sql_mode=''NO_BACKSLASH_ESCAPES'''", enf.ER_NOT_SUPPORTED_YET)
+        self.refused("PREPARE s FROM 'SET NAMES gbk'", enf.ER_NOT_SUPPORTED_YET)
+        self.rows(self.conn, "PREPARE s FROM 'SELECT 1'")
+        self.assertEqual(self.rows(self.conn, "EXECUTE s"), ((1,),))
+
+    def test_lineage_rows_of_user_tables_stay(self):
+        P = self.P
+        admin(f"CREATE TABLE `{P}`.`~lineage` (table_name VARCHAR(64), attribute_name VARCHAR(64), "
+              f"lineage VARCHAR(255), PRIMARY KEY (table_name, attribute_name));"
+              f"INSERT INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'orig'), ('~~jobs', 'id', 'orig')")
+        before = admin(f"SELECT * FROM `{P}`.`~lineage` WHERE table_name = 'subject'")
+        for sql in [f"UPDATE `{P}`.`~lineage` SET lineage = 'corrupted' WHERE table_name = 'subject'",
+                    f"UPDATE `{P}`.`~lineage` SET table_name = '~gone' WHERE table_name = 'subject'",
+                    f"REPLACE INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'replaced')",
+                    f"INSERT INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'x') ON DUPLICATE KEY UPDATE lineage = 'x'"]:
+            with self.subTest(sql=sql):
+                self.refused(sql, enf.ER_TABLEACCESS_DENIED)
+        self.assertEqual(admin(f"SELECT * FROM `{P}`.`~lineage` WHERE table_name = 'subject'"), before)
+        self.rows(self.conn, f"INSERT INTO `{P}`.`~lineage` VALUES ('~~jobs', 'id', 'new') "
+                             f"ON DUPLICATE KEY UPDATE lineage = VALUES(lineage)")
+        self.assertEqual(scalar(f"SELECT lineage FROM `{P}`.`~lineage` WHERE table_name = '~~jobs'"), "new")
+
+    def test_storage_engines_stay_the_servers(self):
+        for sql in ["SET default_storage_engine = CSV", "SET storage_engine = MRG_MyISAM",
+                    "SET default_tmp_storage_engine = MRG_MyISAM",
+                    f"CREATE TABLE IF NOT EXISTS `{self.P}`.`~bk` (id INT, FOREIGN KEY (id) REFERENCES items (id))"]:
+            with self.subTest(sql=sql):
+                self.refused(sql)
+        self.assertFalse(enf.table_exists(self.P, "~bk"))
 
     def test_odbc_escapes_refused(self):
         for sql in ["SELECT { d '2024-01-01' }", "SELECT * FROM { OJ items }",
