@@ -50,10 +50,12 @@ class Lexer {
  private:
   enum class St : std::uint8_t {
     normal, word, word_trail, num_frac, num_exp_e, num_exp_sign, num_exp_digits, dot,
-    str, str_esc, str_esc_trail, str_quote, str_trail,
+    str, str_esc, str_quote, str_trail,
     qident, qident_quote, qident_trail,
     at, user_var,
     slash, comment_open, comment_m, exec_digits, comment, comment_star, hint, hint_star,
+    // a version comment the server skips: one level of /* */ nests inside it
+    vcomment, vcomment_star, vcomment_slash, vnested, vnested_star,
     dash, dash_dash, line_comment, exec_star,
   };
   enum class Target : std::uint8_t { token, user_var };
@@ -66,6 +68,8 @@ class Lexer {
   void put(unsigned char c, std::size_t cap);
   void start_word(unsigned char c);
   void decide_exec();
+  void sysvar_high_byte();
+  void user_var_high_byte();
   bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
   bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
   void append(const unsigned char* from, std::size_t n, std::size_t cap);
@@ -90,6 +94,7 @@ class Lexer {
   bool last_adjacent_ok_ = false;  // nothing between that name and the current byte
   bool word_all_digits_ = false;
   bool word_forced_ident_ = false;
+  bool sysvar_name_ = false;  // the word being read, or next, names a @@variable
   bool number_dot_start_ = false;
   unsigned char quote_ = 0;
   Target target_ = Target::token;
