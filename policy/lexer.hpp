@@ -28,6 +28,9 @@ struct LexOptions {
   ServerFlavour flavour = ServerFlavour::mariadb;
   std::uint32_t server_version = 101119;
   CharsetClass charset = CharsetClass::utf8;
+  // false: every byte goes through the state machine, none through the fast
+  // paths in feed(). Tests compare the two readings.
+  bool fast_paths = true;
 };
 
 class Lexer {
@@ -68,8 +71,10 @@ class Lexer {
   void put(unsigned char c, std::size_t cap);
   void start_word(unsigned char c);
   void decide_exec();
-  void sysvar_high_byte();
-  void user_var_high_byte();
+  // Refusals with a message: kept out of line, off the hot path.
+  [[gnu::cold, gnu::noinline]] void swe7_letter(unsigned char c);
+  [[gnu::cold, gnu::noinline]] void sysvar_high_byte();
+  [[gnu::cold, gnu::noinline]] void user_var_high_byte();
   bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
   bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
   void append(const unsigned char* from, std::size_t n, std::size_t cap);

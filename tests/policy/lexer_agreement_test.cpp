@@ -399,8 +399,11 @@ TEST_P(LexerAgreement, ReadsAsTheServer) {
   const Row& r = GetParam();
   const LexOptions o = options_for(r.cs, r.mode, r.srv);
   EXPECT_EQ(lex(r.bytes, o), r.expect);
-  // every chunking reads the same
+  // every chunking reads the same, and so does the state machine without the fast paths
   for (std::size_t chunk : {1u, 2u, 3u, 5u, 7u, 13u}) EXPECT_EQ(lex(r.bytes, o, chunk), r.expect) << "chunk " << chunk;
+  LexOptions slow = o;
+  slow.fast_paths = false;
+  EXPECT_EQ(lex(r.bytes, slow), r.expect) << "without the fast paths";
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, LexerAgreement, ::testing::ValuesIn(kRows), [](const auto& info) {
@@ -550,6 +553,46 @@ TEST(LexerSweep, TrailBytesInNames) {
       }
     }
     for (unsigned char q : {'\'', '"'}) EXPECT_FALSE(in(q, m.trail));
+  }
+}
+
+// ---------------------------------------------------------------- fast paths agree
+
+// Random statements over the bytes that matter to the lexer, in every session
+// variant: one feed(), one byte at a time, random chunks and the state machine
+// alone (no fast paths) read alike.
+TEST(LexerChunking, FastPathsAndStateMachineAgree) {
+  static constexpr unsigned char kAlphabet[] = {
+      '/', '*', '!', 'M', '+', '-', '#', '\n', '\r', ' ', '\t', '\'', '"', '`', '\\', '@', '.', 'e', 'a', 'x',
+      '0', '1', '5', '9', '{', '}', '^', ';', 0x00, 0x01, 0x7f, 0x81, 0x95, 0xa1, 0xc3, 0xe0, 0xfe, 0xff, 0x40,
+      0x5c, 0x60, 0xa0};
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const char* prefixes[] = {"", "SELECT ", "SELECT 1 /*!", "SELECT 1 /*M!999999 ", "SELECT '", "SELECT `", "SET @",
+                            "SELECT @@", "SELECT 1 --", "SELECT 1 /*!00000 "};
+  for (int i = 0; i < 4000; ++i) {
+    std::string q = prefixes[next() % std::size(prefixes)];
+    const std::size_t n = 1 + next() % 40;
+    for (std::size_t k = 0; k < n; ++k) q += static_cast<char>(kAlphabet[next() % sizeof kAlphabet]);
+    if (next() % 3 == 0) q += "abcdefghijklmnopqrstuvwxyz_0123456789 */ ' ` \" \n";
+    const Cs cs = static_cast<Cs>(next() % 5);
+    const Mode mode = static_cast<Mode>(next() % 3);
+    const Srv srv = static_cast<Srv>(next() % 4);
+    const LexOptions o = options_for(cs, mode, srv);
+    const std::string whole = lex(q, o);
+    std::string shown;
+    render_text(shown, q);
+    EXPECT_EQ(lex(q, o, 1), whole) << shown;
+    const std::size_t chunk = 2 + next() % 9;
+    EXPECT_EQ(lex(q, o, chunk), whole) << shown << " chunk " << chunk;
+    LexOptions slow = o;
+    slow.fast_paths = false;
+    EXPECT_EQ(lex(q, slow), whole) << shown << " without the fast paths";
   }
 }
 
