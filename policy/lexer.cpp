@@ -1,6 +1,7 @@
 #include "policy/lexer.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace djproxy::policy {
@@ -34,6 +35,26 @@ constexpr ByteClass ascii_ident() {
 }
 constexpr ByteClass kIdentAscii = ascii_ident();
 constexpr ByteClass kIdentHigh = range(ascii_ident(), 0x80, 0xff);
+
+// The first byte in [p, end) that is `stop` or NUL, or end: eight bytes at a
+// time with no library call, for the short spans of quoted names and line
+// comments. The lowest flagged byte of the zero-byte test is always a real zero.
+inline const unsigned char* find_byte_or_nul(const unsigned char* p, const unsigned char* end, unsigned char stop) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    const std::uint64_t pattern = kOnes * stop;
+    for (; end - p >= 8; p += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      const std::uint64_t x = v ^ pattern;
+      const std::uint64_t hit = ((x - kOnes) & ~x & kHighs) | ((v - kOnes) & ~v & kHighs);
+      if (hit) return p + (std::countr_zero(hit) >> 3);
+    }
+  }
+  while (p < end && *p != stop && *p != 0) ++p;
+  return p;
+}
 
 // Whether a complete unquoted word is a number literal rather than an identifier.
 bool word_is_number(std::string_view w, bool all_digits, bool truncated) {
@@ -90,6 +111,25 @@ void Lexer::fail(std::uint16_t code, std::string message) {
   }
 }
 
+void Lexer::swe7_letter(unsigned char c) {
+  // swe7 spells letters with these bytes: there they are part of a name. The
+  // single-byte class does not say which charset it is, so they are refused.
+  fail(codes::not_supported, std::string("'") + static_cast<char>(c) +
+                                 "' outside a literal in a single-byte character set (a letter in swe7)");
+}
+
+void Lexer::sysvar_high_byte() {
+  // The server reads the name after "@@" byte by byte, with no multi-byte
+  // characters (get_7bit_or_8bit_ident), and no variable has such a name.
+  fail(codes::not_supported, "non-ASCII byte in a @@variable name");
+}
+
+void Lexer::user_var_high_byte() {
+  // The server reads an unquoted @name with my_isalnum() byte by byte: in gbk and
+  // sjis a lead byte may end the name, and its trail byte may be a quote.
+  fail(codes::not_supported, "non-ASCII byte in an unquoted @variable name");
+}
+
 void Lexer::begin_token() {
   len_ = 0;
   truncated_ = false;
@@ -135,6 +175,7 @@ void Lexer::emit(TokenKind kind, char punct) {
   after_dot_ = (kind == TokenKind::punct && punct == '.');
   last_was_name_ = (kind == TokenKind::word || kind == TokenKind::quoted_ident);
   last_adjacent_ok_ = last_was_name_;
+  sysvar_name_ = (kind == TokenKind::sys_var);
   len_ = 0;
   truncated_ = false;
   sink_.on_token(t);
@@ -149,6 +190,7 @@ void Lexer::emit_word() {
 }
 
 void Lexer::start_word(unsigned char c) {
+  if (sysvar_name_ && c >= 0x80) return sysvar_high_byte();
   begin_token();
   word_all_digits_ = is_digit(c);
   word_forced_ident_ = ident_sep_;
@@ -158,35 +200,48 @@ void Lexer::start_word(unsigned char c) {
 }
 
 void Lexer::decide_exec() {
-  // The version check of an executable comment, refusing every form whose
-  // reading differs between servers or versions.
+  // The version check of an executable comment, as sql_lex.cc does it, refusing
+  // every form whose reading is not certain for the announced server.
+  //
+  // MariaDB (verified on 10.11): "/*!" or "/*M!" followed by 5 digits, or by 6
+  // when a sixth digit follows, is a version comment; with fewer digits it is
+  // run and the digits are code. "/*M!" runs when version <= the server's;
+  // "/*!" runs when version <= the server's and the version is below 50700 or
+  // above 99999. 50700..99999 are MySQL's versions and are skipped -- except
+  // 99997, which a Galera node runs (its consistency check) -- so that range is
+  // refused, as are "/*!" with six digits (MySQL reads only five of them), "/*M!"
+  // with five, 1-4 digits, and every version of seven digits or more.
+  // MySQL: "/*!" and five digits runs when version <= the server's; "/*M!" is an
+  // ordinary comment.
   const bool mysql = opt_.flavour == ServerFlavour::mysql;
+  const std::uint32_t v = exec_version_;
+  const int n = exec_digits_;
+  const char* form = exec_mariadb_ ? "/*M!" : "/*!";
   bool active = false;
-  if (exec_mariadb_) {
-    if (exec_digits_ == 0)
-      active = true;
-    else if (exec_digits_ == 6)
-      active = opt_.server_version >= exec_version_;
-    else
-      return fail(codes::not_supported, "executable comment /*M! with a version that is not 6 digits");
+  if (n == 0) {
+    active = true;
+  } else if (n < 5) {
+    return fail(codes::not_supported,
+                std::string("executable comment ") + form + " with fewer than 5 version digits");
+  } else if (exec_mariadb_) {
+    // Five digits run on every MariaDB that has "/*M!" (verified), but a version
+    // of MySQL's shape in a MariaDB comment is refused like the other odd forms.
+    if (n != 6) return fail(codes::not_supported, "executable comment /*M! with a version that is not 6 digits");
+    active = v <= opt_.server_version;
+  } else if (n != 5) {
+    return fail(codes::not_supported, "executable comment /*! with a version that is not 5 digits");
+  } else if (!mysql && v >= 50700) {
+    return fail(codes::not_supported,
+                "executable comment /*!" + std::to_string(v) +
+                    ": MariaDB skips MySQL's versions 50700-99999, except that Galera runs 99997");
   } else {
-    if (exec_digits_ == 0) {
-      active = true;
-    } else if (exec_digits_ == 5) {
-      if (!mysql && exec_version_ >= 80000 && exec_version_ < 100000)
-        return fail(codes::not_supported,
-                    "executable comment /*!" + std::to_string(exec_version_) +
-                        " is read differently by MySQL and MariaDB");
-      active = opt_.server_version >= exec_version_;
-    } else {
-      return fail(codes::not_supported, "executable comment /*! with a version that is not 5 digits");
-    }
+    active = v <= opt_.server_version;
   }
   if (active) {
     in_exec_ = true;
     st_ = St::normal;
   } else {
-    st_ = St::comment;
+    st_ = St::vcomment;
   }
   space_before_ = true;
 }
@@ -255,7 +310,15 @@ bool Lexer::step(unsigned char c) {
           return true;
         default:
           if (is_ctrl(c)) {
+            // 0x09-0x0D and 0x20 are the only spaces in every client character set
+            // (and 0xA0 in latin1, refused below); a NUL ends the statement or is a
+            // syntax error; any other control byte is a one-byte token, an error.
             fail(codes::parse_error, "control byte outside a literal");
+            return true;
+          }
+          if (opt_.charset == CharsetClass::single_byte &&
+              (c == '[' || c == ']' || c == '^' || c == '{' || c == '}' || c == '~')) {
+            swe7_letter(c);
             return true;
           }
           if (c >= 0x80) {
@@ -268,6 +331,10 @@ bool Lexer::step(unsigned char c) {
     }
     case St::word:
       if (ident_[c]) {
+        if (sysvar_name_ && c >= 0x80) {
+          sysvar_high_byte();
+          return true;
+        }
         if (!is_digit(c)) word_all_digits_ = false;
         put(c, kIdentCap);
         if (is_lead(c)) st_ = St::word_trail;
@@ -377,16 +444,12 @@ bool Lexer::step(unsigned char c) {
         default: break;
       }
       put(d, kStringCap);
-      st_ = is_lead(c) ? St::str_esc_trail : St::str;
+      // A backslash escapes one byte, even a lead byte: the server's get_text()
+      // skips exactly one byte after '\', so the next byte is read on its own
+      // (in gbk "'\\\x81\\'" the second backslash escapes the quote).
+      st_ = St::str;
       return true;
     }
-    case St::str_esc_trail:
-      st_ = St::str;
-      if (is_trail(c)) {
-        put(c, kStringCap);
-        return true;
-      }
-      return false;
     case St::str_quote:
       if (c == quote_) {  // doubled quote
         put(c, kStringCap);
@@ -403,6 +466,9 @@ bool Lexer::step(unsigned char c) {
     case St::qident:
       if (c == quote_) {
         st_ = St::qident_quote;
+      } else if (c == 0) {
+        // The server's scan_ident_delimited() stops at a NUL byte.
+        fail(codes::parse_error, "NUL byte in a quoted identifier");
       } else {
         put(c, kIdentCap);
         if (is_lead(c)) st_ = St::qident_trail;
@@ -443,6 +509,10 @@ bool Lexer::step(unsigned char c) {
         return true;
       }
       if (ident_[c] || c == '.') {
+        if (c >= 0x80) {
+          user_var_high_byte();
+          return true;
+        }
         put(c, kIdentCap);
         st_ = St::user_var;
         return true;
@@ -452,6 +522,10 @@ bool Lexer::step(unsigned char c) {
       return false;
     case St::user_var:
       if (ident_[c] || c == '.') {
+        if (c >= 0x80) {
+          user_var_high_byte();
+          return true;
+        }
         put(c, kIdentCap);
         return true;
       }
@@ -520,6 +594,37 @@ bool Lexer::step(unsigned char c) {
         st_ = St::comment;
       }
       return true;
+    // A skipped version comment: the server's consume_comment(1) lets one level
+    // of "/* */" nest inside, so the first "*/" after a nested "/*" does not end it.
+    case St::vcomment:
+      if (c == '*') st_ = St::vcomment_star;
+      else if (c == '/') st_ = St::vcomment_slash;
+      return true;
+    case St::vcomment_star:
+      if (c == '/') {
+        st_ = St::normal;
+        space_before_ = true;
+        return true;
+      }
+      st_ = St::vcomment;
+      return false;
+    case St::vcomment_slash:
+      if (c == '*') {
+        st_ = St::vnested;  // "/*/" opens the nested comment; the '/' is inside it
+        return true;
+      }
+      st_ = St::vcomment;
+      return false;
+    case St::vnested:
+      if (c == '*') st_ = St::vnested_star;
+      return true;
+    case St::vnested_star:
+      if (c == '/') {
+        st_ = St::vcomment;
+        return true;
+      }
+      st_ = St::vnested;
+      return false;
     case St::hint:
       if (c == '\'' || c == '"' || c == '`') {
         fail(codes::not_supported, "quote inside an optimizer hint comment");
@@ -544,20 +649,32 @@ bool Lexer::step(unsigned char c) {
       st_ = St::normal;
       return false;
     case St::dash_dash:
+      // "--" starts a comment when the next byte is my_isspace() or my_iscntrl()
+      // in the client character set. That byte is not consumed: "--\n" is a
+      // comment that ends right there, and the next line is code.
+      if (opt_.charset == CharsetClass::single_byte && (c == 0x7f || c >= 0x80)) {
+        // latin1 counts 0xA0 as a space, cp1251 does not count 0x7F as a control
+        fail(codes::not_supported, "\"--\" followed by a byte whose class differs between single-byte character sets");
+        return true;
+      }
       if (is_space(c) || is_ctrl(c)) {
         st_ = St::line_comment;
         space_before_ = true;
         last_adjacent_ok_ = false;
-        return true;
+        return false;
       }
       emit_punct('-');
       st_ = St::dash;  // the second dash may still start a comment
       return false;
     case St::line_comment:
+      // Ends at '\n' only ('\r' does not end it). The server also ends it at a NUL
+      // byte, which then ends the statement or is a syntax error: refused.
       if (c == '\n') {
         st_ = St::normal;
         space_before_ = true;
         last_adjacent_ok_ = false;
+      } else if (c == 0) {
+        fail(codes::parse_error, "NUL byte in a comment");
       }
       return true;
     case St::exec_star:
@@ -578,7 +695,7 @@ bool Lexer::step(unsigned char c) {
 
 bool Lexer::inside_string() const noexcept {
   switch (st_) {
-    case St::str: case St::str_esc: case St::str_esc_trail: case St::str_trail:
+    case St::str: case St::str_esc: case St::str_trail:
       return target_ == Target::token;
     default:
       return false;
@@ -588,8 +705,14 @@ bool Lexer::inside_string() const noexcept {
 void Lexer::feed(std::string_view chunk) {
   const auto* p = reinterpret_cast<const unsigned char*>(chunk.data());
   const auto* const end = p + chunk.size();
+  if (!opt_.fast_paths) {
+    while (p < end && error_.empty())
+      if (step(*p)) ++p;
+    return;
+  }
   while (p < end && error_.empty()) {
     // Fast paths for the bulk of large statements: string bodies and comments.
+    // Each must decide exactly as step() would (tests run both ways).
     if (st_ == St::str) {
       const bool esc = !opt_.sql_mode.no_backslash_escapes;
       const bool mb = opt_.charset == CharsetClass::gbk || opt_.charset == CharsetClass::big5 ||
@@ -618,7 +741,9 @@ void Lexer::feed(std::string_view chunk) {
       // Names and keywords, the bulk of ordinary statements: a table look-up per byte.
       const auto* s = p;
       bool digits = word_all_digits_;
-      while (p < end && ident_[*p] && !lead_[*p]) {
+      // After "@@" only ASCII stays on the fast path; step() refuses the rest.
+      const std::uint8_t* const ident = sysvar_name_ ? kIdentAscii.data() : ident_;
+      while (p < end && ident[*p] && !lead_[*p]) {
         digits = digits && is_digit(*p);
         ++p;
       }
@@ -629,10 +754,9 @@ void Lexer::feed(std::string_view chunk) {
       const auto* s = p;
       const unsigned char q = quote_;
       if (lead_ == kNone.data()) {
-        const void* hit = std::memchr(p, q, static_cast<std::size_t>(end - p));
-        p = hit ? static_cast<const unsigned char*>(hit) : end;
+        p = find_byte_or_nul(p, end, q);  // a NUL goes to step(), which refuses it
       } else {
-        while (p < end && *p != q && !lead_[*p]) ++p;
+        while (p < end && *p != q && *p != 0 && !lead_[*p]) ++p;
       }
       append(s, static_cast<std::size_t>(p - s), kIdentCap);
       if (p == end) break;
@@ -654,7 +778,14 @@ void Lexer::feed(std::string_view chunk) {
       if (!hit) break;
       p = static_cast<const unsigned char*>(hit);
     } else if (st_ == St::line_comment) {
-      const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+      // Up to the newline, or to a NUL before it, which step() refuses.
+      p = find_byte_or_nul(p, end, '\n');
+      if (p == end) break;
+    } else if (st_ == St::vcomment) {
+      while (p < end && *p != '*' && *p != '/') ++p;
+      if (p == end) break;
+    } else if (st_ == St::vnested) {
+      const void* hit = std::memchr(p, '*', static_cast<std::size_t>(end - p));
       if (!hit) break;
       p = static_cast<const unsigned char*>(hit);
     }
@@ -719,7 +850,6 @@ void Lexer::finish() {
       break;
     case St::str:
     case St::str_esc:
-    case St::str_esc_trail:
     case St::str_trail:
       return fail(codes::parse_error, "unterminated string literal");
     case St::qident:
@@ -732,6 +862,11 @@ void Lexer::finish() {
     case St::comment_star:
     case St::hint:
     case St::hint_star:
+    case St::vcomment:
+    case St::vcomment_star:
+    case St::vcomment_slash:
+    case St::vnested:
+    case St::vnested_star:
       return fail(codes::parse_error, "unterminated comment");
   }
   if (in_exec_) return fail(codes::parse_error, "unterminated executable comment");

@@ -28,6 +28,9 @@ struct LexOptions {
   ServerFlavour flavour = ServerFlavour::mariadb;
   std::uint32_t server_version = 101119;
   CharsetClass charset = CharsetClass::utf8;
+  // false: every byte goes through the state machine, none through the fast
+  // paths in feed(). Tests compare the two readings.
+  bool fast_paths = true;
 };
 
 class Lexer {
@@ -50,10 +53,12 @@ class Lexer {
  private:
   enum class St : std::uint8_t {
     normal, word, word_trail, num_frac, num_exp_e, num_exp_sign, num_exp_digits, dot,
-    str, str_esc, str_esc_trail, str_quote, str_trail,
+    str, str_esc, str_quote, str_trail,
     qident, qident_quote, qident_trail,
     at, user_var,
     slash, comment_open, comment_m, exec_digits, comment, comment_star, hint, hint_star,
+    // a version comment the server skips: one level of /* */ nests inside it
+    vcomment, vcomment_star, vcomment_slash, vnested, vnested_star,
     dash, dash_dash, line_comment, exec_star,
   };
   enum class Target : std::uint8_t { token, user_var };
@@ -66,6 +71,10 @@ class Lexer {
   void put(unsigned char c, std::size_t cap);
   void start_word(unsigned char c);
   void decide_exec();
+  // Refusals with a message: kept out of line, off the hot path.
+  [[gnu::cold, gnu::noinline]] void swe7_letter(unsigned char c);
+  [[gnu::cold, gnu::noinline]] void sysvar_high_byte();
+  [[gnu::cold, gnu::noinline]] void user_var_high_byte();
   bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
   bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
   void append(const unsigned char* from, std::size_t n, std::size_t cap);
@@ -90,6 +99,7 @@ class Lexer {
   bool last_adjacent_ok_ = false;  // nothing between that name and the current byte
   bool word_all_digits_ = false;
   bool word_forced_ident_ = false;
+  bool sysvar_name_ = false;  // the word being read, or next, names a @@variable
   bool number_dot_start_ = false;
   unsigned char quote_ = 0;
   Target target_ = Target::token;

@@ -465,6 +465,30 @@ inline const Case kCases[] = {
     {"lexing", kGbk, "SELECT '\xa1\xa1' FROM other.t", R, 1044},
     {"lexing", kNone, "SELECT * FROM t WHERE a='\\\\' AND b IN (SELECT 1 FROM other.u)", R, 1044},
     {"lexing", kNone, "SELECT * FROM t WHERE a='\\\\'' AND b IN (SELECT 1 FROM other.u)'", A},
+    // Statements an adversarial round got past the lexer; each read mysql.user (or ran
+    // the second statement) on MariaDB 10.11.19. See lexer_agreement_test.cpp.
+    {"lexing", kNone, "SELECT user --\nFROM mysql.user", R, 1044},
+    {"lexing", kNone, "SELECT 1 FROM t --\nJOIN other.u", R, 1044},
+    {"lexing", kNone, "SELECT 1 FROM t --\r\nJOIN other.u", R, 1044},
+    {"lexing", kMulti, "SELECT 1 --\n; DROP TABLE t", R, 1142},
+    {"lexing", kGbk, "SELECT '\\\x81\\' , ' x, user FROM mysql.user -- '", R, 1044},
+    {"lexing", kSjis, "SELECT '\\\x95\\' , ' x, user FROM mysql.user -- '", R, 1044},
+    {"lexing", kGbk, "SELECT @a\x81` FROM mysql.user -- `", R, 1235},
+    {"lexing", kSjis, "SELECT @a\x95` FROM mysql.user -- `", R, 1235},
+    {"lexing", kNone, "SELECT 1 /*M!999999 /* */ ' */ FROM mysql.user -- '", R, 1044},
+    {"lexing", kMysql8, "SELECT 1 /*!90000 /* */ ' */ FROM mysql.user -- '", R, 1044},
+    {"lexing", kNone, "SELECT 1 /*!50700 ' */ FROM mysql.user -- '", R, 1235},
+    {"lexing", kNone, "SELECT 1 FROM t /*!50700 JOIN other.u */", R, 1235},
+    {"lexing", kNone, "SELECT 1 FROM t /*!99997 JOIN other.u */", R, 1235},
+    {"lexing", kNone, "SELECT 1 FROM t /*M!101119 JOIN other.u */", R, 1044},
+    {"lexing", kNone, "SELECT 1 FROM t /*M!101120 JOIN other.u */", A},
+    {"lexing", kNone, "SELECT 1 FROM t -- x\0\nJOIN other.u"sv, R, 1064},
+    {"lexing", kNone, "SELECT 1 FROM `t\0` JOIN other.u"sv, R, 1064},
+    {"lexing", kLatin1, "SELECT a^b FROM t", R, 1235},
+    {"lexing", kLatin1, "SELECT 1 FROM t --\xa0JOIN other.u", R, 1235},
+    // ODBC braces reach the reader as punctuation
+    {"lexing", kNone, "SELECT * FROM {oj t LEFT JOIN mysql.user ON 1}", R},
+    {"lexing", kNone, "SELECT * FROM t, {oj mysql.user}", R},
 
     // ---------------------------------------------------------------- migration token interception
     {"migration-token", kNone, "SET @djproxy_migration = 'v1.abc.def'", T},
