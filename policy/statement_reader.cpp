@@ -578,7 +578,10 @@ void StatementReader::show_head(const Token& t) {
 }
 
 void StatementReader::note_set_target(std::string_view name) {
-  if (ieq(name, "sql_mode") || ieq(name, "character_set_client")) info_.changes_lexing = true;
+  // NAMES and CHARACTER SET may be any item of the list, not only the first.
+  if (ieq(name, "sql_mode") || ieq(name, "character_set_client") || ieq(name, "names") || ieq(name, "charset") ||
+      ieq(name, "character"))
+    info_.changes_lexing = true;
   constexpr std::string_view kTracking = "session_track_";
   if (name.size() >= kTracking.size() && ieq(name.substr(0, kTracking.size()), kTracking)) {
     info_.changes_tracking = true;

@@ -2,12 +2,6 @@
 #include "policy/strict_parser.hpp"
 
 namespace djproxy::policy::strict {
-namespace {
-
-constexpr int kMaxDepth = 200;
-
-}  // namespace
-
 void Parser::expect(std::string_view kw) {
   if (!accept(kw)) syntax(std::string(kw) + " expected");
 }
@@ -39,10 +33,6 @@ void Parser::refuse(const std::string& why) const { throw Refusal{why + " (" + n
 
 void Parser::syntax(const std::string& why) const {
   throw Refusal{"not valid SQL: " + why + " " + near(), codes::parse_error};
-}
-
-void Parser::enter() {
-  if (++depth_ > kMaxDepth) refuse("statement nested too deeply");
 }
 
 void Parser::add_schema(std::string_view schema, Access access) {

@@ -149,10 +149,13 @@ class Parser {
   void interval_unit();
   void subquery_parens();
 
-  void enter();
+  void enter() {
+    if (++depth_ > kMaxDepth) refuse("statement nested too deeply");
+  }
   void leave() { --depth_; }
 
   static constexpr StrictToken kEnd{};  // punct 0: past the end of the statement
+  static constexpr int kMaxDepth = 200;
 
   const StrictToken* toks_;
   std::size_t pos_;

@@ -146,6 +146,18 @@ class Agreement(enf._Base):
                 self.fail(f"forwarded: {c.fetchall()!r}")
             self.assertEqual(cm.exception.args[0], enf.ER_DBACCESS_DENIED, repr(cm.exception.args))
 
+    def test_a_later_names_item_ends_its_packet(self):
+        conn = connect(self.port, "djroot", "djroot", database=self.P,
+                       client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            with self.assertRaises(pymysql.MySQLError) as cm:
+                c.execute("SET @a = 1, NAMES gbk; SELECT 1")
+            self.assertEqual(cm.exception.args[0], enf.ER_NOT_SUPPORTED_YET, repr(cm.exception.args))
+            c.execute("SET @a = 1, NAMES utf8mb4")
+            c.execute("SELECT @@character_set_client")
+            self.assertEqual(c.fetchall(), (("utf8mb4",),))
+
     def test_prepared_mode_change_refused(self):
         self.refused("PREPARE s FROM 'SET sql_mode=''NO_BACKSLASH_ESCAPES'''", enf.ER_NOT_SUPPORTED_YET)
         self.refused("PREPARE s FROM 'SET NAMES gbk'", enf.ER_NOT_SUPPORTED_YET)

@@ -123,6 +123,11 @@ inline const Case kAgreementCases[] = {
     {"lexing", kNone, "PREPARE s FROM 'SET NAMES gbk'", R, 1235},
     {"lexing", kPrepare, "SET sql_mode = 'NO_BACKSLASH_ESCAPES'", R, 1235},
     {"lexing", kNone, "PREPARE s FROM 'SET @a = 1'", A},
+    {"lexing", kMulti, "SET @a = 1, NAMES gbk; SELECT 1", R, 1235},
+    {"lexing", kMulti, "SET @a = 1, CHARACTER SET gbk; SELECT 1", R, 1235},
+    {"lexing", kMulti, "SET @a = 1, CHARSET gbk; SELECT 1", R, 1235},
+    {"lexing", kMulti, "SET autocommit = 1, sql_mode = 'ANSI_QUOTES'; SELECT 1", R, 1235},
+    {"lexing", kMulti, "SET @a = 1, NAMES gbk", A},
     // ---------------------------------------------------------------- ordinary traffic that must pass
     {"traffic-strict", kNone, "SELECT ISNULL(NULL), ST_AsText(POINT(1, 2)), PASSWORD('x'), ADD_MONTHS(NOW(), 1)", A},
     {"traffic-strict", kNone, "SET optimizer_switch = 'index_merge=off', explicit_defaults_for_timestamp = 1, innodb_strict_mode = 1, default_week_format = 1", A},
