@@ -1,0 +1,61 @@
+"""What operators see of the process itself: its own log, signals, a backend that
+goes away or never answers. Real MariaDB, real pymysql."""
+import os
+import re
+import tempfile
+import unittest
+
+import pymysql
+
+from djproxy_harness import PROXY_BIN, DjproxyProcess
+
+# The proxy's own log lines start like this (proxy/log_format.hpp).
+LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [a-z]+ ")
+FORGED = "2026-01-01T00:00:00.000000+00:00 critical FORGED by the client"
+
+
+def production(extra=None):
+    env = {"DJPROXY_POLICY_MODE": "enforce", "DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": "myproject_"}
+    env.update(extra or {})
+    return env
+
+
+def connect(port, user="dj", password="djpass", **kw):
+    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, autocommit=True, **kw)
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class OperationalLog(unittest.TestCase):
+    def test_client_bytes_cannot_forge_log_lines_or_write_control_bytes(self):
+        evil = "evil\n" + FORGED + "\r\n\0tail\x1b[31m"
+        audit = tempfile.NamedTemporaryFile(prefix="djproxy-oplog-audit-", suffix=".log", delete=False)
+        audit.close()
+        self.addCleanup(os.unlink, audit.name)
+        with DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit.name})) as proxy:
+            c = connect(proxy.port)
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                c.select_db(evil)  # COM_INIT_DB
+            self.assertEqual(cm.exception.args[0], 1044, cm.exception.args)
+            with c.cursor() as cur, self.assertRaises(pymysql.err.MySQLError):
+                cur.execute("USE `" + evil + "`")  # COM_QUERY
+            self.assertEqual(c.query("SELECT 1"), 1)  # the session goes on
+            c.close()
+            with self.assertRaises(pymysql.err.OperationalError):
+                connect(proxy.port, user="nobody\n" + FORGED + "\0", password="x")
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+        with open(proxy.log_path, "rb") as f:
+            log = f.read()
+        self.assertIn(b"FORGED", log, "the rejections are logged")
+        self.assertNotIn(b"\0", log)
+        self.assertNotIn(b"\r", log)
+        self.assertNotIn(b"\x1b[31m", log)
+        for line in log.splitlines():
+            with self.subTest(line=line):
+                self.assertRegex(line, LOG_LINE, "every line is one the proxy wrote")
+                self.assertFalse(line.startswith(FORGED.encode()), "a forged line")
+        # The bytes are still there for a reader, escaped as in the audit log.
+        self.assertIn(b"evil\\n" + FORGED.encode() + b"\\r\\n\\u0000tail\\u001b[31m", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
