@@ -576,6 +576,7 @@ Awaitable<bool> Session::drain_internal_responses() {
 
 Awaitable<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
+  if (worker_.draining()) co_return false;  // shutdown: the last command is answered
   set_deadline(connection_->options.idle_timeout);
   const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
   if (!filled) co_return false;

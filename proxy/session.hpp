@@ -37,6 +37,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void expire_if_due(Clock::time_point now);
   // Ends the session at once (shutdown after the grace period).
   void abort();
+  // Shutdown (session_lifecycle.cpp): an idle session closes now; a busy one finishes
+  // its command and closes instead of reading the next (see Worker::draining()).
+  void drain();
   bool idle_between_commands() const { return phase_ == Phase::kIdle; }
 
  private:

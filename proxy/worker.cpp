@@ -33,6 +33,17 @@ void Worker::stop_accepting() {
   });
 }
 
+void Worker::drain_sessions() {
+  asio::post(context_, [this] {
+    draining_ = true;
+    for (Session* s = sessions_; s != nullptr;) {
+      Session* next = s->next_;  // drain() may close s, never free it here (its coroutine holds it)
+      s->drain();
+      s = next;
+    }
+  });
+}
+
 void Worker::abort_sessions() {
   asio::post(context_, [this] {
     for (Session* s = sessions_; s != nullptr; s = s->next_) s->abort();

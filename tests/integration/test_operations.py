@@ -2,7 +2,10 @@
 goes away or never answers. Real MariaDB, real pymysql."""
 import os
 import re
+import signal
 import tempfile
+import threading
+import time
 import unittest
 
 import pymysql
@@ -55,6 +58,49 @@ class OperationalLog(unittest.TestCase):
                 self.assertFalse(line.startswith(FORGED.encode()), "a forged line")
         # The bytes are still there for a reader, escaped as in the audit log.
         self.assertIn(b"evil\\n" + FORGED.encode() + b"\\r\\n\\u0000tail\\u001b[31m", log)
+
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class Shutdown(unittest.TestCase):
+    GRACE_S = 20
+
+    def test_sigterm_closes_idle_sessions_at_once_and_lets_statements_finish(self):
+        with DjproxyProcess({"DJPROXY_TIMEOUTS_SHUTDOWN_GRACE": f"{self.GRACE_S}s"}) as proxy:
+            idle = connect(proxy.port)
+            idle.query("SELECT 1")  # past the handshake and the first statement
+            busy = connect(proxy.port)
+            result = {}
+
+            def sleep_statement():
+                try:
+                    with busy.cursor() as cur:
+                        cur.execute("SELECT SLEEP(2)")
+                        result["rows"] = cur.fetchall()
+                except Exception as e:  # noqa: BLE001 - reported below
+                    result["error"] = e
+
+            worker = threading.Thread(target=sleep_statement)
+            worker.start()
+            time.sleep(0.5)  # the statement is in flight
+            sent = time.monotonic()
+            proxy.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = proxy.proc.wait(self.GRACE_S + 10)
+            except Exception:
+                proxy.proc.kill()
+                raise
+            took = time.monotonic() - sent
+            worker.join(10)
+            print(f"SIGTERM with an idle and a busy session: exited after {took:.2f} s "
+                  f"(grace {self.GRACE_S} s)")
+            self.assertEqual(rc, 0, proxy.log_tail())
+            self.assertLess(took, self.GRACE_S / 2, proxy.log_tail())
+            # SLEEP returns 0 when it ran its whole time, 1 when it was interrupted.
+            self.assertEqual(result.get("rows"), ((0,),), result)
+            # The idle client finds its connection closed.
+            with self.assertRaises(pymysql.err.OperationalError):
+                idle.query("SELECT 1")
 
 
 if __name__ == "__main__":
