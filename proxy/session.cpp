@@ -104,6 +104,7 @@ void Session::close_legs() {
 void Session::abort() { close_legs(); }
 
 void Session::expire_if_due(Clock::time_point now) {
+  if (phase_ == Phase::kIdle && server_check_due_) check_idle_server_leg();
   if (phase_ == Phase::kClosed || now < deadline_) return;
   const char* what = phase_ == Phase::kIdle ? "idle timeout" : phase_ == Phase::kConnecting ? "backend connect timeout"
                                                                                              : "handshake timeout";
@@ -578,6 +579,7 @@ Awaitable<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
   if (worker_.draining()) co_return false;  // shutdown: the last command is answered
   set_deadline(connection_->options.idle_timeout);
+  watch_server_leg();
   const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
   if (!filled) co_return false;
   phase_ = Phase::kBusy;

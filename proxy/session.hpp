@@ -40,6 +40,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // Shutdown (session_lifecycle.cpp): an idle session closes now; a busy one finishes
   // its command and closes instead of reading the next (see Worker::draining()).
   void drain();
+
+ private:
+  // The server leg while the client is idle (session_lifecycle.cpp): a backend that
+  // closes the connection (KILL, its own shutdown, wait_timeout) closes the client's
+  // at once, instead of at the client's next command.
+  void watch_server_leg();
+  void server_leg_readable(const ErrorCode& ec);
+  void check_idle_server_leg();
+  bool server_watched_ = false;     // a wait for readability is pending on the server leg
+  bool server_check_due_ = false;   // the leg became readable during a command: look again when idle
+
+ public:
   bool idle_between_commands() const { return phase_ == Phase::kIdle; }
 
  private:

@@ -2,6 +2,7 @@
 goes away or never answers. Real MariaDB, real pymysql."""
 import os
 import re
+import select
 import signal
 import tempfile
 import threading
@@ -10,7 +11,7 @@ import unittest
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess
+from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port
 
 # The proxy's own log lines start like this (proxy/log_format.hpp).
 LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [a-z]+ ")
@@ -101,6 +102,46 @@ class Shutdown(unittest.TestCase):
             # The idle client finds its connection closed.
             with self.assertRaises(pymysql.err.OperationalError):
                 idle.query("SELECT 1")
+
+
+
+def direct():
+    return pymysql.connect(host="127.0.0.1", port=db_port(), user="djroot", password="djroot", autocommit=True)
+
+
+def seconds_until_eof(sock, limit):
+    """Waits for the peer to close `sock`; the seconds it took, or None after `limit`."""
+    start = time.monotonic()
+    while (left := limit - (time.monotonic() - start)) > 0:
+        readable, _, _ = select.select([sock], [], [], left)
+        if readable:
+            try:
+                if sock.recv(4096) == b"":
+                    return time.monotonic() - start
+            except OSError:  # a reset is an end too
+                return time.monotonic() - start
+    return None
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class BackendGone(unittest.TestCase):
+    def test_idle_client_is_closed_when_its_backend_connection_is_killed(self):
+        with DjproxyProcess() as proxy:
+            c = connect(proxy.port)
+            with c.cursor() as cur:
+                cur.execute("SELECT CONNECTION_ID()")  # the backend's id: the proxy passes it through
+                (server_id,), = cur.fetchall()
+            with direct() as admin, admin.cursor() as cur:
+                cur.execute(f"KILL CONNECTION {int(server_id)}")
+            took = seconds_until_eof(c._sock, 5.0)
+            print(f"client leg closed {took} s after the backend connection was killed")
+            self.assertIsNotNone(took, "the client was not told: its connection stayed open 5 s")
+            self.assertLess(took, 1.0)
+            # The proxy itself goes on.
+            with connect(proxy.port) as again, again.cursor() as cur:
+                cur.execute("SELECT 1")
+                self.assertEqual(cur.fetchall(), ((1,),))
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
 
 if __name__ == "__main__":
