@@ -80,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
   Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                     std::string_view message);
+  Awaitable<bool> send_greeting_error(std::uint16_t code, std::string_view message);
   Awaitable<bool> send_state_tracking_query();
 
   // Policy (session_policy.cpp): every statement and schema the client names is

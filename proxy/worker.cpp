@@ -172,8 +172,8 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) noexce
 Awaitable<void> Worker::refuse(tcp::socket socket, std::size_t limit) {
   spdlog::warn("connection limit {} reached, refusing a client", limit);
   std::string packet;
-  protocol::append_err_packet(packet, 0, protocol::err::kConCount, "08004",
-                              "djproxy: too many connections (limits.max_connections)");
+  protocol::append_greeting_err_packet(packet, protocol::err::kConCount,
+                                      "djproxy: too many connections (limits.max_connections)");
   co_await asio::async_write(socket, asio::buffer(packet), use_tuple);
   ErrorCode ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -1,9 +1,11 @@
 """What operators see of the process itself: its own log, signals, a backend that
 goes away or never answers. Real MariaDB, real pymysql."""
+import ctypes
 import os
 import re
 import select
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -11,7 +13,7 @@ import unittest
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port
+from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port, free_port
 
 # The proxy's own log lines start like this (proxy/log_format.hpp).
 LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [a-z]+ ")
@@ -142,6 +144,77 @@ class BackendGone(unittest.TestCase):
                 cur.execute("SELECT 1")
                 self.assertEqual(cur.fetchall(), ((1,),))
             self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+
+
+
+def c_api_connect(port, user="dj", password="djpass"):
+    """(errno, message) of mysql_real_connect through the C API the C++ tests use."""
+    lib = ctypes.CDLL("libmariadb.so.3")
+    lib.mysql_init.restype = ctypes.c_void_p
+    lib.mysql_init.argtypes = [ctypes.c_void_p]
+    lib.mysql_real_connect.restype = ctypes.c_void_p
+    lib.mysql_real_connect.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                       ctypes.c_char_p, ctypes.c_uint, ctypes.c_char_p, ctypes.c_ulong]
+    lib.mysql_errno.restype = ctypes.c_uint
+    lib.mysql_errno.argtypes = [ctypes.c_void_p]
+    lib.mysql_error.restype = ctypes.c_char_p
+    lib.mysql_error.argtypes = [ctypes.c_void_p]
+    lib.mysql_close.argtypes = [ctypes.c_void_p]
+    handle = lib.mysql_init(None)
+    try:
+        connected = lib.mysql_real_connect(handle, b"127.0.0.1", user.encode(), password.encode(), None, port,
+                                           None, 0)
+        return (0, "") if connected else (lib.mysql_errno(handle), lib.mysql_error(handle).decode())
+    finally:
+        lib.mysql_close(handle)
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class ErrorInPlaceOfTheGreeting(unittest.TestCase):
+    """An error the proxy sends before any greeting has the layout servers use for
+    'too many connections': 0xFF, the code, the message, no '#' SQLSTATE marker (the
+    client has not said it speaks protocol 4.1 yet), and a server error code (libmariadb
+    reads a client-library code such as 2003 as a malformed packet, 2027). Every client
+    must get the code and the message."""
+
+    def check_every_client(self, port, code, text):
+        with self.subTest(client="pymysql"):
+            with self.assertRaises(pymysql.err.OperationalError) as cm:
+                connect(port)
+            self.assertEqual(cm.exception.args[0], code, cm.exception.args)
+            # PyMySQL up to 1.0.2 (Debian 12's) skips 6 bytes for a SQLSTATE marker that a
+            # pre-handshake ERR does not have, for a real server's errors too; 1.0.3 and
+            # later read the layout.
+            self.assertIn(text[6:], cm.exception.args[1])
+        with self.subTest(client="libmariadb C API"):
+            errno, message = c_api_connect(port)
+            self.assertEqual(errno, code, message)
+            self.assertIn(text, message)
+            self.assertNotIn("#", message)
+        with self.subTest(client="mariadb CLI"):
+            r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", "-udj", "-pdjpass",
+                                "--ssl=0", "-e", "SELECT 1"], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertRegex(r.stderr, rf"^ERROR {code} \(HY000\)", r.stderr)
+            self.assertIn(text, r.stderr)
+
+    def test_backend_unreachable(self):
+        with DjproxyProcess(backend_port=free_port()) as proxy:  # nothing listens there
+            self.check_every_client(proxy.port, 1429, "djproxy: cannot connect to the backend")
+
+    def test_too_many_connections(self):
+        with DjproxyProcess({"DJPROXY_LIMITS_MAX_CONNECTIONS": "1"}) as proxy:
+            deadline = time.monotonic() + 5
+            while True:  # the harness's own probe of the port may still hold the one place
+                try:
+                    holder = connect(proxy.port)
+                    break
+                except pymysql.err.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            with holder:
+                self.check_every_client(proxy.port, 1040, "djproxy: too many connections")
 
 
 if __name__ == "__main__":
