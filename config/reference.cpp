@@ -5,7 +5,13 @@
 namespace djproxy::config {
 namespace {
 
-std::string code(std::string_view s) { return s.empty() ? std::string("—") : "`" + std::string(s) + "`"; }
+std::string code(std::string_view s) {
+  if (s.empty()) return "—";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.append(1, '`').append(s).append(1, '`');
+  return out;
+}
 
 std::string escape_pipes(std::string_view s) {
   std::string out;

@@ -9,13 +9,14 @@
 #include "proxy/cli/explain_command.hpp"
 #include "proxy/cli/serve_command.hpp"
 #include "proxy/cli/token_command.hpp"
+#include "proxy/log_format.hpp"
 #include "proxy/version.hpp"
 
 int main(int argc, char** argv) {
   // Logs go to stderr so that stdout stays the command's output (and the audit log's,
-  // when that is configured as "-").
+  // when that is configured as "-"). Messages are escaped (client bytes in them).
   spdlog::set_default_logger(spdlog::stderr_color_mt("djproxy"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %^%l%$ %v");
+  djproxy::use_escaped_log_format(*spdlog::default_logger());
 
   CLI::App app{"djproxy: MySQL wire-protocol proxy enforcing DataJoint production policy", "djproxy"};
   app.set_version_flag("--version", std::string("djproxy ") + djproxy::kVersion);

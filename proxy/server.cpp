@@ -101,9 +101,13 @@ void Server::run() {
     return n;
   };
   const auto grace = shared_->connection.get()->options.shutdown_grace;
-  spdlog::info("signal {}: no new connections; waiting up to {} ms for {} session(s)", received, grace.count(),
-               sessions());
+  spdlog::info("signal {}: no new connections; closing idle sessions, waiting up to {} ms for the commands of {} "
+               "session(s)",
+               received, grace.count(), sessions());
   for (auto& worker : workers_) worker->stop_accepting();
+  // Idle sessions close now, busy ones once their command is answered: the wait below
+  // ends as soon as nothing runs, not when the grace period does.
+  for (auto& worker : workers_) worker->drain_sessions();
   const auto give_up = std::chrono::steady_clock::now() + grace;
   while (sessions() > 0 && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -104,6 +104,7 @@ void Session::close_legs() {
 void Session::abort() { close_legs(); }
 
 void Session::expire_if_due(Clock::time_point now) {
+  if (phase_ == Phase::kIdle && server_check_due_) check_idle_server_leg();
   if (phase_ == Phase::kClosed || now < deadline_) return;
   const char* what = phase_ == Phase::kIdle ? "idle timeout" : phase_ == Phase::kConnecting ? "backend connect timeout"
                                                                                              : "handshake timeout";
@@ -119,7 +120,7 @@ Awaitable<void> Session::run() {
     // Named, not a temporary in the co_await: GCC 12 may destroy such temporaries twice.
     const std::string message = fmt::format("djproxy: cannot connect to the backend {}:{}",
                                             connection_->options.backend.host, connection_->options.backend.port);
-    co_await send_client_error(0, protocol::err::kCannotConnect, "HY000", message);
+    co_await send_greeting_error(protocol::err::kCannotConnect, message);
     close_legs();
     co_return;
   }
@@ -200,11 +201,18 @@ Awaitable<bool> Session::send_client_error(std::uint8_t seq, std::uint16_t code,
   co_return !co_await client_.write(asio::buffer(local_packet_));
 }
 
+// Before the client has a greeting: the pre-handshake layout (no SQLSTATE marker).
+Awaitable<bool> Session::send_greeting_error(std::uint16_t code, std::string_view message) {
+  local_packet_.clear();
+  protocol::append_greeting_err_packet(local_packet_, code, message);
+  co_return !co_await client_.write(asio::buffer(local_packet_));
+}
+
 Awaitable<bool> Session::handshake() {
   auto greeting_packet = co_await read_packet(server_, server_buffer_);
   if (!greeting_packet) {
-    co_await send_client_error(0, protocol::err::kHandshake, "08S01",
-                               "djproxy: the backend closed the connection before its greeting");
+    co_await send_greeting_error(protocol::err::kHandshake,
+                                 "djproxy: the backend closed the connection before its greeting");
     co_return false;
   }
   if (protocol::is_err(greeting_packet->payload)) {
@@ -215,8 +223,8 @@ Awaitable<bool> Session::handshake() {
   auto greeting = protocol::Greeting::parse(greeting_packet->payload);
   server_buffer_.consume(kHeaderSize + greeting_packet->header.length);
   if (!greeting) {
-    co_await send_client_error(0, protocol::err::kHandshake, "08S01",
-                               "djproxy: the backend's greeting is not a protocol 4.1 handshake");
+    co_await send_greeting_error(protocol::err::kHandshake,
+                                 "djproxy: the backend's greeting is not a protocol 4.1 handshake");
     co_return false;
   }
   server_capabilities_ = greeting->capabilities;
@@ -229,8 +237,8 @@ Awaitable<bool> Session::handshake() {
   const bool backend_tls = connection_->tls.backend_leg && (server_capabilities_ & cap::kSsl);
   if (options.backend_tls >= BackendTlsMode::kRequired && !backend_tls) {
     spdlog::error("session {}: backend offers no TLS but backend_tls.mode requires it", id_);
-    co_await send_client_error(0, protocol::err::kHandshake, "08S01",
-                               "djproxy: the backend does not offer TLS, which backend_tls.mode requires");
+    co_await send_greeting_error(protocol::err::kHandshake,
+                                 "djproxy: the backend does not offer TLS, which backend_tls.mode requires");
     co_return false;
   }
   // TLS on the client leg only when the backend leg has it too: passwords that a
@@ -576,7 +584,9 @@ Awaitable<bool> Session::drain_internal_responses() {
 
 Awaitable<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
+  if (worker_.draining()) co_return false;  // shutdown: the last command is answered
   set_deadline(connection_->options.idle_timeout);
+  watch_server_leg();
   const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
   if (!filled) co_return false;
   phase_ = Phase::kBusy;

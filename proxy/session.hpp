@@ -37,6 +37,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void expire_if_due(Clock::time_point now);
   // Ends the session at once (shutdown after the grace period).
   void abort();
+  // Shutdown (session_lifecycle.cpp): an idle session closes now; a busy one finishes
+  // its command and closes instead of reading the next (see Worker::draining()).
+  void drain();
+
+ private:
+  // The server leg while the client is idle (session_lifecycle.cpp): a backend that
+  // closes the connection (KILL, its own shutdown, wait_timeout) closes the client's
+  // at once, instead of at the client's next command.
+  void watch_server_leg();
+  void server_leg_readable(const ErrorCode& ec);
+  void check_idle_server_leg();
+  bool server_watched_ = false;     // a wait for readability is pending on the server leg
+  bool server_check_due_ = false;   // the leg became readable during a command: look again when idle
+
+ public:
   bool idle_between_commands() const { return phase_ == Phase::kIdle; }
 
  private:
@@ -65,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
   Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                     std::string_view message);
+  Awaitable<bool> send_greeting_error(std::uint16_t code, std::string_view message);
   Awaitable<bool> send_state_tracking_query();
 
   // Policy (session_policy.cpp): every statement and schema the client names is

@@ -33,6 +33,17 @@ void Worker::stop_accepting() {
   });
 }
 
+void Worker::drain_sessions() {
+  asio::post(context_, [this] {
+    draining_ = true;
+    for (Session* s = sessions_; s != nullptr;) {
+      Session* next = s->next_;  // drain() may close s, never free it here (its coroutine holds it)
+      s->drain();
+      s = next;
+    }
+  });
+}
+
 void Worker::abort_sessions() {
   asio::post(context_, [this] {
     for (Session* s = sessions_; s != nullptr; s = s->next_) s->abort();
@@ -161,8 +172,8 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) noexce
 Awaitable<void> Worker::refuse(tcp::socket socket, std::size_t limit) {
   spdlog::warn("connection limit {} reached, refusing a client", limit);
   std::string packet;
-  protocol::append_err_packet(packet, 0, protocol::err::kConCount, "08004",
-                              "djproxy: too many connections (limits.max_connections)");
+  protocol::append_greeting_err_packet(packet, protocol::err::kConCount,
+                                      "djproxy: too many connections (limits.max_connections)");
   co_await asio::async_write(socket, asio::buffer(packet), use_tuple);
   ErrorCode ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

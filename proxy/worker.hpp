@@ -27,6 +27,11 @@ class Worker {
   void start();
   // Stops accepting; sessions go on. Thread-safe.
   void stop_accepting();
+  // Shutdown: closes idle sessions now and every other one as soon as its command is
+  // answered; sessions still in their handshake close when it ends. Thread-safe.
+  void drain_sessions();
+  // Set by drain_sessions(); read by the worker's own sessions, on its thread.
+  bool draining() const { return draining_; }
   // Closes every session now. Thread-safe.
   void abort_sessions();
   void stop();
@@ -51,6 +56,7 @@ class Worker {
   asio::steady_timer janitor_timer_;
   std::thread thread_;
   Session* sessions_ = nullptr;
+  bool draining_ = false;
   std::atomic<std::size_t> session_count_{0};
 };
 

@@ -64,6 +64,9 @@ start() {
     --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$dir/tls/server-key.pem" \
     --plugin-load-add=auth_ed25519 --local-infile=1 \
     --performance-schema=ON --performance-schema-instrument='%=OFF' >/dev/null 2>&1 &
+  # The server writes the same file once it is up; written now, a stop that comes
+  # while it starts finds it too.
+  echo $! >"$dir/pid"
   for _ in $(seq 1 300); do
     as_root -e 'SELECT 1' >/dev/null 2>&1 && break
     sleep 0.1
@@ -88,9 +91,10 @@ SQL
 }
 
 stop() {
-  [[ -f $dir/pid ]] || return 0
   local pid
-  pid=$(cat "$dir/pid")
+  # The server removes the file when it exits (on a signal of its own, too).
+  pid=$(cat "$dir/pid" 2>/dev/null) || return 0
+  [[ -n $pid ]] || return 0
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break

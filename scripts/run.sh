@@ -1,41 +1,56 @@
 #!/usr/bin/env bash
 # The main job: build djproxy, start a throwaway MariaDB on loopback, start djproxy in
 # front of it in production mode (create_tables=false, schema prefix myproject_), show
-# it working, and serve until Ctrl-C; then stop both cleanly.
-#   DJPROXY_PORT (default 6033, or a free port if taken), DJPROXY_RUN_DIR (default .run)
+# it working, and serve until Ctrl-C; then stop both cleanly. Both are stopped on
+# every way out: Ctrl-C (INT), TERM (`timeout`, a supervisor), HUP (a closed
+# terminal), an error, or djproxy ending by itself.
+#   DJPROXY_PORT (default 6033, or a free port if taken), DJPROXY_RUN_DIR (default .run),
+#   DJPROXY_BUILD_DIR (default build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-bash scripts/setup.sh
-mkdir -p build
-if [[ ! -f build/build.ninja ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build build -j2 --target djproxy
-
 run_dir=${DJPROXY_RUN_DIR:-$root/.run}
+build_dir=${DJPROXY_BUILD_DIR:-build}
+proxy_pid=
+db_started=0
+cleanup() {
+  trap - INT TERM HUP EXIT
+  set +e  # stop everything even when one step fails
+  if [[ -n $proxy_pid ]] && kill -0 "$proxy_pid" 2>/dev/null; then
+    kill -TERM "$proxy_pid"
+    wait "$proxy_pid" 2>/dev/null
+  fi
+  rm -f "$run_dir/djproxy.pid"
+  if ((db_started)); then
+    bash scripts/mariadb.sh stop "$run_dir/mariadb"
+    echo "stopped djproxy and MariaDB"
+  fi
+}
+# Installed before anything is started, so a signal at any point stops what runs.
+# A signal ends the script (with 128 + its number) once both are stopped.
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+trap cleanup EXIT
+
+bash scripts/setup.sh
+mkdir -p "$build_dir"
+if [[ ! -f $build_dir/build.ninja ]]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build_dir" -j2 --target djproxy
+
 mkdir -p "$run_dir"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+db_started=1  # before the start: a signal during it must stop what it started
 bash scripts/mariadb.sh start "$run_dir/mariadb"
 db_port=$(cat "$run_dir/mariadb/port")
 proxy_port=${DJPROXY_PORT:-6033}
 port_taken "$proxy_port" && proxy_port=$(free_port)
 admin_port=$(free_port)
-
-proxy_pid=
-cleanup() {
-  trap - INT TERM EXIT
-  if [[ -n $proxy_pid ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -TERM "$proxy_pid"
-    wait "$proxy_pid" 2>/dev/null || true
-  fi
-  bash scripts/mariadb.sh stop "$run_dir/mariadb"
-  echo "stopped djproxy and MariaDB"
-}
-trap cleanup INT TERM EXIT
 
 export DJPROXY_LISTEN=127.0.0.1:$proxy_port
 export DJPROXY_ADMIN_LISTEN=127.0.0.1:$admin_port
@@ -52,8 +67,9 @@ if [[ ! -s $run_dir/migration.key ]]; then
   (umask 077 && openssl rand -hex 32 >"$run_dir/migration.key")
 fi
 export DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key
-build/djproxy serve 2>"$run_dir/djproxy.log" &
+"$build_dir/djproxy" serve 2>"$run_dir/djproxy.log" &
 proxy_pid=$!
+echo "$proxy_pid" >"$run_dir/djproxy.pid"
 for _ in $(seq 1 100); do port_taken "$proxy_port" && break; sleep 0.05; done
 port_taken "$proxy_port" || { cat "$run_dir/djproxy.log"; exit 1; }
 
@@ -83,10 +99,11 @@ Connect:
   DataJoint workers: DJ_HOST=127.0.0.1:$proxy_port DJ_USER=dj DJ_PASS=djpass
 Migration token (15 minutes, whole prefix):
   export DJPROXY_MIGRATION_KEY_FILE=$run_dir/migration.key DJ_SCHEMA_PREFIX=myproject_
-  build/djproxy token issue --schema 'myproject_*' --ttl 15m | tail -1
+  $build_dir/djproxy token issue --schema 'myproject_*' --ttl 15m | tail -1
   then, in the session: SET @djproxy_migration = '<token>';
-Why was it rejected?  build/djproxy explain --prefix myproject_ "SQL"
+Why was it rejected?  $build_dir/djproxy explain --prefix myproject_ "SQL"
 Logs: $run_dir/djproxy.log   audit: $run_dir/audit.log   metrics: http://127.0.0.1:$admin_port/metrics
 Ctrl-C stops djproxy and MariaDB.
 MSG
+# `wait` returns when a trapped signal arrives, and the trap then stops both.
 wait "$proxy_pid"

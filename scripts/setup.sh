@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config git ccache clang libclang-rt-14-dev
   libboost1.81-dev libssl-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   default-libmysqlclient-dev libgtest-dev libgmock-dev libbenchmark-dev

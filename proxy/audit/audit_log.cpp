@@ -80,13 +80,20 @@ void append_u_escape(std::string& out, unsigned value) {
   out += kHex[value & 0xF];
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  append_escaped(out, text);
+  out += '"';
+}
+
+}  // namespace
+
 // Statements are bytes in whatever character set the client uses, and blobs arrive
 // as escaped literals, so the text is often not UTF-8. A byte that does not start a
 // well-formed sequence is written as the code point of the same value (as latin1
 // reads it): the line stays valid JSON and the byte stays visible, where U+FFFD would
 // hide it.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
+void append_escaped(std::string& out, std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   std::size_t i = 0;
@@ -120,8 +127,9 @@ void append_json_string(std::string& out, std::string_view text) {
       i += len;
     }
   }
-  out += '"';
 }
+
+namespace {
 
 // Cuts at `max` bytes, moving back to the start of a UTF-8 sequence so a character
 // that fits only in part is left out instead of turning into stray bytes.

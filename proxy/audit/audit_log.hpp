@@ -102,6 +102,13 @@ struct AuditOptions {
   std::size_t queue_size = 8192;
 };
 
+// Appends `text` as the inside of a JSON string (no quotes around it): '"', '\\' and
+// control bytes escaped (\n, \u0000, ...), a byte that is not part of well-formed
+// UTF-8 written as \u00XX. The result never holds a control byte, so it cannot end a
+// line or forge one. The audit records use it, and so does the operational log
+// (proxy/log_format.hpp) for every message it writes.
+void append_escaped(std::string& out, std::string_view text);
+
 // Builds the JSON line for `event` (without the newline). Exposed for tests and for
 // `djproxy explain`-style tools that want the exact record format.
 std::string format_line(const AuditEvent& event, std::uint32_t statement_max_length);

@@ -111,7 +111,10 @@ bool token_char(char c) {
 }
 
 std::string single_quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.append(1, '\'').append(s).append(1, '\'');
+  return out;
 }
 
 // The payload's own rules, shared by issue() (before signing) and verify() (after).
@@ -385,7 +388,7 @@ std::string format_time(std::int64_t unix_seconds) {
   char buffer[32];
   if (unix_seconds < 0 || unix_seconds > kLatestTime || gmtime_r(&t, &tm) == nullptr ||
       std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return "@" + std::to_string(unix_seconds);
+    return std::string("@").append(std::to_string(unix_seconds));
   }
   return buffer;
 }

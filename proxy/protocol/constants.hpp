@@ -122,7 +122,10 @@ inline constexpr std::uint16_t kNetPacketsOutOfOrder = 1156;  // ER_NET_PACKETS_
 inline constexpr std::uint16_t kTableAccessDenied = 1142;  // ER_TABLEACCESS_DENIED_ERROR, 42000
 inline constexpr std::uint16_t kSpecificAccessDenied = 1227;  // ER_SPECIFIC_ACCESS_DENIED_ERROR, 42000
 inline constexpr std::uint16_t kServerShutdown = 1053;  // ER_SERVER_SHUTDOWN, 08S01
-inline constexpr std::uint16_t kCannotConnect = 2003;   // CR_CONN_HOST_ERROR, as MySQL Router sends it
+// The backend is unreachable. Not CR_CONN_HOST_ERROR (2003, what MySQL Router sends):
+// codes 2000-2999 are the client library's own, and libmariadb (the mariadb CLI, the
+// C API) reads one arriving from the wire as a malformed packet (2027).
+inline constexpr std::uint16_t kCannotConnect = 1429;   // ER_CONNECT_TO_FOREIGN_DATA_SOURCE, HY000
 inline constexpr std::uint16_t kIdleTimeout = 4031;     // ER_CLIENT_INTERACTION_TIMEOUT
 }  // namespace err
 

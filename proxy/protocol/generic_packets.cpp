@@ -108,6 +108,15 @@ void append_err_packet(std::string& out, std::uint8_t sequence, std::uint16_t co
   packet.finish(sequence);
 }
 
+void append_greeting_err_packet(std::string& out, std::uint16_t code, std::string_view message) {
+  PacketBuilder packet(out);
+  Writer w = packet.writer();
+  w.u8(0xFF);
+  w.u16(code);
+  w.bytes(message.substr(0, 64 * 1024));
+  packet.finish(0);
+}
+
 void append_ok_packet(std::string& out, std::uint8_t sequence, std::uint16_t status, std::uint16_t warnings,
                       std::uint64_t affected_rows) {
   PacketBuilder packet(out);

@@ -45,6 +45,12 @@ SessionStateChanges parse_session_state(Bytes session_state);
 // Appends a complete ERR packet (header included) to `out`.
 void append_err_packet(std::string& out, std::uint8_t sequence, std::uint16_t code, std::string_view sql_state,
                        std::string_view message);
+// Appends a complete ERR packet sent in place of the server's greeting (sequence 0):
+// 0xFF, the code, the message, and no '#' + SQLSTATE marker, the layout servers use
+// for "too many connections". Before the greeting the client has not agreed on
+// protocol 4.1, and clients (libmariadb, the mariadb CLI) read a marker there as a
+// malformed packet (CR_MALFORMED_PACKET, 2027) instead of the error.
+void append_greeting_err_packet(std::string& out, std::uint16_t code, std::string_view message);
 // Appends a complete OK packet (header included) to `out`.
 void append_ok_packet(std::string& out, std::uint8_t sequence, std::uint16_t status, std::uint16_t warnings,
                       std::uint64_t affected_rows = 0);

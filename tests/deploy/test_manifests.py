@@ -219,6 +219,23 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(any(re.search(r"--build\b.*--target djproxy|--target djproxy.*--build\b", c)
                             for c in commands), "cmake --build … --target djproxy")
 
+    def test_ci_compiles_the_image_configuration(self):
+        # CI has no Docker engine, so the image's build is exercised only if the test
+        # command's first build uses the image's CMake configuration, warnings as errors.
+        runs = self.instructions("RUN", self.stages[0]["body"])
+        configure = [c for r in runs for c in shell_commands(r) if re.search(r"^cmake\b.*\s-S\s", c)]
+        self.assertEqual(len(configure), 1, "one cmake configure step in the build stage")
+        image_options = {o for o in shlex.split(configure[0]) if o.startswith("-D")}
+        image_options -= {"-DDJPROXY_TESTS=OFF", "-DDJPROXY_BENCH=OFF"}  # the tests need them
+        script = (repo() / "scripts" / "test.sh").read_text()
+        first_build = re.search(r"^build build (.*)$", script, re.M)
+        self.assertIsNotNone(first_build, "scripts/test.sh: `build build …` (the first stage)")
+        helper = re.search(r"^build\(\)\s*\{.*?^\}", script, re.M | re.S)
+        self.assertIsNotNone(helper, "scripts/test.sh: the build() helper")
+        ci_options = set(shlex.split(first_build.group(1))) | set(re.findall(r"-D\w+=\w+", helper.group(0)))
+        self.assertLessEqual(image_options, ci_options, "test.sh's first stage builds the image's configuration")
+        self.assertIn("-DDJPROXY_WERROR=ON", ci_options, "test.sh holds the build to -Werror")
+
     def test_runtime_runs_as_non_root(self):
         users = self.instructions("USER")
         self.assertTrue(users, "the runtime stage sets USER")

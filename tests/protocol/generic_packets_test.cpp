@@ -74,6 +74,14 @@ TEST(ErrPacket, BuildAndParse) {
   EXPECT_EQ(e->message, "djproxy: no");
 }
 
+// In place of the greeting: sequence 0, no '#' + SQLSTATE (the layout of a server's
+// "too many connections"), so clients that have not negotiated protocol 4.1 read it.
+TEST(ErrPacket, GreetingLayoutHasNoSqlStateMarker) {
+  std::string out;
+  append_greeting_err_packet(out, err::kConCount, "djproxy: full");
+  EXPECT_EQ(out, std::string("\x10\x00\x00\x00\xff\x10\x04" "djproxy: full", 20));
+}
+
 TEST(OkPacketBuilder, MinimalOk) {
   std::string out;
   append_ok_packet(out, 2, status::kAutocommit, 1);
