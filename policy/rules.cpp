@@ -31,7 +31,11 @@ bool has_non_ascii(std::string_view s) {
   return false;
 }
 
-std::string quoted(std::string_view s) { return "`" + std::string(s) + "`"; }
+std::string quoted(std::string_view s) {
+  std::string out(1, '`');
+  out.append(s).append(1, '`');
+  return out;
+}
 
 std::string object_text(const ObjectRef& o) {
   return o.schema.empty() ? quoted(o.name) : quoted(o.schema) + "." + quoted(o.name);
