@@ -48,6 +48,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     if (info.lineage_delete && r.lineage_rows == StrictResult::LineageRows::bookkeeping &&
         (info.verb.starts_with("INSERT") || info.verb.starts_with("REPLACE")))
       info.lineage_condition_bookkeeping_only = true;
+    if (r.lineage_rows == StrictResult::LineageRows::other) info.lineage_condition_bookkeeping_only = false;
     for (auto& u : r.schemas) {
       bool known = false;
       for (const auto& have : info.schemas)

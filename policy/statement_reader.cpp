@@ -1190,7 +1190,7 @@ StatementInfo StatementReader::finish() {
   }
   // DELETE and UPDATE of ~lineage rows, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
   // into it: each can remove or change the lineage of existing user tables.
-  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE)) {
+  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD)) {
     for (const auto& o : info_.objects)
       if (o.access == Access::write && (ieq(o.name, "~lineage"))) info_.lineage_delete = true;
     info_.lineage_condition_bookkeeping_only = info_.lineage_delete && (delete_stmt_ || update_stmt_) &&

@@ -311,6 +311,27 @@ void Parser::maintenance_statement() {
   while (!is("USE_FRM") && (accept("QUICK") || accept("FAST") || accept("MEDIUM") || accept("EXTENDED") || accept("CHANGED") || (is("FOR") && is("UPGRADE", 1) && (pos_ += 2)))) {
   }
   if (is("USE_FRM")) refuse("REPAIR ... USE_FRM rebuilds a table from its definition file");
+  if (accept("PERSISTENT")) {  // ANALYZE TABLE t PERSISTENT FOR ALL | COLUMNS (..) INDEXES (..)
+    expect("FOR");
+    if (accept("ALL")) return;
+    if (accept("COLUMNS")) {
+      expect('(');
+      if (!punct(')')) {
+        do ident();
+        while (accept(','));
+      }
+      expect(')');
+    }
+    if (accept("INDEXES")) {
+      expect('(');
+      if (!punct(')')) {
+        do {
+          if (!accept("PRIMARY")) ident();
+        } while (accept(','));
+      }
+      expect(')');
+    }
+  }
 }
 
 }  // namespace djproxy::policy::strict

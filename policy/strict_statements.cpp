@@ -236,6 +236,19 @@ void Parser::insert_statement() {
     expect("DUPLICATE");
     expect("KEY");
     expect("UPDATE");
+    // An upsert that rewrites a ~lineage row's table_name (other than to the value the
+    // row brought, VALUES(table_name)) can turn a bookkeeping row into a user table's.
+    if (lineage) {
+      for (std::size_t i = pos_; i + 5 < end_; ++i) {
+        if (!word(toks_[i], "table_name") && !(toks_[i].kind == TokenKind::quoted_ident &&
+                                                ieq(text(toks_[i]), "table_name")))
+          continue;
+        if (!(toks_[i + 1].kind == TokenKind::punct && toks_[i + 1].punct == '=')) continue;
+        const bool own = word(toks_[i + 2], "VALUES") && toks_[i + 3].punct == '(' &&
+                         ieq(text(toks_[i + 4]), "table_name") && toks_[i + 5].punct == ')';
+        if (!own) out_.lineage_rows = StrictResult::LineageRows::other;
+      }
+    }
     assignments(Access::write);
   }
   if (accept("RETURNING")) {
@@ -317,6 +330,10 @@ void Parser::load_statement() {
   expect("INTO");
   expect("TABLE");
   table_name(Access::write);
+  // Loading into ~lineage can overwrite (REPLACE) any table's lineage rows.
+  if ((toks_[pos_ - 1].kind == TokenKind::word || toks_[pos_ - 1].kind == TokenKind::quoted_ident) &&
+      ieq(text(toks_[pos_ - 1]), "~lineage"))
+    out_.lineage_rows = StrictResult::LineageRows::other;
   if (accept("PARTITION")) ident_list_parens();
   const auto string_value = [&] {
     if (peek().kind != TokenKind::string || at_end()) syntax("a string expected");

@@ -110,6 +110,13 @@ inline const Case kAgreementCases[] = {
     {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` SELECT * FROM myproject_full.t ON DUPLICATE KEY UPDATE lineage = 'y'", R, 1142},
     {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` VALUES ('subject', 'id', 'x')", A},
     {"lineage", kMigUser, "UPDATE myproject_full.`~lineage` SET lineage = 'x' WHERE table_name = 'subject'", A},
+    // second review: LOAD DATA REPLACE, and an upsert that renames a bookkeeping row
+    {"lineage", kNone, "LOAD DATA LOCAL INFILE 'lin.tsv' REPLACE INTO TABLE `~lineage`", R, 1142},
+    {"lineage", kNone, "LOAD XML LOCAL INFILE 'lin.xml' REPLACE INTO TABLE myproject_full.`~lineage`", R, 1142},
+    {"lineage", kNone, "LOAD DATA LOCAL INFILE 'x.tsv' INTO TABLE `~~jobs`", A},
+    {"lineage", kNone, "INSERT INTO `~lineage` VALUES ('~log', 'a', 'y') ON DUPLICATE KEY UPDATE table_name = 't9', lineage = 'x'", R, 1142},
+    {"lineage", kNone, "INSERT INTO `~lineage` VALUES ('~log', 'a', 'y') ON DUPLICATE KEY UPDATE `table_name` = CONCAT('t', 9)", R, 1142},
+    {"lineage", kNone, "INSERT INTO `~lineage` VALUES ('~log', 'a', 'y') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name), lineage = VALUES(lineage)", A},
     // ---------------------------------------------------------------- what a table may tie itself to
     {"bookkeeping", kNone, "CREATE TABLE IF NOT EXISTS myproject_full.`~bk` (id INT, FOREIGN KEY (id) REFERENCES myproject_full.t (id) ON DELETE CASCADE) ENGINE=InnoDB", R},
     {"bookkeeping", kNone, "CREATE TABLE IF NOT EXISTS myproject_full.`~bk` (id INT REFERENCES myproject_full.t (id))", R},
@@ -128,6 +135,11 @@ inline const Case kAgreementCases[] = {
     {"lexing", kMulti, "SET @a = 1, CHARSET gbk; SELECT 1", R, 1235},
     {"lexing", kMulti, "SET autocommit = 1, sql_mode = 'ANSI_QUOTES'; SELECT 1", R, 1235},
     {"lexing", kMulti, "SET @a = 1, NAMES gbk", A},
+    {"lexing", kNone, "PREPARE s FROM 'SET @a=1, NAMES gbk'", R, 1235},
+    {"lexing", kMulti, "EXECUTE IMMEDIATE 'SET @a=1, NAMES gbk'; SELECT 1", R, 1235},
+    {"lexing", kMulti, "SET character_set_results = NULL, NAMES gbk; SELECT 1", R, 1235},
+    {"traffic-strict", kNone, "ANALYZE TABLE t PERSISTENT FOR ALL", A},
+    {"traffic-strict", kNone, "ANALYZE TABLE t PERSISTENT FOR COLUMNS (a, b) INDEXES (PRIMARY)", A},
     // ---------------------------------------------------------------- ordinary traffic that must pass
     {"traffic-strict", kNone, "SELECT ISNULL(NULL), ST_AsText(POINT(1, 2)), PASSWORD('x'), ADD_MONTHS(NOW(), 1)", A},
     {"traffic-strict", kNone, "SET optimizer_switch = 'index_merge=off', explicit_defaults_for_timestamp = 1, innodb_strict_mode = 1, default_week_format = 1", A},
