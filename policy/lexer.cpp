@@ -59,7 +59,11 @@ inline const unsigned char* find_byte_or_nul(const unsigned char* p, const unsig
 // Whether a complete unquoted word is a number literal rather than an identifier.
 bool word_is_number(std::string_view w, bool all_digits, bool truncated) {
   if (all_digits) return true;
-  if (truncated || w.empty() || !is_digit(static_cast<unsigned char>(w[0]))) return false;
+  if (w.empty() || !is_digit(static_cast<unsigned char>(w[0]))) return false;
+  // A hex or bit literal longer than the lexer keeps (a client's 0x... blob) stays a
+  // literal: were its unseen tail not hex, the server would read a name in the same
+  // place, which no reader position turns into a schema.
+  if (truncated && !(w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'b'))) return false;
   if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'b')) {
     for (std::size_t i = 2; i < w.size(); ++i) {
       auto c = static_cast<unsigned char>(w[i]);

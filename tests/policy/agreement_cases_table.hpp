@@ -139,6 +139,9 @@ inline const Case kAgreementCases[] = {
     {"lexing", kMulti, "EXECUTE IMMEDIATE 'SET @a=1, NAMES gbk'; SELECT 1", R, 1235},
     {"lexing", kMulti, "SET character_set_results = NULL, NAMES gbk; SELECT 1", R, 1235},
     {"traffic-strict", kNone, "ANALYZE TABLE t PERSISTENT FOR ALL", A},
+    // the differential harness's false positive: a 16 KB hex literal
+    {"traffic-strict", kNone, "INSERT INTO myproject_full.w (note) VALUES (0x4142434445464748494a4b4c4d4e4f5041424344454647484"
+                              "94a4b4c4d4e4f50414243444546474849" "4a4b4c4d4e4f504142434445464748494a4b4c4d4e4f50)", A},
     {"traffic-strict", kNone, "ANALYZE TABLE t PERSISTENT FOR COLUMNS (a, b) INDEXES (PRIMARY)", A},
     // ---------------------------------------------------------------- ordinary traffic that must pass
     {"traffic-strict", kNone, "SELECT ISNULL(NULL), ST_AsText(POINT(1, 2)), PASSWORD('x'), ADD_MONTHS(NOW(), 1)", A},

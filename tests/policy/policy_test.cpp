@@ -384,3 +384,17 @@ TEST(DataJointReplay, ChunkInvariance) {
 
 }  // namespace
 }  // namespace djproxy::policy::test
+
+// The differential harness's false positive: a hex literal longer than the lexer keeps.
+TEST(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
+  SessionState s;
+  s.current_schema = "myproject_full";
+  PolicyConfig c;
+  c.schema_prefix = "myproject_";
+  const std::string hex = "0x" + std::string(16384, 'a');
+  EXPECT_EQ(analyse("INSERT INTO myproject_full.w (note) VALUES (" + hex + ")", s, c).decision.verdict, Verdict::allow);
+  const std::string bits = "0b" + std::string(9000, '1');
+  EXPECT_EQ(analyse("SELECT " + bits, s, c).decision.verdict, Verdict::allow);
+  // an over-long name is still refused
+  EXPECT_EQ(analyse("SELECT " + std::string(5000, 'a') + " FROM t", s, c).decision.verdict, Verdict::reject);
+}
