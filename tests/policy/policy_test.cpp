@@ -387,6 +387,7 @@ TEST(DataJointReplay, ChunkInvariance) {
 
 // The differential harness's false positive: a hex literal longer than the lexer keeps.
 TEST(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
+  using namespace djproxy::policy;
   SessionState s;
   s.current_schema = "myproject_full";
   PolicyConfig c;
