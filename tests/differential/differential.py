@@ -151,6 +151,7 @@ class Server:
         if args.port:
             self.port = args.port
             self.sock = None
+            self.datadir = None
         else:
             self.dir = os.path.abspath(args.db_dir)
             subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "stop", self.dir], check=True)
@@ -160,6 +161,7 @@ class Server:
             self.started = True
             self.port = int(open(os.path.join(self.dir, "port")).read())
             self.sock = os.path.join(self.dir, "mysqld.sock")
+            self.datadir = os.path.join(self.dir, "data")
         self.files = os.path.abspath(args.files_dir or os.path.join(args.db_dir or "/tmp", "diff-files"))
         shutil.rmtree(self.files, ignore_errors=True)
         os.makedirs(self.files, exist_ok=True)
@@ -287,6 +289,12 @@ TABLES_SQL = ("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, IFNULL(ENGINE,''), T
 GLOBALS_SQL = "SELECT VARIABLE_NAME, GLOBAL_VALUE FROM information_schema.SYSTEM_VARIABLES WHERE GLOBAL_VALUE_ORIGIN <> 'AUTO' OR 1"
 
 
+ENGINE_FILES = (".frm", ".ibd", ".opt", ".MYD", ".MYI", ".MAD", ".MAI", ".TRG", ".TRN", ".par", ".CSV", ".CSM",
+                ".isl", ".MRG", ".ARZ", ".ARM", ".BAK")
+DATADIR_OWN = ("ib", "aria_log", "ddl_recovery", "mysql_upgrade_info", "multi-master", "tc.log", "undo",
+               "mariadb", "mysql", "#", "ibtmp", "ddl_log")
+
+
 def in_prefix(schema: bytes | str) -> bool:
     if isinstance(schema, bytes):
         schema = schema.decode("utf-8", "replace")
@@ -312,8 +320,38 @@ class World:
                         FILE_SECRET.hex().upper().encode(), self.password_hash, self.password_hash[1:]]
         self.baseline()
 
+    def stray_files(self):
+        """Files the server wrote into its data directory (INTO OUTFILE with a relative path)."""
+        out = set()
+        data = self.server.datadir
+        if not data or not os.path.isdir(data):
+            return out
+        for entry in os.scandir(data):
+            if entry.is_dir():
+                for f in os.scandir(entry.path):
+                    if not f.name.endswith(ENGINE_FILES) and f.name != "db.opt":
+                        out.add(f.path)
+            elif not entry.name.endswith(ENGINE_FILES) and not entry.name.startswith(DATADIR_OWN):
+                out.add(entry.path)
+        return out
+
+    def remove_stray_files(self):
+        for p in self.stray_files() - getattr(self, "base_stray", set()):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+
     def build(self, full=False):
-        q(self.admin, WORLD_SQL, multi=True)
+        self.remove_stray_files()
+        try:
+            q(self.admin, WORLD_SQL, multi=True)
+        except pymysql.MySQLError as e:
+            log(f"world build failed once ({e}); retrying")
+            self.admin = self.server.admin()
+            q(self.admin, "SET SESSION group_concat_max_len = 1073741824, lock_wait_timeout = 20")
+            self.remove_stray_files()
+            q(self.admin, WORLD_SQL, multi=True)
         for (name,) in q(self.admin, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"):
             name = name.decode("utf-8", "replace")
             if name not in SYSTEM_SCHEMAS and name not in ("canary_db", "myproject_diff", "test"):
@@ -361,6 +399,7 @@ class World:
         self.base_tables = set(self.aq(TABLES_SQL))
         self.base_globals = dict(self.aq(GLOBALS_SQL))
         self.base_files = set(os.listdir(self.server.files))
+        self.base_stray = self.stray_files()
 
     def digest(self):
         return self.aq(DIGEST_SQL)[0]
@@ -502,6 +541,9 @@ class World:
         files = set(os.listdir(self.server.files))
         if files != self.base_files:
             found["server-file-write"] = sorted(files - self.base_files)
+        stray = self.stray_files() - self.base_stray
+        if stray:
+            found.setdefault("server-file-write", []).extend(sorted(stray))
         for f in facts_list:
             if f is None:
                 continue
@@ -542,6 +584,7 @@ class World:
                 except pymysql.MySQLError as e:
                     log(f"cannot restore global {name}: {e}")
         if "server-file-write" in found:
+            self.remove_stray_files()
             for f in set(os.listdir(self.server.files)) - self.base_files:
                 p = os.path.join(self.server.files, f)
                 (shutil.rmtree if os.path.isdir(p) else os.remove)(p)
@@ -805,7 +848,12 @@ def run(args, server: Server, t0: float) -> int:
             classes = set(found)
             sig = (tuple(sorted(classes)), case.family, case.payload)
             signatures[sig] += 1
-            world.restore(found)
+            try:
+                world.restore(found)
+            except Exception as e:
+                stats["harness-error"] += 1
+                log(f"restore failed ({type(e).__name__}: {e}); starting the world afresh")
+                world = runner.world = World(server, args.statement_timeout)
             rec = {"kind": "bypass", "classes": sorted(classes), "family": case.family, "payload": case.payload,
                    "disguises": case.disguises, **case_json(case), "verdicts": [x["verdict"] for x in decs],
                    "rules": [x.get("rule") for x in decs], "statements": decs[-1].get("statements"),
