@@ -649,8 +649,13 @@ def shrink(runner: Runner, case: gen.Case, classes: set, budget_s: float):
     steps = list(case.steps)
     tries = 0
 
+    files = runner.world.server.files.encode()
+    keeps_path = files in case.steps[-1]
+
     def still(candidate_steps):
         nonlocal tries
+        if keeps_path and candidate_steps[-1].count(files) != case.steps[-1].count(files):
+            return False  # never let the server write a file elsewhere than the files directory
         tries += 1
         d, found, _, _ = runner.run_case(case, steps=candidate_steps)
         ok = bool(set(found) & classes) and forwarded(d[-1])
@@ -843,17 +848,27 @@ def run(args, server: Server, t0: float) -> int:
             last = decs[-1]
             if not forwarded(last) and not any(forwarded(x) for x in decs):
                 continue
-            stats["bypasses"] += 1
-            known[case.payload] += 1
-            classes = set(found)
-            sig = (tuple(sorted(classes)), case.family, case.payload)
-            signatures[sig] += 1
             try:
                 world.restore(found)
+                # confirm: the same case again must show the same class of effect
+                _, again, _, _ = runner.run_case(case)
+                if again:
+                    world.restore(again)
             except Exception as e:
                 stats["harness-error"] += 1
                 log(f"restore failed ({type(e).__name__}: {e}); starting the world afresh")
                 world = runner.world = World(server, args.statement_timeout)
+                continue
+            classes = set(found) & set(again)
+            if not classes:
+                stats["unconfirmed"] += 1
+                log(f"unconfirmed effect {found} of {case.steps!r}")
+                continue
+            found = {k: v for k, v in found.items() if k in classes}
+            stats["bypasses"] += 1
+            known[case.payload] += 1
+            sig = (tuple(sorted(classes)), case.family, case.payload)
+            signatures[sig] += 1
             rec = {"kind": "bypass", "classes": sorted(classes), "family": case.family, "payload": case.payload,
                    "disguises": case.disguises, **case_json(case), "verdicts": [x["verdict"] for x in decs],
                    "rules": [x.get("rule") for x in decs], "statements": decs[-1].get("statements"),
@@ -865,6 +880,8 @@ def run(args, server: Server, t0: float) -> int:
                 _, found_min, err_min, _ = runner.run_case(case, steps=min_steps)
                 if found_min:
                     world.restore(found_min)
+                if not set(found_min) & classes:  # the shrunk form did not reproduce: keep the original
+                    min_steps, d_min, found_min = list(case.steps), d, found
                 m = {"kind": "bypass", "classes": sorted(set(found_min) or classes), "family": case.family,
                      "payload": case.payload, "disguises": case.disguises, **case_json(case, min_steps),
                      "verdict": d_min["verdict"], "rule": d_min.get("rule"), "code": d_min.get("code"),
@@ -895,7 +912,8 @@ def run(args, server: Server, t0: float) -> int:
         write_findings(args.findings, list(shrunk.values()) + fps, server.files)
     elapsed = time.time() - t0
     summary = {"generated": stats["generated"], "allowed": stats["allowed"], "executed": stats["executed"],
-               "cached": stats["cached"], "presumed_bypasses_not_executed": stats["presumed"], "bypasses": stats["bypasses"], "bypass_kinds": len(signatures),
+               "cached": stats["cached"], "presumed_bypasses_not_executed": stats["presumed"],
+               "unconfirmed_effects": stats["unconfirmed"], "bypasses": stats["bypasses"], "bypass_kinds": len(signatures),
                "false_positives": len(fps), "ordinary_checked": n_fp_checked,
                "verdicts": {k[8:]: v for k, v in stats.items() if k.startswith("verdict:")},
                "server_errors": stats["server-error"], "harness_errors": stats["harness-error"],
