@@ -22,6 +22,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -168,6 +169,27 @@ class Server:
         os.chmod(self.files, 0o777)
         with open(os.path.join(self.files, "secret.txt"), "wb") as f:
             f.write(FILE_SECRET + b"\n")
+
+    def alive(self):
+        try:
+            pymysql.connect(host="127.0.0.1", port=self.port, user="djroot", password="djroot",
+                            connect_timeout=5).close()
+            return True
+        except pymysql.MySQLError as e:
+            return e.args[0] != 2003
+
+    def restart(self):
+        """The server died (a statement crashed it): keep its log, start it again."""
+        if not self.started:
+            raise RuntimeError("the MariaDB server died and was not started by the harness")
+        err = os.path.join(self.dir, "error.log")
+        tail = open(err, "rb").read()[-3000:].decode("latin1") if os.path.exists(err) else ""
+        self.crashes = getattr(self, "crashes", 0) + 1
+        shutil.copy(err, os.path.join(os.path.dirname(self.dir), f"mariadb-crash-{self.crashes}.log"))
+        subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "stop", self.dir])
+        subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "start", self.dir, str(self.port)], check=True,
+                       stdout=sys.stderr)
+        return tail
 
     def stop(self):
         if self.started:
@@ -319,6 +341,8 @@ class World:
         self.markers = [CANARY_VALUE, CANARY_VALUE.hex().encode(), CANARY_VALUE.hex().upper().encode(), FILE_SECRET,
                         FILE_SECRET.hex().upper().encode(), self.password_hash, self.password_hash[1:]]
         self.baseline()
+        q(self.admin, "FLUSH TABLE_STATISTICS")
+        self.last_sql = None
 
     def stray_files(self):
         """Files the server wrote into its data directory (INTO OUTFILE with a relative path)."""
@@ -452,6 +476,7 @@ class World:
     def execute(self, sql: bytes):
         """Runs one statement; returns (error text or None, every cell of every result set)."""
         cells = []
+        self.last_sql = sql
         try:
             cur = self.exec.cursor()
             cur.execute(sql)
@@ -577,7 +602,7 @@ class World:
                 if name in VOLATILE_GLOBALS or self.base_globals.get(k) == v:
                     continue
                 old = self.base_globals.get(k)
-                val = "NULL" if old is None else (old.decode() if old.isdigit() else
+                val = "NULL" if old is None else (old.decode() if re.fullmatch(rb"-?[0-9]+(\.[0-9]+)?", old) else
                                                   "'" + old.decode().replace("'", "''") + "'")
                 try:
                     q(self.admin, f"SET GLOBAL {name} = {val}")
@@ -770,6 +795,20 @@ def main():
     sys.exit(rc)
 
 
+def server_died(server, world, case, stats, crashes, args):
+    """A statement the policy let through stopped the server: record it, restart, go on."""
+    stats["server-crash"] += 1
+    tail = server.restart()
+    rec = {"kind": "server-crash", "classes": ["server-crash"], "family": case.family, "payload": case.payload,
+           "disguises": case.disguises, **case_json(case),
+           "last_sql": (world.last_sql or b"").decode("utf-8", "backslashreplace"),
+           "last_sql_hex": (world.last_sql or b"").hex(), "error_log_tail": tail[-1500:]}
+    crashes.append(rec)
+    print(json.dumps(rec), flush=True)
+    log(f"the server died after {world.last_sql!r}; restarted")
+    return World(server, args.statement_timeout)
+
+
 def run(args, server: Server, t0: float) -> int:
     world = World(server, args.statement_timeout)
     version = q(world.admin, "SELECT VERSION()")[0][0].decode()
@@ -793,6 +832,7 @@ def run(args, server: Server, t0: float) -> int:
 
     bypasses = []
     signatures = collections.Counter()
+    crashes = []
     known = collections.Counter()
     shrunk = {}
     batch = []
@@ -830,6 +870,9 @@ def run(args, server: Server, t0: float) -> int:
             try:
                 decs, found, errors, facts = runner.run_case(case, first_decision=d)
             except Exception as e:  # the harness must go on: rebuild everything
+                if not server.alive():
+                    world = runner.world = server_died(server, world, case, stats, crashes, args)
+                    continue
                 stats["harness-error"] += 1
                 log(f"harness error on {case.steps!r}: {type(e).__name__}: {e}")
                 try:
@@ -855,6 +898,9 @@ def run(args, server: Server, t0: float) -> int:
                 if again:
                     world.restore(again)
             except Exception as e:
+                if not server.alive():
+                    world = runner.world = server_died(server, world, case, stats, crashes, args)
+                    continue
                 stats["harness-error"] += 1
                 log(f"restore failed ({type(e).__name__}: {e}); starting the world afresh")
                 world = runner.world = World(server, args.statement_timeout)
@@ -892,6 +938,9 @@ def run(args, server: Server, t0: float) -> int:
                 print(json.dumps(m), flush=True)
               except Exception as e:
                 log(f"shrinking failed: {type(e).__name__}: {e}")
+                if not server.alive():
+                    world = runner.world = server_died(server, world, case, stats, crashes, args)
+                    continue
                 world.restore({"schema-change": [], "account-change": [], "global-variable": [],
                                "server-file-write": []})
             bypasses.append(rec)
@@ -909,7 +958,7 @@ def run(args, server: Server, t0: float) -> int:
     probe.close()
 
     if args.findings:
-        write_findings(args.findings, list(shrunk.values()) + fps, server.files)
+        write_findings(args.findings, list(shrunk.values()) + crashes + fps, server.files)
     elapsed = time.time() - t0
     summary = {"generated": stats["generated"], "allowed": stats["allowed"], "executed": stats["executed"],
                "cached": stats["cached"], "presumed_bypasses_not_executed": stats["presumed"],
@@ -917,14 +966,14 @@ def run(args, server: Server, t0: float) -> int:
                "false_positives": len(fps), "ordinary_checked": n_fp_checked,
                "verdicts": {k[8:]: v for k, v in stats.items() if k.startswith("verdict:")},
                "server_errors": stats["server-error"], "harness_errors": stats["harness-error"],
-               "probe_crashes": stats["probe-crash"], "connections_lost": stats["connection-lost"],
+               "probe_crashes": stats["probe-crash"], "server_crashes": stats["server-crash"], "connections_lost": stats["connection-lost"],
                "seconds": round(elapsed, 1)}
     log("bypass kinds:")
     for sig, n in signatures.most_common():
         log(f"  {n:6d}  {'+'.join(sig[0])}  {sig[1]}/{sig[2]}")
     print(json.dumps({"summary": summary}), flush=True)
     log(json.dumps(summary, indent=1))
-    return 1 if (stats["bypasses"] or fps or stats["probe-crash"] or stats["harness-error"]) else 0
+    return 1 if (stats["bypasses"] or fps or stats["server-crash"] or stats["probe-crash"] or stats["harness-error"]) else 0
 
 
 if __name__ == "__main__":
