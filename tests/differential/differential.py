@@ -158,7 +158,7 @@ class Server:
             subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "stop", self.dir], check=True)
             shutil.rmtree(self.dir, ignore_errors=True)
             subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "start", self.dir], check=True,
-                           stdout=sys.stderr)
+                           stdout=sys.stderr, env=self.server_env())
             self.started = True
             self.port = int(open(os.path.join(self.dir, "port")).read())
             self.sock = os.path.join(self.dir, "mysqld.sock")
@@ -169,6 +169,14 @@ class Server:
         os.chmod(self.files, 0o777)
         with open(os.path.join(self.files, "secret.txt"), "wb") as f:
             f.write(FILE_SECRET + b"\n")
+
+    def server_env(self):
+        """mariadbd puts its internal temporary tables in $TMPDIR: a private one, so that
+        nothing else cleaning /tmp (or another server whose pid is the same in another
+        pid namespace) removes them under it."""
+        tmp = os.path.join(self.dir, "tmp")
+        os.makedirs(tmp, exist_ok=True)
+        return dict(os.environ, TMPDIR=tmp)
 
     def alive(self):
         try:
@@ -188,7 +196,7 @@ class Server:
         shutil.copy(err, os.path.join(os.path.dirname(self.dir), f"mariadb-crash-{self.crashes}.log"))
         subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "stop", self.dir])
         subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "start", self.dir, str(self.port)], check=True,
-                       stdout=sys.stderr)
+                       stdout=sys.stderr, env=self.server_env())
         return tail
 
     def stop(self):
@@ -674,7 +682,7 @@ def shrink(runner: Runner, case: gen.Case, classes: set, budget_s: float):
     steps = list(case.steps)
     tries = 0
 
-    files = runner.world.server.files.encode()
+    files = runner.world.server.files.encode() + b"/"
     keeps_path = files in case.steps[-1]
 
     def still(candidate_steps):
