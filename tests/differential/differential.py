@@ -782,7 +782,7 @@ def main():
     ap.add_argument("--shrink-budget", type=float, default=20.0, help="seconds per shrunk bypass")
     ap.add_argument("--max-shrinks", type=int, default=80)
     ap.add_argument("--batch", type=int, default=2000)
-    ap.add_argument("--known-limit", type=int, default=25,
+    ap.add_argument("--known-limit", type=int, default=10,
                     help="after this many bypasses by one payload, its further allowed variants are not executed")
     ap.add_argument("--statement-timeout", type=float, default=5.0)
     args = ap.parse_args()
