@@ -191,7 +191,11 @@ class Server:
         if not self.started:
             raise RuntimeError("the MariaDB server died and was not started by the harness")
         err = os.path.join(self.dir, "error.log")
-        tail = open(err, "rb").read()[-3000:].decode("latin1") if os.path.exists(err) else ""
+        text = open(err, "rb").read().decode("latin1") if os.path.exists(err) else ""
+        at = text.rfind("got signal")
+        qat = text.find("Query (", at) if at >= 0 else -1
+        # the signal line and the query the dying thread ran (the harness's own or the case's)
+        tail = (text[at:at + 200] + "\n" + text[qat:qat + 600]) if at >= 0 else text[-1500:]
         self.crashes = getattr(self, "crashes", 0) + 1
         shutil.copy(err, os.path.join(os.path.dirname(self.dir), f"mariadb-crash-{self.crashes}.log"))
         subprocess.run([os.path.join(ROOT, "scripts", "mariadb.sh"), "stop", self.dir])
