@@ -96,7 +96,10 @@ std::string lex(std::string_view bytes, const LexOptions& o, std::size_t chunk =
     for (std::size_t i = 0; i < bytes.size(); i += chunk) lexer.feed(bytes.substr(i, chunk));
   }
   lexer.finish();
-  if (lexer.failed()) return "!" + std::to_string(lexer.error_code());
+  if (lexer.failed()) {
+    std::string e(1, '!');  // appended, not "!" + string: GCC 12 -O3 reports a false -Wrestrict there
+    return e.append(std::to_string(lexer.error_code()));
+  }
   return r.out;
 }
 
