@@ -130,6 +130,7 @@ class Parser {
   void table_reference(Access access);
   void table_factor(Access access);
   void index_hints();
+  void index_list_parens();  // (name | PRIMARY, ...)
   void json_table_columns();
   void opt_alias();
   void order_by();

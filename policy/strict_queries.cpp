@@ -259,14 +259,18 @@ void Parser::index_hints() {
         expect("BY");
       }
     }
-    expect('(');
-    if (!punct(')')) {
-      do {
-        if (!accept("PRIMARY")) ident();
-      } while (accept(','));
-    }
-    expect(')');
+    index_list_parens();
   }
+}
+
+void Parser::index_list_parens() {
+  expect('(');
+  if (!punct(')')) {
+    do {
+      if (!accept("PRIMARY")) ident();
+    } while (accept(','));
+  }
+  expect(')');
 }
 
 void Parser::ident_list_parens() {

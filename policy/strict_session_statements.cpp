@@ -322,15 +322,7 @@ void Parser::maintenance_statement() {
       }
       expect(')');
     }
-    if (accept("INDEXES")) {
-      expect('(');
-      if (!punct(')')) {
-        do {
-          if (!accept("PRIMARY")) ident();
-        } while (accept(','));
-      }
-      expect(')');
-    }
+    if (accept("INDEXES")) index_list_parens();
   }
 }
 

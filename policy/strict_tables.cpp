@@ -111,17 +111,6 @@ void Parser::column_definition() {
       expect(')');
     } else if (is("REFERENCES")) {
       refuse("a foreign key ties the table to another: a schema change for a migration session");
-      ident_list_parens();
-      while (accept("ON")) {
-        if (!accept("DELETE")) expect("UPDATE");
-        if (accept("SET")) {
-          if (!accept("NULL")) expect("DEFAULT");
-        } else if (accept("NO")) {
-          expect("ACTION");
-        } else if (!accept("RESTRICT")) {
-          expect("CASCADE");
-        }
-      }
     } else {
       break;
     }
@@ -137,10 +126,8 @@ void Parser::table_constraint() {
     expression();
     return expect(')');
   }
-  const bool foreign = is("FOREIGN");
-  if (foreign) {
-    refuse("a foreign key ties the table to another: a schema change for a migration session");
-  } else if (accept("PRIMARY")) {
+  if (is("FOREIGN")) refuse("a foreign key ties the table to another: a schema change for a migration session");
+  if (accept("PRIMARY")) {
     expect("KEY");
   } else {
     if (!accept("UNIQUE") && !accept("FULLTEXT")) accept("SPATIAL");
@@ -159,22 +146,6 @@ void Parser::table_constraint() {
     if (!accept("ASC")) accept("DESC");
   } while (accept(','));
   expect(')');
-  if (foreign) {
-    expect("REFERENCES");
-    table_name(Access::read);
-    ident_list_parens();
-    while (accept("ON")) {
-      if (!accept("DELETE")) expect("UPDATE");
-      if (accept("SET")) {
-        if (!accept("NULL")) expect("DEFAULT");
-      } else if (accept("NO")) {
-        expect("ACTION");
-      } else if (!accept("RESTRICT")) {
-        expect("CASCADE");
-      }
-    }
-    return;
-  }
   for (;;) {
     if (accept("USING")) {
       ident();
