@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -170,7 +171,13 @@ class Observability(unittest.TestCase):
         s = self.schema
         with DjproxyProcess(production()) as proxy:
             c = connect(proxy.port)
+            # The harness's readiness probe (a connect and close) may still be counted
+            # until the proxy notices the close: a slow machine or ASan takes a moment.
+            deadline = time.monotonic() + 10
             before = metrics(proxy.admin_port)
+            while before.get("djproxy_connections_current") != 1.0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                before = metrics(proxy.admin_port)
             self.assertEqual(before.get("djproxy_connections_current"), 1.0)
             with c.cursor() as cur:
                 for i in range(5):
