@@ -12,6 +12,16 @@ bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
+# ctest prints a failing test's output where it happened, long before the end; CI keeps
+# only the end of the log. So after a failed stage, the failing tests' output is printed
+# again at the end: the last lines of each, from the run's own log.
+tests() {  # tests BUILD_DIR [ctest options...]
+  local dir=$1; shift
+  ctest --test-dir "$dir" --output-on-failure "$@" && return 0
+  python3 scripts/failed_tests.py "$dir"
+  return 1
+}
+
 # Every build goes through ccache; its cache outlives the build directories.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 mkdir -p "$CCACHE_DIR"
@@ -29,7 +39,7 @@ step "build (Release, as the image)"
 mkdir -p build
 build build -DCMAKE_BUILD_TYPE=Release
 step "unit and integration tests"
-ctest --test-dir build --output-on-failure -j2 --timeout 900
+tests build -j2 --timeout 900
 
 if [[ ${DJPROXY_TEST_QUICK:-0} == 1 ]]; then
   exit 0
@@ -40,9 +50,9 @@ mkdir -p build-asan
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DDJPROXY_SANITIZE=ON -DDJPROXY_BENCH=OFF
 step "unit and integration tests under ASan and UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 1200 -LE differential
+  tests build-asan -j2 --timeout 1200 -LE differential
 
 step "fuzzers (bounded runs)"
 mkdir -p build-fuzz
 build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDJPROXY_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++
-ctest --test-dir build-fuzz --output-on-failure --timeout 600
+tests build-fuzz --timeout 600

@@ -39,6 +39,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+class RefusingPort:
+    """`with RefusingPort() as port:` a loopback port where connections are refused, held
+    for the block: a socket bound there without listening keeps every other process
+    (a parallel test's server, say) from taking the port meanwhile."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
 class DjproxyProcess:
     """`with DjproxyProcess({...}) as p:` -> p.port; on exit asserts nothing, but
     p.stop() returns 'clean' or what went wrong (crash signal, exit code)."""

@@ -14,7 +14,7 @@ import uuid
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port, free_port
+from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_port
 
 KEY = "obs-test-key-" + "k" * 40  # >= 32 bytes
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -207,8 +207,7 @@ class Observability(unittest.TestCase):
             self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
             self.assertEqual(http_get(proxy.admin_port, "/readyz")[0], 200)
             self.assertEqual(http_get(proxy.admin_port, "/nope")[0], 404)
-        closed = free_port()  # nothing listens there: the backend is down
-        with DjproxyProcess(production(), backend_port=closed) as proxy:
+        with RefusingPort() as closed, DjproxyProcess(production(), backend_port=closed) as proxy:  # backend down
             self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
             status, body = http_get(proxy.admin_port, "/readyz")
             self.assertEqual(status, 503, body)

@@ -13,7 +13,7 @@ import unittest
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, db_port, free_port
+from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_port
 
 # The proxy's own log lines start like this (proxy/log_format.hpp).
 LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [a-z]+ ")
@@ -199,7 +199,7 @@ class ErrorInPlaceOfTheGreeting(unittest.TestCase):
             self.assertIn(text, r.stderr)
 
     def test_backend_unreachable(self):
-        with DjproxyProcess(backend_port=free_port()) as proxy:  # nothing listens there
+        with RefusingPort() as closed, DjproxyProcess(backend_port=closed) as proxy:  # nothing listens there
             self.check_every_client(proxy.port, 1429, "djproxy: cannot connect to the backend")
 
     def test_too_many_connections(self):
