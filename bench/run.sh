@@ -115,14 +115,32 @@ wants sysbench && sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_po
 median() { tr ' ' '\n' | grep -v -e '^$' -e '^n/a$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
 add() { result[$1,$2]="${result[$1,$2]:-} ${3:-n/a}"; }  # n/a keeps the rounds aligned
 
-run_sysbench() {  # test threads setup -> per-second figure (queries/s for point select, tx/s for read-only)
+# CPU time (user + system) a proxy's process has used so far, in microseconds: per query
+# it is the figure to steer by on a shared machine, where throughput drifts with the
+# neighbours but a process's own CPU time does not.
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+cpu_us() {  # pid
+  awk -v t="$tick_us" '{sub(/^.*\) /, ""); print ($12 + $13) * t}' "/proc/$1/stat"
+}
+declare -A pid=([haproxy]=$hap_pid [djproxy]=$dj_pid)
+declare -A cpu  # cpu[workload,setup] = CPU µs per unit of work, per round
+cpu_start() { [[ -n ${pid[$1]:-} ]] && cpu_before=$(cpu_us "${pid[$1]}") || cpu_before=; }
+cpu_end() {  # key setup units-of-work
+  [[ -n ${cpu_before:-} && -n ${3:-} && ${3:-0} != 0 ]] || return 0
+  cpu[$1,$2]="${cpu[$1,$2]:-} $(awk -v a="$cpu_before" -v b="$(cpu_us "${pid[$2]}")" -v n="$3" \
+    'BEGIN {printf "%.2f", (b - a) / n}')"
+}
+
+run_sysbench() {  # test threads setup -> "rate total": queries/s or tx/s, and the queries run
   local test=$1 threads=$2 setup=$3 out
   out=$(timeout $((DURATION + 60)) sysbench "$test" "${sb_common[@]}" --mysql-port="${port[$setup]}" \
     --threads="$threads" --time="$DURATION" --report-interval=0 run)
+  local total
+  total=$(awk '/queries:/ {print $2; exit}' <<<"$out")
   if [[ $test == oltp_point_select ]]; then
-    awk '/queries:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$out"
+    awk -v n="$total" '/queries:/ {gsub(/[()]/,"",$3); print $3, n; exit}' <<<"$out"
   else
-    awk '/transactions:/ {gsub(/[()]/,"",$3); print $3; exit}' <<<"$out"
+    awk -v n="$total" '/transactions:/ {gsub(/[()]/,"",$3); print $3, n; exit}' <<<"$out"
   fi
 }
 
@@ -134,20 +152,27 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     read -r test threads <<<"$spec"
     for s in "${order[@]}"; do
       echo "== round $round: $test, $threads thread(s), $s" >&2
-      add "$test/$threads" "$s" "$(run_sysbench "$test" "$threads" "$s")"
+      cpu_start "$s"
+      read -r rate total < <(run_sysbench "$test" "$threads" "$s") || true
+      add "$test/$threads" "$s" "${rate:-}"
+      cpu_end "$test/$threads" "$s" "${total:-}"
     done
   done
   for s in "${order[@]}"; do
     wants blob || break
     echo "== round $round: ${BLOB_MB} MB LONGBLOB, $s" >&2
+    cpu_start "$s"
     out=$(timeout 900 "$client" blob "${port[$s]}" "$BLOB_MB")
+    cpu_end blob_insert "$s" "$((2 * BLOB_MB))"  # insert and fetch: µs per MB relayed
     add blob_insert "$s" "$(awk -F= '/^insert_mb_s=/ {print $2}' <<<"$out")"
     add blob_fetch "$s" "$(awk -F= '/^fetch_mb_s=/ {print $2}' <<<"$out")"
   done
   for s in "${order[@]}"; do
     wants churn || break
     echo "== round $round: $CHURN-connection churn, $s" >&2
+    cpu_start "$s"
     out=$(timeout 600 "$client" churn "${port[$s]}" "$CHURN")
+    cpu_end churn "$s" "$CHURN"
     add churn "$s" "$(awk -F= '/^conn_per_s=/ {print $2}' <<<"$out")"
   done
 done
@@ -199,5 +224,25 @@ row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "tx/s"
 row blob_insert "${BLOB_MB} MB LONGBLOB insert (escaped literal, COM_QUERY)" "MB/s"
 row blob_fetch "${BLOB_MB} MB LONGBLOB fetch" "MB/s"
 row churn "connection churn (connect + ping + close), $CHURN connections" "conn/s"
+echo
+echo "CPU time (user + system) of each proxy's process per unit of work: µs per query for sysbench" \
+  "(queries as sysbench counts them), per MB relayed for the blob (insert and fetch), per connection for" \
+  "churn. Medians over the rounds; the rounds' range in brackets."
+echo
+echo "| workload | unit | HAProxy CPU | djproxy CPU | djproxy/HAProxy | djproxy/HAProxy, rounds' range |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+cpu_range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR > 1) printf " [%s–%s]", a[1], a[NR]}'; }
+cpu_row() {  # key label unit
+  [[ -n ${cpu[$1,djproxy]:-} ]] || return 0
+  echo "| $2 | $3 | $(median <<<"${cpu[$1,haproxy]:-}")$(cpu_range <<<"${cpu[$1,haproxy]:-}") |" \
+    "$(median <<<"${cpu[$1,djproxy]:-}")$(cpu_range <<<"${cpu[$1,djproxy]:-}") |" \
+    "$(ratio "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") | $(ratio_range "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") |"
+}
+cpu_row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "µs/query"
+cpu_row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "µs/query"
+cpu_row "oltp_read_only/1" "sysbench oltp_read_only, 1 thread" "µs/query"
+cpu_row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "µs/query"
+cpu_row blob_insert "${BLOB_MB} MB LONGBLOB insert + fetch" "µs/MB"
+cpu_row churn "connection churn, $CHURN connections" "µs/connection"
 echo
 echo "djproxy peak RSS (VmHWM) over the whole run: $((rss_kb / 1024)) MB ($rss_kb kB)."
