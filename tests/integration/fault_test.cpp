@@ -656,7 +656,10 @@ TEST_F(Faults, FakeBackendNeverReceivesForbiddenCommands) {
 // leaves a socket non-blocking for Asio's own operations only; see Leg::connect.)
 TEST_F(Faults, BackendThatStopsReadingStallsOnlyItsOwnSession) {
   FakeBackend fake("stuck");
-  auto& p = proxy({{"DJPROXY_THREADS", "1"}}, fake.port());
+  // The first session's command never finishes (its backend never reads), so at SIGTERM
+  // it is cut when the grace period ends: a short one keeps the clean exit in the harness's
+  // 10 s, and shows that a session stuck in a write to its backend is cut too.
+  auto& p = proxy({{"DJPROXY_THREADS", "1"}, {"DJPROXY_TIMEOUTS_SHUTDOWN_GRACE", "2s"}}, fake.port());
   Raw a(p.port());
   ASSERT_EQ(raw_login(a, "stuck", "x"), "");
   // COM_STMT_SEND_LONG_DATA has no response and streams through as it arrives: 48 MB,
