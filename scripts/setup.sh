@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libssl-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   default-libmysqlclient-dev libgtest-dev libgmock-dev libbenchmark-dev
-  mariadb-server mariadb-client python3 python3-pymysql python3-yaml docker-compose
+  mariadb-server mariadb-client mariadb-test python3 python3-pymysql python3-yaml docker-compose
   sysbench haproxy procps
 )
 

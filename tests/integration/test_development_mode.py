@@ -1,0 +1,76 @@
+"""Development mode's schema rule on the wire (issue 16, item 6): pymysql as djroot, an
+account the server lets do anything, so only the proxy stands in the way.
+
+- development mode, no prefix: the proxy confines nothing (`USE mysql` works, as
+  mariadb-test's start-up probe needs);
+- development mode with a prefix: system schemas are outside the prefix;
+- production: system schemas are refused, prefix or not.
+"""
+import unittest
+
+import pymysql
+
+from djproxy_harness import DjproxyProcess, through_proxy
+
+ER_DBACCESS_DENIED = 1044
+
+
+def connect(port):
+    return pymysql.connect(host="127.0.0.1", port=port, user="djroot", password="djroot",
+                           autocommit=True, connect_timeout=10, read_timeout=60)
+
+
+class DevelopmentModeSchemas(unittest.TestCase):
+    def setUp(self):
+        if not through_proxy():
+            self.skipTest("needs the djproxy binary (DJPROXY_IT_PROXY_BIN)")
+
+    def proxy(self, env):
+        env = dict({"DJPROXY_POLICY_MODE": "enforce"}, **env)
+        p = DjproxyProcess(env).start()
+
+        def stop():
+            how = p.stop()
+            self.assertEqual(how, "clean", p.log_tail())
+        self.addCleanup(stop)
+        return p
+
+    def refused(self, port, sql):
+        conn = connect(port)
+        try:
+            with conn.cursor() as c:
+                with self.assertRaises(pymysql.MySQLError, msg=sql) as cm:
+                    c.execute(sql)
+            self.assertEqual(cm.exception.args[0], ER_DBACCESS_DENIED, cm.exception.args)
+            self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
+        finally:
+            conn.close()
+
+    def test_no_prefix_confines_nothing(self):
+        p = self.proxy({"DJ_CREATE_TABLES": "true", "DJ_SCHEMA_PREFIX": ""})
+        conn = connect(p.port)
+        try:
+            with conn.cursor() as c:
+                c.execute("USE mysql")
+                c.execute("SELECT DATABASE()")
+                self.assertEqual(c.fetchall(), (("mysql",),))
+                c.execute("SELECT COUNT(*) > 0 FROM user")
+                self.assertEqual(c.fetchall(), ((1,),))
+                c.execute("SELECT COUNT(*) >= 0 FROM performance_schema.threads")
+                self.assertEqual(c.fetchall(), ((1,),))
+        finally:
+            conn.close()
+
+    def test_prefix_keeps_system_schemas_outside(self):
+        p = self.proxy({"DJ_CREATE_TABLES": "true", "DJ_SCHEMA_PREFIX": "myproject_"})
+        self.refused(p.port, "USE mysql")
+        self.refused(p.port, "SELECT * FROM mysql.user")
+
+    def test_production_refuses_system_schemas_without_prefix(self):
+        p = self.proxy({"DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": ""})
+        self.refused(p.port, "USE mysql")
+        self.refused(p.port, "SELECT * FROM sys.version")
+
+
+if __name__ == "__main__":
+    unittest.main()
