@@ -7,6 +7,7 @@
 #include "proxy/cli/check_command.hpp"
 #include "proxy/cli/config_command.hpp"
 #include "proxy/cli/explain_command.hpp"
+#include "proxy/cli/health_command.hpp"
 #include "proxy/cli/serve_command.hpp"
 #include "proxy/cli/token_command.hpp"
 #include "proxy/log_format.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   djproxy::cli::add_explain_command(app);
   djproxy::cli::add_config_command(app);
   djproxy::cli::add_check_command(app);
+  djproxy::cli::add_health_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -35,6 +35,13 @@ def connect(port, user="dj", password="djpass", **kw):
     return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, autocommit=True, **kw)
 
 
+def health_command(admin_port, *args):
+    """`djproxy health` configured by environment only, as the image's HEALTHCHECK runs it."""
+    env = {"PATH": "/usr/bin:/bin", "DJPROXY_ADMIN_LISTEN": f"127.0.0.1:{admin_port}",
+           "DJ_HOST": f"127.0.0.1:{db_port()}", "DJPROXY_CLIENT_TLS_MODE": "off", "DJPROXY_BACKEND_TLS_MODE": "off"}
+    return subprocess.run([PROXY_BIN, "health", *args], env=env, capture_output=True, text=True, timeout=30)
+
+
 def issue_token(schema="myproject_*", ttl="10m"):
     env = {"PATH": "/usr/bin:/bin", "DJPROXY_MIGRATION_KEY": KEY, "DJ_SCHEMA_PREFIX": "myproject_"}
     out = subprocess.run([PROXY_BIN, "token", "issue", "--schema", schema, "--ttl", ttl], env=env, check=True,
@@ -207,10 +214,32 @@ class Observability(unittest.TestCase):
             self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
             self.assertEqual(http_get(proxy.admin_port, "/readyz")[0], 200)
             self.assertEqual(http_get(proxy.admin_port, "/nope")[0], 404)
+            self.assertEqual(health_command(proxy.admin_port).returncode, 0)
+            self.assertEqual(health_command(proxy.admin_port, "--ready").returncode, 0)
         with RefusingPort() as closed, DjproxyProcess(production(), backend_port=closed) as proxy:  # backend down
             self.assertEqual(http_get(proxy.admin_port, "/healthz")[0], 200)
             status, body = http_get(proxy.admin_port, "/readyz")
             self.assertEqual(status, 503, body)
+            self.assertEqual(health_command(proxy.admin_port).returncode, 0)
+            ready = health_command(proxy.admin_port, "--ready")
+            self.assertEqual(ready.returncode, 1, ready.stderr)
+            self.assertIn("503", ready.stderr)
+        # The proxy gone: nothing answers on its admin port.
+        gone = health_command(proxy.admin_port)
+        self.assertEqual(gone.returncode, 1, gone.stderr)
+        self.assertIn("connect", gone.stderr)
+
+    def test_health_command_with_explicit_admin_address(self):
+        with DjproxyProcess(production()) as proxy:
+            env = {"PATH": "/usr/bin:/bin"}
+            ok = subprocess.run([PROXY_BIN, "health", "--admin", f"127.0.0.1:{proxy.admin_port}"], env=env,
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("/healthz: ok", ok.stdout)
+            # The proxy's MySQL port does not speak HTTP: no 200 from it, and no hang.
+            wrong = subprocess.run([PROXY_BIN, "health", "--admin", f"127.0.0.1:{proxy.port}", "--timeout", "2"],
+                                   env=env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(wrong.returncode, 1, wrong.stdout)
 
     def test_broken_audit_destination_is_reported_and_traffic_goes_on(self):
         s = self.schema
