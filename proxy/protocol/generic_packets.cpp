@@ -18,8 +18,10 @@ std::optional<OkPacket> OkPacket::parse(Bytes payload, bool session_track) {
   if (session_track) {
     if (!r.at_end()) ok.info = r.lenenc_bytes();
     if ((ok.status & status::kSessionStateChanged) && !r.at_end()) ok.session_state = r.lenenc_bytes();
-  } else {
-    ok.info = r.rest();
+  } else if (!r.at_end()) {
+    // MariaDB writes the info text length-prefixed whatever the capabilities
+    // (net_send_ok); only MySQL sends it as a string to the packet's end.
+    ok.info = r.lenenc_bytes();
   }
   if (!r.ok()) return std::nullopt;
   return ok;
@@ -35,8 +37,10 @@ void OkPacket::encode(std::string& payload, bool session_track) const {
   if (session_track) {
     if (!info.empty() || !session_state.empty()) w.lenenc_bytes(as_chars(info));
     if (!session_state.empty()) w.lenenc_bytes(as_chars(session_state));
-  } else {
-    w.bytes(info);
+  } else if (!info.empty()) {
+    // As the server does for a client without CLIENT_SESSION_TRACK: the info
+    // keeps its length prefix; mysqlnd (PHP) reads it that way.
+    w.lenenc_bytes(as_chars(info));
   }
 }
 

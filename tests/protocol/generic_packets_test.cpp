@@ -18,10 +18,11 @@ TEST(OkPacket, SessionTrackEncodingCarriesInfoAsLenenc) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->affected_rows, 1u);
   EXPECT_EQ(as_chars(ok->info), info);
-  // Re-encoded for a client without session tracking: info becomes the rest of the packet.
+  // Re-encoded for a client without session tracking: MariaDB keeps the length prefix
+  // (net_send_ok), and PHP's mysqlnd reads it so (issue 17).
   std::string plain;
   ok->encode(plain, false);
-  EXPECT_EQ(plain, std::string("\x00\x01\x00\x02\x00\x00\x00", 7) + info);
+  EXPECT_EQ(plain, std::string("\x00\x01\x00\x02\x00\x00\x00", 7) + char(info.size()) + info);
   const auto back = OkPacket::parse(view(plain), false);
   ASSERT_TRUE(back);
   EXPECT_EQ(as_chars(back->info), info);
