@@ -24,6 +24,9 @@ tests() {  # tests BUILD_DIR [ctest options...]
 
 # Every build goes through ccache; its cache outlives the build directories.
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so that a fresh clone elsewhere (CI) hits the cache of
+# the last one; the debug builds' compile directory is left out of the hash for the same reason.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 mkdir -p "$CCACHE_DIR"
 
 build() {  # build DIR [cmake options...]
