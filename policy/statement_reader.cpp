@@ -502,6 +502,12 @@ void StatementReader::ddl_head(const Token& t) {
 }
 
 void StatementReader::show_head(const Token& t) {
+  if (step_ == 5) {  // SHOW CREATE PACKAGE [BODY] <name>: the name may be quoted
+    expect(Pos::object, Access::read);
+    to_body();
+    if (t.kind == TokenKind::word && !t.after_dot && ieq(t.text, "BODY")) return;
+    return body(t);
+  }
   if (t.kind != TokenKind::word || t.after_dot) return reject("cannot read this SHOW statement");
   const auto go_body = [&] {
     show_mode_ = true;
@@ -550,12 +556,6 @@ void StatementReader::show_head(const Token& t) {
     if (t.kw != Kw::STATUS) return reject("cannot read this SHOW TABLE statement");
     show_needs_schema_ = true;
     return go_body();
-  }
-  if (step_ == 5) {  // SHOW CREATE PACKAGE [BODY] <name>
-    expect(Pos::object, Access::read);
-    to_body();
-    if (t.kind == TokenKind::word && !t.after_dot && ieq(t.text, "BODY")) return;
-    return body(t);
   }
   // SHOW CREATE <kind>
   switch (t.kw) {
