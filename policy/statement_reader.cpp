@@ -502,6 +502,12 @@ void StatementReader::ddl_head(const Token& t) {
 }
 
 void StatementReader::show_head(const Token& t) {
+  if (step_ == 5) {  // SHOW CREATE PACKAGE [BODY] <name>: the name may be quoted
+    expect(Pos::object, Access::read);
+    to_body();
+    if (t.kind == TokenKind::word && !t.after_dot && ieq(t.text, "BODY")) return;
+    return body(t);
+  }
   if (t.kind != TokenKind::word || t.after_dot) return reject("cannot read this SHOW statement");
   const auto go_body = [&] {
     show_mode_ = true;
@@ -537,7 +543,7 @@ void StatementReader::show_head(const Token& t) {
       case Kw::ENGINES: case Kw::ENGINE: case Kw::CHARACTER: case Kw::CHARSET: case Kw::COLLATION:
       case Kw::GRANTS: case Kw::PRIVILEGES: case Kw::PROCESSLIST: case Kw::PLUGINS: case Kw::PROFILE:
       case Kw::PROFILES: case Kw::MASTER: case Kw::BINARY: case Kw::BINLOG: case Kw::SLAVE:
-      case Kw::REPLICA: case Kw::STORAGE: case Kw::PROCEDURE: case Kw::FUNCTION:
+      case Kw::REPLICA: case Kw::STORAGE: case Kw::PROCEDURE: case Kw::FUNCTION: case Kw::PACKAGE:
         info_.verb += ' ';
         info_.verb += keyword_name(t.kw);
         phase_ = Phase::ignore;
@@ -553,6 +559,10 @@ void StatementReader::show_head(const Token& t) {
   }
   // SHOW CREATE <kind>
   switch (t.kw) {
+    case Kw::PACKAGE:
+      info_.verb += " PACKAGE";
+      step_ = 5;
+      return;
     case Kw::TABLE: case Kw::VIEW: case Kw::SEQUENCE:
       info_.verb += ' ';
       info_.verb += keyword_name(t.kw);

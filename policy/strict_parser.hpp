@@ -103,6 +103,7 @@ class Parser {
   void set_item();
   void show_statement();
   void show_filter();
+  void routine_status_filter();
   void describe_statement();
   void transaction_statement();
   void dynamic_statement();

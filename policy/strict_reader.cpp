@@ -30,8 +30,13 @@ void StrictReader::push(const Token& t) {
   s.after_dot = t.after_dot;
   s.truncated = t.truncated;
   if (t.kind == TokenKind::string && !t.text.empty()) s.first = t.text[0];
-  // Only names need their text: literals are read as values whatever they hold.
-  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var) {
+  // Only names need their text: literals are read as values whatever they hold, save
+  // a short string that names a schema (SHOW PROCEDURE STATUS WHERE Db = 'x').
+  constexpr std::size_t kLongestSchemaName = 64;
+  const bool schema_string = t.kind == TokenKind::string && t.text.size() <= kLongestSchemaName;
+  if (t.kind == TokenKind::string && !schema_string) s.truncated = true;
+  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var ||
+      schema_string) {
     if (t.kind == TokenKind::word && !t.after_dot) s.reserved = strict::reserved(t.text);
     if (arena_.size() + t.text.size() > kMaxArena) {
       overflow_ = true;

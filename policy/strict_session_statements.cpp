@@ -99,6 +99,18 @@ void Parser::show_filter() {
   }
 }
 
+// Routine listings span every schema the account can see; only the one-schema form
+// mariadb-dump sends (WHERE Db = 'x') is forwarded, with that schema checked.
+void Parser::routine_status_filter() {
+  if (!(accept("WHERE") && accept("DB") && accept('=')) || at_end() || peek().kind != TokenKind::string)
+    refuse("SHOW ... STATUS is forwarded only as WHERE Db = '<schema>'");
+  const StrictToken& name = peek();
+  if (name.truncated) refuse("name too long");
+  ++pos_;
+  if (!at_end()) refuse("SHOW ... STATUS is forwarded only as WHERE Db = '<schema>'");
+  add_schema(text(name), Access::read);
+}
+
 void Parser::show_statement() {
   ++pos_;
   const auto from_schema = [&](bool current_if_absent) {
@@ -177,7 +189,7 @@ void Parser::show_statement() {
   }
   if (accept("PROCEDURE") || accept("FUNCTION") || (accept("PACKAGE") && (accept("BODY") || true))) {
     expect("STATUS");
-    return show_filter();
+    return routine_status_filter();
   }
   refuse("SHOW " + std::string(at_end() ? "" : text(peek()).substr(0, 32)) + " is not supported");
 }
