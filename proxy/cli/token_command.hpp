@@ -21,7 +21,7 @@ struct TokenIssueRequest {
   std::vector<std::string> schemas;  // --schema, repeatable
   std::string ttl;                   // --ttl, a config duration (30m, 2h, 1h30m)
   std::string note;                  // --note
-  std::string private_key;           // --private-key: Ed25519 PEM path, over migration.private_key
+  std::string private_key{};         // --private-key: Ed25519 PEM path, over migration.private_key
 };
 
 void add_token_command(CLI::App& app);
