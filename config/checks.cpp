@@ -44,8 +44,9 @@ std::vector<Finding> check_settings(const Settings& s, bool production) {
     if (s.policy().mode == PolicyMode::dry_run) {
       out.push_back({S::warning, where(s, "policy.mode") + ": dry-run forwards everything the policy would reject"});
     }
-    if (s.migration().users.empty() && s.migration().key.empty()) {
-      out.push_back({S::warning, "migration.users and migration.key: neither set; no session can change schemas"});
+    if (s.migration().users.empty() && s.migration().key.empty() && !s.migration().public_key) {
+      out.push_back({S::warning, "migration.users, migration.key and migration.public_key: none set; no session can "
+                                 "change schemas"});
     }
   }
 
@@ -55,7 +56,8 @@ std::vector<Finding> check_settings(const Settings& s, bool production) {
                                    " bytes; a token key needs at least " + std::to_string(kMinMigrationKeyBytes)});
   }
 
-  for (auto k : {"client_tls.cert", "client_tls.key", "backend_tls.ca", "backend_tls.cert", "backend_tls.key"}) {
+  for (auto k : {"client_tls.cert", "client_tls.key", "backend_tls.ca", "backend_tls.cert", "backend_tls.key",
+                 "migration.public_key", "migration.private_key"}) {
     check_readable(s, k, out);
   }
 

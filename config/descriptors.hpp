@@ -161,6 +161,10 @@ inline constexpr std::array kDescriptors = std::to_array<Descriptor>({
   {.key = "migration.key", .env = "DJPROXY_MIGRATION_KEY", .kind = Kind::string,
    .description = "HMAC key that signs migration tokens (at least 32 bytes).", .secret = true,
    .secrets_file = "djproxy.migration_key"},
+  {.key = "migration.public_key", .env = "DJPROXY_MIGRATION_PUBLIC_KEY", .kind = Kind::path,
+   .description = "Ed25519 public key (PEM) that verifies migration tokens; all a sidecar needs."},
+  {.key = "migration.private_key", .env = "DJPROXY_MIGRATION_PRIVATE_KEY", .kind = Kind::path,
+   .description = "Ed25519 private key (PEM) that `djproxy token issue` signs with; never give it to a worker."},
   {.key = "migration.max_token_ttl", .env = "DJPROXY_MIGRATION_MAX_TOKEN_TTL", .kind = Kind::duration, .default_text = "24h",
    .description = "Longest lifetime a migration token may have."},
 

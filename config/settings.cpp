@@ -85,6 +85,8 @@ Settings::Settings(std::vector<Entry> entries, Sources sources, std::vector<std:
 
   migration_.users = get<std::vector<std::string>>(e, index_of("migration.users"));
   migration_.key = get<std::string>(e, index_of("migration.key"));
+  migration_.public_key = optional_path(e, index_of("migration.public_key"));
+  migration_.private_key = optional_path(e, index_of("migration.private_key"));
   migration_.max_token_ttl = get<Duration>(e, index_of("migration.max_token_ttl"));
 
   audit_.log = get<std::string>(e, index_of("audit.log"), "-");

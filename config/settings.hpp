@@ -89,7 +89,9 @@ struct PolicySettings {
 
 struct MigrationSettings {
   std::vector<std::string> users;
-  std::string key;  // empty: tokens are refused
+  std::string key;  // empty: HMAC tokens are refused
+  std::optional<std::filesystem::path> public_key;   // Ed25519, verifies
+  std::optional<std::filesystem::path> private_key;  // Ed25519, signs (token issue only)
   Duration max_token_ttl{};
 };
 

@@ -10,6 +10,7 @@
 
 #include "policy/types.hpp"
 #include "proxy/audit/audit_log.hpp"
+#include "proxy/migration/ed25519.hpp"
 
 namespace djproxy::proxy {
 
@@ -17,6 +18,8 @@ struct PolicyRuntime {
   policy::PolicyConfig config;
   std::vector<std::string> migration_users;
   std::string migration_key;
+  // Ed25519 tokens are refused while null.
+  std::shared_ptr<const migration::Ed25519Key> migration_public_key;
   std::chrono::seconds max_token_ttl{24 * 3600};
   std::uint64_t max_statement_bytes = 1ULL << 30;
   // Shared by the snapshots until a reload changes the audit settings; the old log

@@ -358,8 +358,9 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  const auto check = migration::verify(*token, runtime_->migration_key, now, runtime_->config.schema_prefix,
-                                       runtime_->max_token_ttl);
+  const migration::TokenKeys keys{runtime_->migration_key, runtime_->migration_public_key.get()};
+  const auto check =
+      migration::verify(*token, keys, now, runtime_->config.schema_prefix, runtime_->max_token_ttl);
   if (check.status != migration::TokenStatus::ok) {
     spdlog::info("session {} user '{}': migration token refused: {}", id_, user_, check.message);
     const std::string previous_id = migration_token_id_;

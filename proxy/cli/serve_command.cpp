@@ -92,6 +92,12 @@ std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(
   r->config.extra_readable_schemas = p.extra_readable_schemas;
   r->migration_users = s.migration().users;
   r->migration_key = s.migration().key;
+  // Read at start and on reload only; a key that does not load stops the start
+  // (or refuses the reload) rather than leaving tokens unverifiable.
+  if (const auto& path = s.migration().public_key) {
+    r->migration_public_key = std::make_shared<const migration::Ed25519Key>(
+        migration::Ed25519Key::from_public_pem(migration::read_key_file(path->string())));
+  }
   r->max_token_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.migration().max_token_ttl);
   r->max_statement_bytes = s.limits().max_statement_bytes;
   return r;
@@ -115,7 +121,7 @@ void add_serve_command(CLI::App& app) {
     try {
       runtime = policy_runtime(settings);
     } catch (const std::exception& e) {
-      spdlog::critical("cannot open the audit log: {}", e.what());
+      spdlog::critical("cannot start: {}", e.what());
       throw CLI::RuntimeError(1);
     }
     auto reload = [&app, &current, &runtime]() -> proxy::Server::Reloaded {

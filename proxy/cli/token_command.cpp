@@ -1,6 +1,13 @@
 #include "proxy/cli/token_command.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -11,6 +18,7 @@
 #include "config/checks.hpp"
 #include "config/value.hpp"
 #include "proxy/cli/config_command.hpp"
+#include "proxy/migration/ed25519.hpp"
 #include "proxy/migration/token.hpp"
 
 namespace djproxy::cli {
@@ -77,6 +85,33 @@ std::chrono::seconds max_ttl_seconds(const config::Settings& s) {
   return std::chrono::duration_cast<std::chrono::seconds>(s.migration().max_token_ttl);
 }
 
+// The Ed25519 public key a proxy with these settings verifies with; nullopt
+// (after printing why) when it is configured but does not load.
+std::optional<std::shared_ptr<const mig::Ed25519Key>> public_key(const config::Settings& s, std::ostream& err) {
+  const auto& path = s.migration().public_key;
+  if (!path) return std::shared_ptr<const mig::Ed25519Key>();
+  try {
+    return std::make_shared<const mig::Ed25519Key>(mig::Ed25519Key::from_public_pem(mig::read_key_file(path->string())));
+  } catch (const std::exception& e) {
+    err << e.what() << " (migration.public_key, " << path->string() << ")\n";
+    return std::nullopt;
+  }
+}
+
+// O_EXCL: an existing key is never overwritten, and the private key is 0600 from
+// its first byte rather than chmod-ed after being written.
+bool write_new_file(const std::string& path, const std::string& text, mode_t mode, std::ostream& err) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    err << "djproxy: cannot create " << path << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  bool ok = ::fchmod(fd, mode) == 0 && ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) err << "djproxy: cannot write " << path << ": " << std::strerror(errno) << "\n";
+  return ok;
+}
+
 }  // namespace
 
 int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest& request, std::int64_t now,
@@ -86,13 +121,38 @@ int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest&
   const auto& key = settings->migration().key;
   const std::string prefix = settings->database().schema_prefix.value_or("");
 
-  if (key.empty()) {
-    err << "djproxy: no migration key is configured, so no token can be signed; set migration.key (secrets file "
-           "djproxy.migration_key, DJPROXY_MIGRATION_KEY_FILE or DJPROXY_MIGRATION_KEY) to at least "
-        << mig::kMinKeyBytes << " random bytes, the same on every proxy\n";
+  // The private key, when there is one, signs; HMAC stays for single-host setups.
+  std::optional<mig::Ed25519Key> private_key;
+  std::string private_origin;
+  std::string private_path = request.private_key;
+  if (!private_path.empty()) {
+    private_origin = "--private-key " + private_path;
+  } else if (const auto& configured = settings->migration().private_key) {
+    private_path = configured->string();
+    private_origin = "migration.private_key (" + origin(*settings, "migration.private_key") + ")";
+  }
+  if (!private_path.empty()) {
+    try {
+      private_key = mig::Ed25519Key::from_private_pem(mig::read_key_file(private_path));
+    } catch (const std::exception& e) {
+      err << e.what() << " (" << private_origin << ")\n";
+      return 1;
+    }
+  } else if (key.empty() && settings->migration().public_key) {
+    err << "djproxy: this configuration has only the Ed25519 public key (migration.public_key), which verifies "
+           "tokens but cannot sign them; issue tokens where the private key is (migration.private_key or "
+           "--private-key), e.g. on the DBA's machine or in the migration Job's issuer\n";
     return 1;
   }
-  if (key.size() < mig::kMinKeyBytes) {
+
+  if (!private_key && key.empty()) {
+    err << "djproxy: no migration key is configured, so no token can be signed; set migration.key (secrets file "
+           "djproxy.migration_key, DJPROXY_MIGRATION_KEY_FILE or DJPROXY_MIGRATION_KEY) to at least "
+        << mig::kMinKeyBytes << " random bytes, the same on every proxy; or sign with an Ed25519 key "
+           "(djproxy token keygen, migration.private_key)\n";
+    return 1;
+  }
+  if (!private_key && key.size() < mig::kMinKeyBytes) {
     err << "djproxy: the migration key (" << origin(*settings, "migration.key") << ") is " << key.size()
         << " bytes; signing tokens needs at least " << mig::kMinKeyBytes << "\n";
     return 1;
@@ -148,7 +208,7 @@ int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest&
   std::string text;
   try {
     token.id = mig::new_token_id();
-    text = mig::issue(token, key);
+    text = private_key ? mig::issue(token, *private_key) : mig::issue(token, key);
   } catch (const std::exception& e) {
     err << e.what() << "\n";
     return 1;
@@ -156,14 +216,21 @@ int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest&
 
   // Checked the way a proxy with these settings will check it, so a token that
   // is printed is one the proxies accept.
-  auto check = mig::verify(text, key, now, prefix, max_ttl_seconds(*settings));
+  // An Ed25519 token is checked with the private key's own public half.
+  std::optional<mig::Ed25519Key> own_public;
+  if (private_key) own_public = mig::Ed25519Key::from_public_pem(private_key->public_pem());
+  const mig::TokenKeys keys{private_key ? std::string_view() : std::string_view(key),
+                            own_public ? &*own_public : nullptr};
+  auto check = mig::verify(text, keys, now, prefix, max_ttl_seconds(*settings));
   if (!check.ok()) {
     err << "djproxy: internal error: the new token does not verify: " << check.message << "\n";
     return 1;
   }
 
   print_fields(out, token, now);
-  out << "key:         migration.key (" << origin(*settings, "migration.key") << ")\n"
+  out << "key:         "
+      << (private_key ? "Ed25519, " + private_origin : "migration.key (" + origin(*settings, "migration.key") + ")")
+      << "\n"
       << "use it:      SET @djproxy_migration = '<token>';  -- then SET @djproxy_migration = NULL; to end\n"
       << text << "\n";
   return 0;
@@ -175,8 +242,11 @@ int run_token_inspect(const config::LoadOptions& options, std::string_view token
   if (!settings) return 2;
   const auto& key = settings->migration().key;
   const std::string prefix = settings->database().schema_prefix.value_or("");
+  auto public_key_result = public_key(*settings, err);
+  if (!public_key_result) return 1;
+  const auto& verifying_key = *public_key_result;
 
-  auto check = mig::verify(token, key, now, prefix, max_ttl_seconds(*settings));
+  auto check = mig::verify(token, mig::TokenKeys{key, verifying_key.get()}, now, prefix, max_ttl_seconds(*settings));
   if (check.token) {
     print_fields(out, *check.token, now);
   } else if (auto claimed = mig::decode_unverified(token)) {
@@ -185,7 +255,10 @@ int run_token_inspect(const config::LoadOptions& options, std::string_view token
   } else {
     out << "fields:      unreadable\n";
   }
-  out << "key:         migration.key (" << origin(*settings, "migration.key") << ")\n"
+  out << "key:         "
+      << (verifying_key ? "migration.public_key (" + origin(*settings, "migration.public_key") + ")"
+                        : "migration.key (" + origin(*settings, "migration.key") + ")")
+      << "\n"
       << "prefix:      " << (prefix.empty() ? "(none)" : prefix) << "\n";
   if (check.ok()) {
     out << "verifies:    yes, with this key and prefix\n";
@@ -196,8 +269,38 @@ int run_token_inspect(const config::LoadOptions& options, std::string_view token
   return 1;
 }
 
+int run_token_keygen(const std::string& prefix, std::ostream& out, std::ostream& err) {
+  const std::string key_path = prefix + ".key";
+  const std::string pub_path = prefix + ".pub";
+  for (const auto& path : {key_path, pub_path}) {
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0) {
+      err << "djproxy: " << path << " exists; keygen never overwrites a key (move it away, or choose another --out)\n";
+      return 1;
+    }
+  }
+  std::string private_pem;
+  std::string public_pem;
+  try {
+    auto key = mig::Ed25519Key::generate();
+    private_pem = key.private_pem();
+    public_pem = key.public_pem();
+  } catch (const std::exception& e) {
+    err << e.what() << "\n";
+    return 1;
+  }
+  if (!write_new_file(key_path, private_pem, 0600, err)) return 1;
+  if (!write_new_file(pub_path, public_pem, 0644, err)) {
+    ::unlink(key_path.c_str());  // half a pair would only confuse
+    return 1;
+  }
+  out << "private key: " << key_path << " (mode 0600; for `djproxy token issue` only: migration.private_key)\n"
+      << "public key:  " << pub_path << " (for every proxy: migration.public_key)\n";
+  return 0;
+}
+
 void add_token_command(CLI::App& app) {
-  auto* token = app.add_subcommand("token", "Issue or inspect signed migration tokens");
+  auto* token = app.add_subcommand("token", "Make keys, issue or inspect signed migration tokens");
   token->require_subcommand(1);
 
   auto request = std::make_shared<TokenIssueRequest>();
@@ -212,8 +315,19 @@ void add_token_command(CLI::App& app) {
       ->required()
       ->type_name("DURATION");
   issue->add_option("--note", request->note, "Who and why, for the audit log")->type_name("TEXT");
+  issue->add_option("--private-key", request->private_key,
+                    "Ed25519 private key (PEM) to sign with, over migration.private_key")
+      ->type_name("PATH");
   issue->callback([&app, request] {
     int rc = run_token_issue(load_options_from(app), *request, std::time(nullptr), std::cout, std::cerr);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  auto out_prefix = std::make_shared<std::string>();
+  auto* keygen = token->add_subcommand("keygen", "Write an Ed25519 key pair: PREFIX.key (private) and PREFIX.pub");
+  keygen->add_option("--out", *out_prefix, "Path prefix of the two files")->required()->type_name("PREFIX");
+  keygen->callback([out_prefix] {
+    int rc = run_token_keygen(*out_prefix, std::cout, std::cerr);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 

@@ -1,5 +1,7 @@
 #include "proxy/migration/token.hpp"
 
+#include "proxy/migration/ed25519.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -184,7 +186,8 @@ std::variant<MigrationToken, std::string> parse_payload(std::string_view text) {
 }
 
 struct Parts {
-  std::string_view signed_part;  // "djm1.<payload>"
+  bool ed25519 = false;          // which scheme the tag names
+  std::string_view signed_part;  // "djm1.<payload>" or "dje1.<payload>"
   std::string_view payload;
   std::string_view signature;
 };
@@ -202,13 +205,19 @@ std::variant<Parts, std::string> split(std::string_view text) {
   if (!std::all_of(text.begin(), text.end(), token_char)) {
     return std::string("it contains a character other than A-Z a-z 0-9 . _ -");
   }
-  std::string tag = std::string(kTokenTag) + ".";
-  if (!text.starts_with(tag)) return "it does not start with " + single_quoted(tag);
+  const std::string hmac_tag = std::string(kTokenTag) + ".";
+  const std::string ed_tag = std::string(kEd25519TokenTag) + ".";
+  const bool ed25519 = text.starts_with(ed_tag);
+  if (!ed25519 && !text.starts_with(hmac_tag)) {
+    return "it does not start with " + single_quoted(hmac_tag) + " or " + single_quoted(ed_tag);
+  }
+  const std::string& tag = ed25519 ? ed_tag : hmac_tag;
   auto second = text.find('.', tag.size());
   if (second == std::string_view::npos || text.find('.', second + 1) != std::string_view::npos) {
-    return "it is not three parts separated by dots (" + std::string(kTokenTag) + ".<payload>.<signature>)";
+    return "it is not three parts separated by dots (" + tag + "<payload>.<signature>)";
   }
   Parts p;
+  p.ed25519 = ed25519;
   p.signed_part = text.substr(0, second);
   p.payload = text.substr(tag.size(), second - tag.size());
   p.signature = text.substr(second + 1);
@@ -255,11 +264,10 @@ std::string new_token_id() {
   return id;
 }
 
-std::string issue(const MigrationToken& token, std::string_view key) {
-  if (key.size() < kMinKeyBytes) {
-    throw std::invalid_argument("djproxy: the migration key is " + std::to_string(key.size()) +
-                                " bytes; signing tokens needs at least " + std::to_string(kMinKeyBytes));
-  }
+namespace {
+
+// "<tag>.<base64url(payload)>": the part the signature covers.
+std::string signed_part(const MigrationToken& token, std::string_view tag) {
   if (auto problem = token_problem(token); !problem.empty()) {
     throw std::invalid_argument("djproxy: cannot issue the migration token: " + problem);
   }
@@ -274,21 +282,49 @@ std::string issue(const MigrationToken& token, std::string_view key) {
   } catch (const json::type_error&) {
     throw std::invalid_argument("djproxy: cannot issue the migration token: its note or scope is not valid UTF-8");
   }
-  std::string text = std::string(kTokenTag) + "." + base64url_encode(payload);
+  return std::string(tag) + "." + base64url_encode(payload);
+}
+
+}  // namespace
+
+std::string issue(const MigrationToken& token, std::string_view key) {
+  if (key.size() < kMinKeyBytes) {
+    throw std::invalid_argument("djproxy: the migration key is " + std::to_string(key.size()) +
+                                " bytes; signing tokens needs at least " + std::to_string(kMinKeyBytes));
+  }
+  std::string text = signed_part(token, kTokenTag);
   Mac mac = hmac_sha256(key, text);
   text += ".";
   text += base64url_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
   return text;
 }
 
+std::string issue(const MigrationToken& token, const Ed25519Key& private_key) {
+  if (!private_key.has_private()) {
+    throw std::invalid_argument("djproxy: signing a migration token needs the Ed25519 private key; this is the "
+                                "public key, which can only verify");
+  }
+  std::string text = signed_part(token, kEd25519TokenTag);
+  std::string signature = private_key.sign(text);
+  text += ".";
+  text += base64url_encode(signature);
+  return text;
+}
+
 TokenCheck verify(std::string_view text, std::string_view key, std::int64_t now, std::string_view schema_prefix,
                   std::chrono::seconds max_ttl) {
+  return verify(text, TokenKeys{key, nullptr}, now, schema_prefix, max_ttl);
+}
+
+TokenCheck verify(std::string_view text, const TokenKeys& keys, std::int64_t now, std::string_view schema_prefix,
+                  std::chrono::seconds max_ttl) {
+  const std::string_view key = keys.hmac_key;
   // No length in the message: the client reading the ERR has no business knowing it.
-  if (key.empty()) {
-    return fail(TokenStatus::weak_key,
-                "djproxy: migration tokens are refused: this proxy has no migration key (migration.key)");
+  if (key.empty() && keys.public_key == nullptr) {
+    return fail(TokenStatus::weak_key, "djproxy: migration tokens are refused: this proxy has no migration key "
+                                       "(migration.public_key or migration.key)");
   }
-  if (key.size() < kMinKeyBytes) {
+  if (!key.empty() && key.size() < kMinKeyBytes) {
     return fail(TokenStatus::weak_key, "djproxy: migration tokens are refused: this proxy's migration key is shorter "
                                        "than " + std::to_string(kMinKeyBytes) + " bytes (migration.key)");
   }
@@ -297,17 +333,39 @@ TokenCheck verify(std::string_view text, std::string_view key, std::int64_t now,
   if (auto* detail = std::get_if<std::string>(&split_result)) return malformed(*detail);
   const auto& parts = std::get<Parts>(split_result);
 
+  // A token is checked only by the scheme its tag names, and only with that
+  // scheme's own key: a public-key sidecar never falls back to HMAC, nor the reverse.
+  if (parts.ed25519 && keys.public_key == nullptr) {
+    return fail(TokenStatus::weak_key, "djproxy: migration token is signed with Ed25519 (" +
+                                           std::string(kEd25519TokenTag) +
+                                           "), but this proxy has no public key to check it (migration.public_key)");
+  }
+  if (!parts.ed25519 && key.empty()) {
+    return fail(TokenStatus::weak_key, "djproxy: migration token is signed with an HMAC key (" +
+                                           std::string(kTokenTag) +
+                                           "), but this proxy accepts only Ed25519 tokens (migration.public_key); "
+                                           "issue it with the private key");
+  }
+
   auto signature = base64url_decode(parts.signature);
   if (!signature) return malformed("its signature part is not base64url");
-  if (signature->size() != Mac{}.size()) {
+  const std::size_t expected_size = parts.ed25519 ? kEd25519SignatureBytes : Mac{}.size();
+  if (signature->size() != expected_size) {
     return malformed("its signature is " + std::to_string(signature->size()) + " bytes, not " +
-                     std::to_string(Mac{}.size()));
+                     std::to_string(expected_size));
   }
-  Mac expected = hmac_sha256(key, parts.signed_part);
-  if (CRYPTO_memcmp(expected.data(), signature->data(), expected.size()) != 0) {
+  bool signature_ok = false;
+  if (parts.ed25519) {
+    signature_ok = keys.public_key->verify(parts.signed_part, *signature);
+  } else {
+    Mac expected = hmac_sha256(key, parts.signed_part);
+    signature_ok = CRYPTO_memcmp(expected.data(), signature->data(), expected.size()) == 0;
+  }
+  if (!signature_ok) {
     return fail(TokenStatus::bad_signature,
-                "djproxy: migration token signature does not match this proxy's migration key: it was signed with "
-                "another key (or the key was rotated since), or it was altered");
+                std::string("djproxy: migration token signature does not match this proxy's ") +
+                    (parts.ed25519 ? "public key (migration.public_key)" : "migration key") +
+                    ": it was signed with another key (or the key was rotated since), or it was altered");
   }
 
   // Only now is the payload trusted enough to be read.

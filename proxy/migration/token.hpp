@@ -21,7 +21,12 @@
 
 namespace djproxy::migration {
 
+class Ed25519Key;
+
 inline constexpr std::string_view kTokenTag = "djm1";
+// Ed25519 tokens: dje1.<base64url(JSON payload)>.<base64url(64-byte signature)>.
+// The tag is signed too, so a token cannot be moved from one scheme to the other.
+inline constexpr std::string_view kEd25519TokenTag = "dje1";
 // HMAC-SHA256 is only as strong as its key; 32 bytes matches the hash size.
 inline constexpr std::size_t kMinKeyBytes = 32;
 // Proxies run on different hosts; this much disagreement between clocks is tolerated.
@@ -72,12 +77,24 @@ std::string new_token_id();
 // pattern, expires_at <= issued_at, or the note is too long or not UTF-8: a proxy
 // would refuse such a token, so it is never produced.
 std::string issue(const MigrationToken& token, std::string_view key);
+// The same with Ed25519; also throws std::invalid_argument for a public-only key.
+std::string issue(const MigrationToken& token, const Ed25519Key& private_key);
+
+// What a proxy verifies with: either or both. An HMAC token (djm1) is checked only
+// with hmac_key, an Ed25519 one (dje1) only with public_key; a token whose scheme
+// has no key here is refused (weak_key), never checked another way.
+struct TokenKeys {
+  std::string_view hmac_key;
+  const Ed25519Key* public_key = nullptr;
+};
 
 // Checks, in this order: key strength, format, signature (nothing in the payload
 // is read before it verifies), payload fields, expiry, issued_at at most
 // kClockSkewSeconds ahead of `now`, lifetime <= max_ttl, every scope pattern
 // inside `schema_prefix` (empty: no prefix configured, any pattern is inside).
 TokenCheck verify(std::string_view text, std::string_view key, std::int64_t now, std::string_view schema_prefix,
+                  std::chrono::seconds max_ttl);
+TokenCheck verify(std::string_view text, const TokenKeys& keys, std::int64_t now, std::string_view schema_prefix,
                   std::chrono::seconds max_ttl);
 
 // The payload without checking the signature, for `djproxy token inspect` to show

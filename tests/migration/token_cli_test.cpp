@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "proxy/cli/token_command.hpp"
@@ -155,6 +156,39 @@ TEST(TokenCli, InspectExplainsWhyATokenDoesNotVerify) {
   auto keyless = inspect(tree.options({{"DJ_SCHEMA_PREFIX", "myproject_"}}), token);
   EXPECT_EQ(keyless.rc, 1);
   EXPECT_THAT(keyless.out, HasSubstr("weak_key"));
+}
+
+
+TEST(TokenCli, KeygenWritesAPrivate0600PairAndNeverOverwrites) {
+  TempTree tree;
+  const std::string prefix = (tree.root() / "issuer").string();
+  std::ostringstream out, err;
+  ASSERT_EQ(run_token_keygen(prefix, out, err), 0) << err.str();
+  auto perms = std::filesystem::status(prefix + ".key").permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ostringstream out2, err2;
+  EXPECT_EQ(run_token_keygen(prefix, out2, err2), 1);
+  EXPECT_THAT(err2.str(), HasSubstr("never overwrites"));
+}
+
+TEST(TokenCli, PublicKeyOnlyCannotIssueButVerifiesWhatThePrivateKeySigned) {
+  TempTree tree;
+  const std::string prefix = (tree.root() / "issuer").string();
+  std::ostringstream out, err;
+  ASSERT_EQ(run_token_keygen(prefix, out, err), 0) << err.str();
+  config::EnvMap sidecar{{"DJPROXY_MIGRATION_PUBLIC_KEY", prefix + ".pub"}, {"DJ_SCHEMA_PREFIX", "myproject_"}};
+  auto refused = issue(tree.options(sidecar), {{"myproject_*"}, "1h", ""});
+  EXPECT_EQ(refused.rc, 1);
+  EXPECT_THAT(refused.err, HasSubstr("only the Ed25519 public key"));
+  EXPECT_TRUE(refused.out.empty());
+
+  config::EnvMap dba{{"DJPROXY_MIGRATION_PRIVATE_KEY", prefix + ".key"}, {"DJ_SCHEMA_PREFIX", "myproject_"}};
+  auto issued = issue(tree.options(dba), {{"myproject_*"}, "1h", ""});
+  ASSERT_EQ(issued.rc, 0) << issued.err;
+  EXPECT_THAT(issued.last_line(), ::testing::StartsWith("dje1."));
+  auto shown = inspect(tree.options(sidecar), issued.last_line(), kNow + 60);
+  EXPECT_EQ(shown.rc, 0) << shown.out << shown.err;
+  EXPECT_THAT(shown.out, HasSubstr("verifies:    yes"));
 }
 
 }  // namespace
