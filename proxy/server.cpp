@@ -49,7 +49,17 @@ void Server::run() {
     admin_options.backend_host = o.backend.host;
     admin_options.backend_port = o.backend.port;
     // Ready: the settings loaded (we are running) and the backend accepts connections.
-    admin_server = std::make_unique<admin::AdminServer>(admin_options, shared_->metrics);
+    // The audit log is read from the current rules, so a reload that moves it counts.
+    auto readiness = [shared = shared_.get()]() {
+      admin::Readiness r{true, {}, {}};
+      const auto policy = shared->policy.get();
+      if (policy->audit) {
+        const std::string problem = policy->audit->problem();
+        if (!problem.empty()) r.note = "audit log degraded: " + problem;
+      }
+      return r;
+    };
+    admin_server = std::make_unique<admin::AdminServer>(admin_options, shared_->metrics, readiness);
     admin_server->start();
   }
   for (auto& worker : workers_) worker->start();

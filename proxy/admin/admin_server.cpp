@@ -219,19 +219,19 @@ Awaitable<Response> AdminServer::Impl::handle(const http::request<http::string_b
     // Answering at all is the proof: this thread runs, the process serves.
     res = make_response(http::status::ok, version, "ok\n");
   } else if (target == "/readyz") {
-    Readiness r{true, {}};
+    Readiness r{true, {}, {}};
     if (readiness) {
       try {
         r = readiness();
       } catch (const std::exception& e) {
-        r = {false, std::string("readiness check failed: ") + e.what()};
+        r = {false, std::string("readiness check failed: ") + e.what(), {}};
       }
     }
     if (r.ready) {
       const std::string problem = co_await backend_problem();
-      if (!problem.empty()) r = {false, problem};
+      if (!problem.empty()) r = {false, problem, {}};
     }
-    res = r.ready ? make_response(http::status::ok, version, "ready\n")
+    res = r.ready ? make_response(http::status::ok, version, r.note.empty() ? "ready\n" : "ready (" + r.note + ")\n")
                   : make_response(http::status::service_unavailable, version, "not ready: " + r.reason + "\n");
   } else {
     res = make_response(http::status::ok, version, metrics.render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");

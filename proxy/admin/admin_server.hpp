@@ -15,6 +15,9 @@ class Metrics;
 struct Readiness {
   bool ready = false;
   std::string reason;  // when not ready: said in the 503 body
+  // When ready but degraded (the audit log cannot be written): said in the 200 body,
+  // "ready (NOTE)". Traffic still flows, so load balancers keep sending it.
+  std::string note;
 };
 
 struct AdminOptions {

@@ -1,5 +1,9 @@
 #include "proxy/audit/audit_log.hpp"
 
+#include <cstring>
+
+#include "proxy/audit/audit_file.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -21,8 +25,6 @@
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
@@ -288,15 +290,26 @@ struct AuditShared {
   std::atomic<std::uint64_t> write_errors{0};
   std::atomic<std::uint64_t> overruns{0};  // pushed out of a full queue by newer lines
   std::atomic<std::uint64_t> lost{0};      // never reached the queue
+  std::atomic<std::uint64_t> unwritten{0}; // the destination refused them
+  std::atomic<std::uint64_t> gap_records{0};  // audit_gap lines written
+  std::atomic<bool> failing{false};        // the last write to the destination failed
+  std::mutex problem_mutex;
+  std::string problem;  // why it failed, for /readyz
   std::atomic<std::int64_t> next_error_warning{0};
   std::atomic<std::int64_t> next_drop_warning{0};
 
   std::uint64_t dropped() const {
-    return overruns.load(std::memory_order_relaxed) + lost.load(std::memory_order_relaxed);
+    return overruns.load(std::memory_order_relaxed) + lost.load(std::memory_order_relaxed) +
+           unwritten.load(std::memory_order_relaxed);
   }
 
-  void write_failed(std::string_view what) {
-    const auto n = write_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+  void write_failed(std::string_view what, std::uint64_t events = 1) {
+    {
+      std::lock_guard lock(problem_mutex);
+      problem.assign(what);
+    }
+    failing.store(true, std::memory_order_relaxed);
+    const auto n = write_errors.fetch_add(events, std::memory_order_relaxed) + events;
     if (due(next_error_warning)) {
       spdlog::warn("audit log: cannot write ({}); {} audit write error(s) so far, traffic goes on", what, n);
     }
@@ -313,34 +326,115 @@ struct AuditShared {
 
 namespace {
 
-// In front of the real destination: opens it (again, after a failure) and turns every
-// failure into a counted, rate-limited warning. Only the writer thread calls it.
+// The record that tells a DBA reading the log that events are missing before it.
+std::string gap_line(std::uint64_t lost) {
+  std::string line;
+  LineBuilder b(line);
+  b.key("timestamp");
+  line += '"';
+  append_timestamp(line);
+  line += '"';
+  b.text("event", "audit_gap");
+  b.number("events_lost", std::optional<std::uint64_t>(lost));
+  b.text("message", "audit events were lost here (destination failed or did not keep up)");
+  b.finish();
+  return line;
+}
+
+// In front of the real destination: opens it (again, after a failure), turns every
+// failure into a counted, rate-limited warning, counts every event it loses and, once
+// writing works again, first writes an audit_gap record saying how many were lost.
+// Only the writer thread calls it.
 class GuardedSink {
  public:
   GuardedSink(std::function<spdlog::sink_ptr()> make, std::shared_ptr<AuditShared> shared)
       : make_(std::move(make)), shared_(std::move(shared)) {}
+  GuardedSink(std::unique_ptr<AppendFile> file, std::shared_ptr<AuditShared> shared)
+      : file_(std::move(file)), shared_(std::move(shared)) {}
 
   void write(std::string_view line) {
+    const auto dropped = shared_->dropped();
+    if (dropped > covered_) {
+      gaps_.push_back({lines_, covered_});
+      covered_ = dropped;
+      put(gap_line(dropped - gaps_.back().covered_before), true);
+    }
+    put(line, false);
+  }
+
+  void flush() {
+    if (file_ != nullptr) {
+      write_file();
+      return;
+    }
+    try {
+      if (inner_ != nullptr) inner_->flush();
+    } catch (const std::exception& e) {
+      shared_->write_failed(e.what(), 0);
+    }
+  }
+
+ private:
+  struct Gap {
+    std::size_t line;  // its index in the batch
+    std::uint64_t covered_before;
+  };
+  // Beyond this a batch goes to the file before the writer's flush.
+  static constexpr std::size_t kFileBatchBytes = 64 * 1024;
+
+  void put(std::string_view line, bool gap) {
+    if (file_ != nullptr) {
+      buffer_.append(line);
+      buffer_ += '\n';
+      ++lines_;
+      if (buffer_.size() >= kFileBatchBytes) write_file();
+      return;
+    }
     try {
       open();
       const spdlog::details::log_msg msg(spdlog::source_loc{}, "djproxy-audit", spdlog::level::info,
                                          spdlog::string_view_t(line.data(), line.size()));
       inner_->log(msg);
-      shared_->written.fetch_add(1, std::memory_order_relaxed);
+      (gap ? shared_->gap_records : shared_->written).fetch_add(1, std::memory_order_relaxed);
+      shared_->failing.store(false, std::memory_order_relaxed);
     } catch (const std::exception& e) {
-      shared_->write_failed(e.what());
+      if (gap) {
+        covered_ = gaps_.back().covered_before;  // said again with the next line
+      } else {
+        shared_->unwritten.fetch_add(1, std::memory_order_relaxed);
+        shared_->write_failed(e.what());
+      }
     }
+    gaps_.clear();
   }
 
-  void flush() {
-    try {
-      if (inner_ != nullptr) inner_->flush();
-    } catch (const std::exception& e) {
-      shared_->write_failed(e.what());
+  // The batch goes out whole lines only; the lines that did not fit are counted lost,
+  // and a gap record among them is written again before the next line.
+  void write_file() {
+    if (buffer_.empty()) return;
+    const auto r = file_->append(buffer_);
+    std::size_t kept_lines = 0;
+    for (std::size_t i = 0; i < r.kept; ++i) kept_lines += buffer_[i] == '\n' ? 1 : 0;
+    std::size_t lost_gaps = 0;
+    for (const Gap& g : gaps_) {
+      if (g.line < kept_lines) continue;
+      if (lost_gaps++ == 0) covered_ = g.covered_before;
     }
+    const std::size_t kept_gaps = gaps_.size() - lost_gaps;
+    shared_->written.fetch_add(kept_lines - kept_gaps, std::memory_order_relaxed);
+    shared_->gap_records.fetch_add(kept_gaps, std::memory_order_relaxed);
+    const std::uint64_t lost_events = (lines_ - kept_lines) - lost_gaps;
+    buffer_.clear();
+    lines_ = 0;
+    gaps_.clear();
+    if (r.error == 0) {
+      shared_->failing.store(false, std::memory_order_relaxed);
+      return;
+    }
+    shared_->unwritten.fetch_add(lost_events, std::memory_order_relaxed);
+    shared_->write_failed(std::strerror(r.error), lost_events);
   }
 
- private:
   void open() {
     if (inner_ != nullptr) return;
     const auto now = Clock::now();
@@ -358,10 +452,16 @@ class GuardedSink {
   }
 
   std::function<spdlog::sink_ptr()> make_;
+  std::unique_ptr<AppendFile> file_;
   std::shared_ptr<AuditShared> shared_;
   spdlog::sink_ptr inner_;
   Clock::time_point next_open_{};
   std::string open_error_;
+  // Lost events already announced by a gap record (written, or in the batch).
+  std::uint64_t covered_ = 0;
+  std::string buffer_;  // the file's batch
+  std::size_t lines_ = 0;
+  std::vector<Gap> gaps_;
 };
 
 // spdlog's stdout sink ignores write errors; a log shipper that went away must show
@@ -380,13 +480,6 @@ class StdoutSink final : public spdlog::sinks::base_sink<spdlog::details::null_m
   }
 };
 
-spdlog::sink_ptr make_destination(const AuditOptions& o) {
-  // Only the writer thread touches the destination, so the single-threaded sinks suffice.
-  if (o.path == "-") return std::make_shared<StdoutSink>();
-  if (o.rotate_size == 0) return std::make_shared<spdlog::sinks::basic_file_sink_st>(o.path, false);
-  return std::make_shared<spdlog::sinks::rotating_file_sink_st>(o.path, static_cast<std::size_t>(o.rotate_size),
-                                                                static_cast<std::size_t>(o.rotate_count));
-}
 
 }  // namespace
 
@@ -527,14 +620,16 @@ AuditLog::AuditLog(const AuditOptions& options, spdlog::sink_ptr sink)
   }
   if (options.all_statements) mask_ |= 1U << static_cast<unsigned>(EventClass::statement);
 
-  std::function<spdlog::sink_ptr()> make;
+  std::unique_ptr<GuardedSink> guarded;
   if (sink != nullptr) {
-    make = [sink] { return sink; };
+    guarded = std::make_unique<GuardedSink>([sink] { return sink; }, shared_);
+  } else if (options.path == "-") {
+    guarded = std::make_unique<GuardedSink>([] { return std::make_shared<StdoutSink>(); }, shared_);
   } else {
-    make = [options] { return make_destination(options); };
+    guarded = std::make_unique<GuardedSink>(
+        std::make_unique<AppendFile>(options.path, options.rotate_size, options.rotate_count), shared_);
   }
-  writer_ = std::make_unique<AuditWriter>(options.queue_size, std::make_unique<GuardedSink>(std::move(make), shared_),
-                                          shared_);
+  writer_ = std::make_unique<AuditWriter>(options.queue_size, std::move(guarded), shared_);
 }
 
 AuditLog::~AuditLog() {
@@ -555,6 +650,20 @@ void AuditLog::write(const AuditEvent& event) noexcept {
 std::uint64_t AuditLog::dropped() const noexcept { return shared_->dropped(); }
 
 std::uint64_t AuditLog::write_errors() const noexcept { return shared_->write_errors.load(std::memory_order_relaxed); }
+
+std::uint64_t AuditLog::gap_records() const noexcept {
+  return shared_->gap_records.load(std::memory_order_relaxed);
+}
+
+std::string AuditLog::problem() const {
+  if (!shared_->failing.load(std::memory_order_relaxed)) return {};
+  std::string why;
+  {
+    std::lock_guard lock(shared_->problem_mutex);
+    why = shared_->problem;
+  }
+  return fmt::format("cannot write ({}), {} event(s) lost so far", why, shared_->dropped());
+}
 
 std::uint64_t AuditLog::written() const noexcept { return shared_->written.load(std::memory_order_relaxed); }
 

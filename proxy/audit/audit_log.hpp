@@ -135,10 +135,16 @@ class AuditLog {
   bool wants(EventClass event_class) const noexcept { return (mask_ >> static_cast<unsigned>(event_class)) & 1U; }
   bool wants(Event event) const noexcept { return wants(class_of(event)); }
 
-  // Events lost because the queue was full (or a line could not be built).
+  // Events lost: the queue was full, a line could not be built, or the destination
+  // refused it. Each loss is also announced in the log by an audit_gap record.
   std::uint64_t dropped() const noexcept;
   // Lines the destination refused (open, write or flush failed).
   std::uint64_t write_errors() const noexcept;
+  // Empty while the destination takes lines; otherwise why it does not (for /readyz:
+  // traffic goes on, so the proxy is degraded, not down).
+  std::string problem() const;
+  // audit_gap records handed to the destination (not counted in written()).
+  std::uint64_t gap_records() const noexcept;
   // Lines handed to the destination successfully.
   std::uint64_t written() const noexcept;
 

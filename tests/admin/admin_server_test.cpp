@@ -116,7 +116,7 @@ TEST(AdminServer, HealthzAnswersOk) {
 TEST(AdminServer, ReadyWhenBackendAcceptsAndSettingsLoaded) {
   Metrics metrics;
   ListeningBackend backend;
-  AdminServer server(options_for(backend.port()), metrics, [] { return Readiness{true, {}}; });
+  AdminServer server(options_for(backend.port()), metrics, [] { return Readiness{true, {}, {}}; });
   server.start();
   const Reply r = get(server.port(), "/readyz");
   EXPECT_EQ(r.status, 200U);
@@ -126,7 +126,7 @@ TEST(AdminServer, ReadyWhenBackendAcceptsAndSettingsLoaded) {
 TEST(AdminServer, NotReadyWhenBackendRefuses) {
   Metrics metrics;
   const std::uint16_t port = closed_port();
-  AdminServer server(options_for(port), metrics, [] { return Readiness{true, {}}; });
+  AdminServer server(options_for(port), metrics, [] { return Readiness{true, {}, {}}; });
   server.start();
   const Reply r = get(server.port(), "/readyz");
   EXPECT_EQ(r.status, 503U);
@@ -141,7 +141,7 @@ TEST(AdminServer, NotReadyWhileTheCallbackSaysSo) {
   ListeningBackend backend;
   std::atomic<bool> loaded{false};
   AdminServer server(options_for(backend.port()), metrics, [&loaded] {
-    return loaded ? Readiness{true, {}} : Readiness{false, "settings not loaded"};
+    return loaded ? Readiness{true, {}, {}} : Readiness{false, "settings not loaded", {}};
   });
   server.start();
   const Reply before = get(server.port(), "/readyz");
