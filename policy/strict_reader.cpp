@@ -17,6 +17,7 @@ void StrictReader::reset(const std::optional<std::string>& current_schema) {
   overflow_ = false;
   depth_ = 0;
   insert_ = false;
+  show_ = false;
   saw_select_ = false;
   rows_start_ = 0;
 }
@@ -31,9 +32,11 @@ void StrictReader::push(const Token& t) {
   s.truncated = t.truncated;
   if (t.kind == TokenKind::string && !t.text.empty()) s.first = t.text[0];
   // Only names need their text: literals are read as values whatever they hold, save
-  // a short string that names a schema (SHOW PROCEDURE STATUS WHERE Db = 'x').
+  // in SHOW a short string that names a schema (SHOW PROCEDURE STATUS WHERE Db = 'x').
+  // Elsewhere strings stay out of the arena, so that a long IN list of keys does not
+  // fill it before the token limit.
   constexpr std::size_t kLongestSchemaName = 64;
-  const bool schema_string = t.kind == TokenKind::string && t.text.size() <= kLongestSchemaName;
+  const bool schema_string = show_ && t.kind == TokenKind::string && t.text.size() <= kLongestSchemaName;
   if (t.kind == TokenKind::string && !schema_string) s.truncated = true;
   if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var ||
       schema_string) {
@@ -60,6 +63,7 @@ void StrictReader::on_token(const Token& t) {
   const bool w = t.kind == TokenKind::word && !t.after_dot;
   if (toks_.empty()) {
     insert_ = w && (strict::ieq(t.text, "INSERT") || strict::ieq(t.text, "REPLACE"));
+    show_ = w && strict::ieq(t.text, "SHOW");
   } else if (insert_ && depth_ == 0 && w) {
     if (strict::ieq(t.text, "SELECT") || strict::ieq(t.text, "WITH")) saw_select_ = true;
     if (!saw_select_ && rows_start_ == 0 && (strict::ieq(t.text, "VALUES") || strict::ieq(t.text, "VALUE")))

@@ -81,6 +81,7 @@ class StrictReader {
   // INSERT ... VALUES rows, checked as they arrive
   int depth_ = 0;
   bool insert_ = false;
+  bool show_ = false;  // a SHOW statement: short strings keep their text
   bool saw_select_ = false;
   std::size_t rows_start_ = 0;  // 0: not inside the row list
 };

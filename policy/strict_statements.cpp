@@ -245,6 +245,7 @@ void Parser::insert_statement() {
           continue;
         if (!(toks_[i + 1].kind == TokenKind::punct && toks_[i + 1].punct == '=')) continue;
         const bool own = word(toks_[i + 2], "VALUES") && toks_[i + 3].punct == '(' &&
+                         (toks_[i + 4].kind == TokenKind::word || toks_[i + 4].kind == TokenKind::quoted_ident) &&
                          ieq(text(toks_[i + 4]), "table_name") && toks_[i + 5].punct == ')';
         if (!own) out_.lineage_rows = StrictResult::LineageRows::other;
       }

@@ -399,3 +399,23 @@ TEST(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
   // an over-long name is still refused
   EXPECT_EQ(analyse("SELECT " + std::string(5000, 'a') + " FROM t", s, c).decision.verdict, Verdict::reject);
 }
+
+// A restriction by many keys (DataJoint's UUID or hash primary keys): string literals do
+// not count against the reader's arena of names, so only the token limit bounds the list.
+// Found by the review of SHOW ... STATUS WHERE Db = '...', whose strings keep their text.
+TEST(LongLiterals, ManyUuidKeysInARestrictionAreReadUpToTheTokenLimit) {
+  using namespace djproxy::policy;
+  SessionState s;
+  s.current_schema = "myproject_full";
+  PolicyConfig c;
+  c.schema_prefix = "myproject_";
+  const std::string uuid = "'0b9c7d4e-5f61-4a2b-9c3d-7e8f9a0b1c2d'";
+  std::string sql = "SELECT * FROM myproject_full.session WHERE session_uuid IN (" + uuid;
+  for (int i = 1; i < 125000; ++i) sql += "," + uuid;  // 125,000 * 36 bytes: over the 4 MB arena
+  sql += ")";
+  const auto a = analyse(sql, s, c);
+  EXPECT_EQ(a.decision.verdict, Verdict::allow) << a.decision.message;
+  // SHOW keeps its short strings' text: the schema in WHERE Db = '...' is checked.
+  EXPECT_EQ(analyse("SHOW PROCEDURE STATUS WHERE Db = 'myproject_full'", s, c).decision.verdict, Verdict::allow);
+  EXPECT_EQ(analyse("SHOW PROCEDURE STATUS WHERE Db = 'other'", s, c).decision.verdict, Verdict::reject);
+}
