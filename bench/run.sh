@@ -124,11 +124,36 @@ cpu_us() {  # pid
 }
 declare -A pid=([haproxy]=$hap_pid [djproxy]=$dj_pid)
 declare -A cpu  # cpu[workload,setup] = CPU µs per unit of work, per round
-cpu_start() { [[ -n ${pid[$1]:-} ]] && cpu_before=$(cpu_us "${pid[$1]}") || cpu_before=; }
+# With perf (linux-perf) present and allowed, the same window also counts each proxy's
+# system calls and context switches: on a virtual machine without hardware counters these
+# are what CPU time per query is made of, and they do not drift with the neighbours.
+declare -A sys ctx  # sys[workload,setup], ctx[workload,setup] = per unit of work, per round
+perf_ok=0
+command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1 && perf_ok=1
+perf_pid=
+cpu_start() {
+  cpu_before= perf_pid=
+  [[ -n ${pid[$1]:-} ]] || return 0
+  cpu_before=$(cpu_us "${pid[$1]}")
+  if ((perf_ok)); then
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "${pid[$1]}" -o "$WORK/perf.$1" &
+    perf_pid=$!
+    sleep 0.2  # attached before the work starts
+  fi
+}
 cpu_end() {  # key setup units-of-work
+  local after
+  [[ -n ${cpu_before:-} ]] && after=$(cpu_us "${pid[$2]}")
+  if [[ -n ${perf_pid:-} ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+  fi
   [[ -n ${cpu_before:-} && -n ${3:-} && ${3:-0} != 0 ]] || return 0
-  cpu[$1,$2]="${cpu[$1,$2]:-} $(awk -v a="$cpu_before" -v b="$(cpu_us "${pid[$2]}")" -v n="$3" \
-    'BEGIN {printf "%.2f", (b - a) / n}')"
+  cpu[$1,$2]="${cpu[$1,$2]:-} $(awk -v a="$cpu_before" -v b="$after" -v n="$3" 'BEGIN {printf "%.2f", (b - a) / n}')"
+  if [[ -n ${perf_pid:-} && -s $WORK/perf.$2 ]]; then
+    sys[$1,$2]="${sys[$1,$2]:-} $(awk -F, -v n="$3" '$3 ~ /sys_enter/ {printf "%.2f", $1 / n}' "$WORK/perf.$2")"
+    ctx[$1,$2]="${ctx[$1,$2]:-} $(awk -F, -v n="$3" '$3 ~ /context-switches/ {printf "%.2f", $1 / n}' "$WORK/perf.$2")"
+  fi
 }
 
 run_sysbench() {  # test threads setup -> "rate total": queries/s or tx/s, and the queries run
@@ -244,5 +269,26 @@ cpu_row "oltp_read_only/1" "sysbench oltp_read_only, 1 thread" "µs/query"
 cpu_row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "µs/query"
 cpu_row blob_insert "${BLOB_MB} MB LONGBLOB insert + fetch" "µs/MB"
 cpu_row churn "connection churn, $CHURN connections" "µs/connection"
+if ((perf_ok)); then
+  echo
+  echo "System calls and context switches of each proxy's process per unit of work (\`perf stat\`" \
+    "over the same window as the CPU time). Medians over the rounds; the rounds' range in brackets."
+  echo
+  echo "| workload | unit | HAProxy syscalls | djproxy syscalls | HAProxy switches | djproxy switches |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  perf_row() {  # key label unit
+    [[ -n ${sys[$1,djproxy]:-} ]] || return 0
+    echo "| $2 | $3 | $(median <<<"${sys[$1,haproxy]:-}")$(cpu_range <<<"${sys[$1,haproxy]:-}") |" \
+      "$(median <<<"${sys[$1,djproxy]:-}")$(cpu_range <<<"${sys[$1,djproxy]:-}") |" \
+      "$(median <<<"${ctx[$1,haproxy]:-}")$(cpu_range <<<"${ctx[$1,haproxy]:-}") |" \
+      "$(median <<<"${ctx[$1,djproxy]:-}")$(cpu_range <<<"${ctx[$1,djproxy]:-}") |"
+  }
+  perf_row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "per query"
+  perf_row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "per query"
+  perf_row "oltp_read_only/1" "sysbench oltp_read_only, 1 thread" "per query"
+  perf_row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "per query"
+  perf_row blob_insert "${BLOB_MB} MB LONGBLOB insert + fetch" "per MB"
+  perf_row churn "connection churn, $CHURN connections" "per connection"
+fi
 echo
 echo "djproxy peak RSS (VmHWM) over the whole run: $((rss_kb / 1024)) MB ($rss_kb kB)."

@@ -586,10 +586,10 @@ Awaitable<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
   if (worker_.draining()) co_return false;  // shutdown: the last command is answered
   set_deadline(connection_->options.idle_timeout);
-  watch_server_leg();
   const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
   if (!filled) co_return false;
   phase_ = Phase::kBusy;
+  ++commands_;
   deadline_ = Clock::time_point::max();
   const auto header = protocol::read_header(client_buffer_.data());
   if (header.sequence != 0) {

@@ -40,6 +40,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Shutdown (session_lifecycle.cpp): an idle session closes now; a busy one finishes
   // its command and closes instead of reading the next (see Worker::draining()).
   void drain();
+  // Called by the janitor on each tick (session_lifecycle.cpp): a session that has been
+  // idle since the previous tick gets its server leg watched.
+  void watch_if_idle_since_last_tick();
 
  private:
   // The server leg while the client is idle (session_lifecycle.cpp): a backend that
@@ -50,6 +53,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void check_idle_server_leg();
   bool server_watched_ = false;     // a wait for readability is pending on the server leg
   bool server_check_due_ = false;   // the leg became readable during a command: look again when idle
+  std::uint32_t commands_ = 0;      // commands read so far (wraps; only compared for equality)
+  std::uint32_t idle_mark_ = 0;     // commands_ when a tick last saw the session idle and unwatched
+  bool idle_marked_ = false;
 
  public:
   bool idle_between_commands() const { return phase_ == Phase::kIdle; }
