@@ -64,7 +64,8 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
-Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer)
+Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+                 HandshakeSlots::Slot handshake)
     : shared_(shared),
       worker_(worker),
       connection_(shared.connection.get()),
@@ -74,7 +75,8 @@ Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const 
       client_buffer_(kBufferSize),
       server_buffer_(kBufferSize),
       client_address_(peer.address().to_string()),
-      client_port_(peer.port()) {
+      client_port_(peer.port()),
+      handshake_slot_(std::move(handshake)) {
   ErrorCode ec;
   client_.socket().set_option(tcp::no_delay(true), ec);
   rewritten_.reserve(kBufferSize);
@@ -416,6 +418,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
       }
       phase_ = Phase::kIdle;
       authenticated_ = true;
+      handshake_slot_.release();
       audit_write(audit_event(audit::Event::connect));
       if (migration_.kind == policy::MigrationKind::by_user) {
         shared_.metrics.migration_begun(admin::MigrationVia::user);

@@ -27,7 +27,8 @@ using protocol::Command;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer);
+  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+          HandshakeSlots::Slot handshake);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -131,6 +132,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_address_;
   std::uint16_t client_port_ = 0;
 
+  // Held from accept until the client is authenticated (limits.max_handshakes).
+  HandshakeSlots::Slot handshake_slot_;
   Phase phase_ = Phase::kConnecting;
   Clock::time_point started_ = Clock::now();
   bool authenticated_ = false;
