@@ -76,10 +76,14 @@ def threads_connected(admin):
 
 def wait_for_gauge(test, proxy, name, value, limit_s=30.0):
     """Polls /metrics until `name` equals `value` (the proxy notices a closed client
-    asynchronously); fails with the last value seen after `limit_s`."""
+    asynchronously; at start the admin listener may open after the client port); fails
+    with the last value seen after `limit_s`."""
     deadline = time.monotonic() + limit_s
     while True:
-        seen = metrics(proxy.admin_port).get(name)
+        try:
+            seen = metrics(proxy.admin_port).get(name)
+        except OSError as e:  # URLError: not listening yet
+            seen = f"no /metrics: {e}"
         if seen == value or time.monotonic() > deadline:
             test.assertEqual(seen, value, f"{name}; log:\n{proxy.log_tail()}")
             return
