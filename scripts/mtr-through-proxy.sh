@@ -99,9 +99,6 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- the server, prepared as mariadb-test-run prepares its own (mtr's bootstrap)
-# Its temporary files in the work directory, not in a /tmp that others clean up under it.
-mkdir -p "$work/server-tmp"
-export TMPDIR=$work/server-tmp
 db_started=1  # before the start: a signal during it must stop what it started
 bash "$root/scripts/mariadb.sh" start "$db_dir" >"$work/mariadb-start.log" 2>&1 ||
   { cat "$work/mariadb-start.log" >&2; fail_setup "MariaDB did not start"; }
