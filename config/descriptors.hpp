@@ -142,6 +142,9 @@ inline constexpr std::array kDescriptors = std::to_array<Descriptor>({
    .description = "How long shutdown waits for running statements."},
   {.key = "limits.max_connections", .env = "DJPROXY_LIMITS_MAX_CONNECTIONS", .kind = Kind::integer, .default_text = "1000",
    .description = "Client connections at once; more are refused.", .min = 1, .max = 1'000'000},
+  {.key = "limits.max_handshakes", .env = "DJPROXY_LIMITS_MAX_HANDSHAKES", .kind = Kind::integer, .default_text = "64",
+   .description = "Connections between accept and authentication at once (each holds a server connection); more get "
+                  "1040 at once.", .min = 1, .max = 1'000'000},
   {.key = "limits.max_statement_bytes", .env = "DJPROXY_LIMITS_MAX_STATEMENT_BYTES", .kind = Kind::bytes, .default_text = "1GiB",
    .description = "Longest statement accepted.", .min = 1, .max = 64 * kGiB},
 

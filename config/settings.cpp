@@ -72,6 +72,7 @@ Settings::Settings(std::vector<Entry> entries, Sources sources, std::vector<std:
   timeouts_.shutdown_grace = get<Duration>(e, index_of("timeouts.shutdown_grace"));
 
   limits_.max_connections = static_cast<std::uint32_t>(get<std::int64_t>(e, index_of("limits.max_connections")));
+  limits_.max_handshakes = static_cast<std::uint32_t>(get<std::int64_t>(e, index_of("limits.max_handshakes")));
   limits_.max_statement_bytes =
       static_cast<std::uint64_t>(get<std::int64_t>(e, index_of("limits.max_statement_bytes")));
 

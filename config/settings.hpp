@@ -74,6 +74,7 @@ struct Timeouts {
 
 struct Limits {
   std::uint32_t max_connections = 0;
+  std::uint32_t max_handshakes = 0;
   std::uint64_t max_statement_bytes = 0;
 };
 

@@ -35,6 +35,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{8 * 3600 * 1000};  // zero: none
   std::chrono::milliseconds shutdown_grace{30000};
   std::size_t max_connections = 1000;
+  std::size_t max_handshakes = 64;
 };
 
 }  // namespace djproxy::proxy

@@ -41,6 +41,7 @@ void Server::run() {
   const auto started_with = shared_->connection.get();
   const auto& o = started_with->options;
   shared_->metrics.set_audit(shared_->policy.get()->audit.get());
+  shared_->metrics.set_limits(o.max_connections, o.max_handshakes);
   std::unique_ptr<admin::AdminServer> admin_server;
   if (o.admin_listen.port != 0) {
     admin::AdminOptions admin_options;
@@ -91,6 +92,7 @@ void Server::run() {
       }
       if (connection) {
         shared_->metrics.set_audit(next.policy->audit.get());
+        shared_->metrics.set_limits(connection->options.max_connections, connection->options.max_handshakes);
         audit_lifecycle(*next.policy, audit::Event::config_reload, "SIGHUP: settings reloaded");
         shared_->connection.replace(std::move(connection));
         shared_->policy.replace(std::move(next.policy));

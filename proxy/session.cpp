@@ -64,7 +64,8 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
-Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer)
+Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+                 HandshakeSlots::Slot handshake)
     : shared_(shared),
       worker_(worker),
       connection_(shared.connection.get()),
@@ -74,7 +75,8 @@ Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const 
       client_buffer_(kBufferSize),
       server_buffer_(kBufferSize),
       client_address_(peer.address().to_string()),
-      client_port_(peer.port()) {
+      client_port_(peer.port()),
+      handshake_slot_(std::move(handshake)) {
   ErrorCode ec;
   client_.socket().set_option(tcp::no_delay(true), ec);
   rewritten_.reserve(kBufferSize);
@@ -375,7 +377,7 @@ void Session::stamp_client_address(std::vector<std::pair<std::string, std::strin
 // Pass-through authentication: the server and the client talk; the proxy renumbers
 // each packet for the other leg and watches for the end. The proxy never sees a
 // password it could use.
-Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq) {
+Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user) {
   for (;;) {
     auto from_server = co_await read_packet(server_, server_buffer_);
     if (!from_server) {
@@ -416,6 +418,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
       }
       phase_ = Phase::kIdle;
       authenticated_ = true;
+      handshake_slot_.release();
       audit_write(audit_event(audit::Event::connect));
       if (migration_.kind == policy::MigrationKind::by_user) {
         shared_.metrics.migration_begun(admin::MigrationVia::user);
@@ -440,6 +443,10 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
         e.message = err->message;
       }
       audit_write(e);
+      if (change_user) {
+        kept_after_failed_change_user();
+        co_return true;
+      }
       co_return false;
     }
     // caching_sha2_password's "fast auth success" (0x01 0x03): the server's OK follows
@@ -505,6 +512,20 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
     client_buffer_.consume(client_packet_size);
     if (write_failed) co_return false;
   }
+}
+
+// A refused COM_CHANGE_USER leaves the connection open: the server puts the previous
+// account and schema back (sql_parse.cc, COM_CHANGE_USER), though it has already reset
+// the session (variables, temporary tables, and so the state tracking the proxy asked
+// for). The session goes on as that account, as it does directly; a token's migration
+// stays ended.
+void Session::kept_after_failed_change_user() {
+  user_ = user_before_change_;
+  schema_ = schema_before_change_;
+  migration_ = {};
+  migration_token_id_.clear();
+  set_migration_for_user();
+  tracking_pending_ = true;
 }
 
 // Asks the server something on the proxy's own account; the answer is read, not
@@ -648,7 +669,7 @@ Awaitable<bool> Session::handle_command() {
     case Command::kChangeUser:
       // The server resets the session: tracking settings too, so they are asked for again.
       state_known_ = false;
-      co_return co_await relay_authentication(1, 1);
+      co_return co_await relay_authentication(1, 1, true);
     case Command::kResetConnection: {
       const bool relayed = co_await relay_response(command, true);
       if (!relayed) co_return false;

@@ -27,7 +27,8 @@ using protocol::Command;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer);
+  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+          HandshakeSlots::Slot handshake);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -73,7 +74,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Awaitable<bool> connect_backend();
   Awaitable<bool> handshake();
-  Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq);
+  // `change_user`: re-authentication by COM_CHANGE_USER, which the server refuses
+  // without closing the connection (see kept_after_failed_change_user()).
+  Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
+  void kept_after_failed_change_user();
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
@@ -137,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_address_;
   std::uint16_t client_port_ = 0;
 
+  // Held from accept until the client is authenticated (limits.max_handshakes).
+  HandshakeSlots::Slot handshake_slot_;
   Phase phase_ = Phase::kConnecting;
   Clock::time_point started_ = Clock::now();
   bool authenticated_ = false;
@@ -150,6 +156,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t backend_capabilities_ = 0;
   std::uint32_t server_connection_id_ = 0;
   std::string user_;
+  // Who the session was before a COM_CHANGE_USER, which a refused one goes back to.
+  std::string user_before_change_;
+  std::string schema_before_change_;
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)
   protocol::ResponseTracker tracker_{false, false};
   int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded

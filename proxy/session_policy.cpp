@@ -231,6 +231,8 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         co_return co_await reject_command(visible, decision);
       }
       if (change) {
+        user_before_change_ = user_;
+        schema_before_change_ = schema_;
         user_ = change->user;
         schema_ = change->database;  // the server switches to it; tracking may not say so
         migration_ = {};

@@ -7,6 +7,7 @@
 #include "proxy/admin/metrics.hpp"
 #include "proxy/command_gate.hpp"
 #include "proxy/connection_settings.hpp"
+#include "proxy/handshake_slots.hpp"
 #include "proxy/policy_runtime.hpp"
 #include "proxy/snapshot.hpp"
 
@@ -18,6 +19,7 @@ struct SharedState {
   CommandGate gate;
   admin::Metrics metrics;
   std::atomic<std::size_t> open_connections{0};
+  HandshakeSlots handshakes{metrics};  // after metrics, which it counts into
   std::atomic<std::uint64_t> next_session_id{1};
 };
 

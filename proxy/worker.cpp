@@ -101,12 +101,26 @@ Awaitable<void> Worker::accept_loop() {
       co_await pause.async_wait(use_tuple);
       continue;
     }
+    const auto settings = shared_.connection.get();
     const std::size_t open = shared_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-    const std::size_t limit = shared_.connection.get()->options.max_connections;
+    const std::size_t limit = settings->options.max_connections;
     if (open > limit) {
       shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
       shared_.metrics.connection_rejected();
-      asio::co_spawn(context_, refuse(std::move(socket), limit), asio::detached);
+      spdlog::warn("connection limit {} reached, refusing a client", limit);
+      asio::co_spawn(context_, refuse(std::move(socket), "djproxy: too many connections (limits.max_connections)"),
+                     asio::detached);
+      continue;
+    }
+    // Before any backend connection is opened: a refused client costs the server nothing.
+    auto slot = shared_.handshakes.try_acquire(settings->options.max_handshakes);
+    if (!slot) {
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      spdlog::warn("{} handshakes in progress (limits.max_handshakes), refusing a client",
+                   settings->options.max_handshakes);
+      asio::co_spawn(context_,
+                     refuse(std::move(socket), "djproxy: too many connections in their handshake (limits.max_handshakes)"),
+                     asio::detached);
       continue;
     }
     Worker& target = least_loaded();
@@ -114,7 +128,7 @@ Awaitable<void> Worker::accept_loop() {
     // that cannot be placed gives both counts back.
     target.session_count_.fetch_add(1, std::memory_order_relaxed);
     if (&target == this) {
-      start_session(std::move(socket), peer);
+      start_session(std::move(socket), peer, std::move(*slot));
       continue;
     }
     auto give_back = [&](std::string_view why) {
@@ -123,7 +137,8 @@ Awaitable<void> Worker::accept_loop() {
       spdlog::warn("cannot hand a connection to another worker: {}", why);
     };
     // Onto the other thread's reactor here (registration is thread-safe); the socket
-    // then travels in the handler, so it is closed whatever becomes of the handler.
+    // and the handshake slot then travel in the handler, so they are closed and given
+    // back whatever becomes of the handler.
     ErrorCode release_error;
     const auto fd = socket.release(release_error);
     if (release_error) {
@@ -139,8 +154,9 @@ Awaitable<void> Worker::accept_loop() {
       continue;
     }
     try {
-      asio::post(target.context(),
-                 [&target, s = std::move(moved), peer]() mutable { target.start_session(std::move(s), peer); });
+      asio::post(target.context(), [&target, s = std::move(moved), peer, h = std::move(*slot)]() mutable {
+        target.start_session(std::move(s), peer, std::move(h));
+      });
     } catch (const std::exception& e) {
       give_back(e.what());
     }
@@ -149,10 +165,10 @@ Awaitable<void> Worker::accept_loop() {
 
 // Never throws: a session that cannot be made (out of memory) costs that connection
 // only, not the accept loop or the worker.
-void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) noexcept {
+void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept {
   std::shared_ptr<Session> session;
   try {
-    session = std::make_shared<Session>(shared_, *this, std::move(socket), peer);
+    session = std::make_shared<Session>(shared_, *this, std::move(socket), peer, std::move(handshake));
   } catch (const std::exception& e) {
     // Not constructed, so its destructor will not give the counts back.
     session_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -169,11 +185,9 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer) noexce
 }
 
 // Like the server itself: ER_CON_COUNT_ERROR in place of the greeting.
-Awaitable<void> Worker::refuse(tcp::socket socket, std::size_t limit) {
-  spdlog::warn("connection limit {} reached, refusing a client", limit);
+Awaitable<void> Worker::refuse(tcp::socket socket, std::string_view message) {
   std::string packet;
-  protocol::append_greeting_err_packet(packet, protocol::err::kConCount,
-                                      "djproxy: too many connections (limits.max_connections)");
+  protocol::append_greeting_err_packet(packet, protocol::err::kConCount, message);
   co_await asio::async_write(socket, asio::buffer(packet), use_tuple);
   ErrorCode ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -45,9 +45,10 @@ class Worker {
  private:
   Awaitable<void> accept_loop();
   Worker& least_loaded();
-  void start_session(tcp::socket socket, const tcp::endpoint& peer) noexcept;
+  void start_session(tcp::socket socket, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept;
   Awaitable<void> janitor();
-  Awaitable<void> refuse(tcp::socket socket, std::size_t limit);
+  // `message` must outlive the coroutine (a literal).
+  Awaitable<void> refuse(tcp::socket socket, std::string_view message);
 
   SharedState& shared_;
   asio::io_context context_{1};

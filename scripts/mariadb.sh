@@ -48,6 +48,10 @@ start() {
   fi
   [[ -n $port ]] || port=$(free_port)
   make_tls
+  # Temporary tables and files under DIR too: a shared /tmp that something else cleans
+  # has made mariadb-install-db fail ('Error on delete of /tmp/#sql-temptable-...').
+  mkdir -p "$dir/tmp"
+  export TMPDIR=$dir/tmp
   local fresh=0
   if [[ ! -d $dir/data/mysql ]]; then
     fresh=1
@@ -57,7 +61,7 @@ start() {
   fi
   echo "$port" >"$dir/port"
   mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" --socket="$sock" \
-    --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/pid" \
+    --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/pid" --tmpdir="$dir/tmp" \
     --log-error="$dir/error.log" --skip-name-resolve --skip-log-bin \
     --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --max-allowed-packet=1G \
     --max-connections=4000 --innodb-flush-log-at-trx-commit=2 \

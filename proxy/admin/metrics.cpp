@@ -152,6 +152,18 @@ std::string Metrics::render_prometheus() const {
   w.sample("connections_total", field(&Shard::connections_total));
   w.header("connections_rejected_total", "counter", "Client connections refused at the connection limit.");
   w.sample("connections_rejected_total", field(&Shard::connections_rejected));
+  w.header("connections_max", "gauge", "Client connections allowed at once (limits.max_connections).");
+  w.sample("connections_max", connections_max_.load(std::memory_order_relaxed));
+  const auto handshakes_ended = field(&Shard::handshakes_ended);
+  const auto handshakes_begun = field(&Shard::handshakes_begun);
+  w.header("handshakes_in_progress", "gauge",
+           "Client connections between accept and authentication, each holding a server connection.");
+  w.sample("handshakes_in_progress", handshakes_begun >= handshakes_ended ? handshakes_begun - handshakes_ended : 0);
+  w.header("handshakes_max", "gauge", "Handshakes allowed in progress at once (limits.max_handshakes).");
+  w.sample("handshakes_max", handshakes_max_.load(std::memory_order_relaxed));
+  w.header("handshakes_refused_total", "counter",
+           "Client connections refused (1040) because limits.max_handshakes handshakes were in progress.");
+  w.sample("handshakes_refused_total", field(&Shard::handshakes_refused));
   w.header("backend_connect_errors_total", "counter", "Failed connection attempts to the backend server.");
   w.sample("backend_connect_errors_total", field(&Shard::backend_connect_errors));
 

@@ -67,6 +67,10 @@ class Metrics {
   }
   void connection_closed() noexcept { add(shard().connections_closed, 1); }
   void connection_rejected() noexcept { add(shard().connections_rejected, 1); }
+  // Handshakes from accept to authentication (proxy/handshake_slots.hpp).
+  void handshake_begun() noexcept { add(shard().handshakes_begun, 1); }
+  void handshake_ended() noexcept { add(shard().handshakes_ended, 1); }
+  void handshake_refused() noexcept { add(shard().handshakes_refused, 1); }
   void backend_connect_error() noexcept { add(shard().backend_connect_errors, 1); }
   void command(std::uint8_t command_byte) noexcept { add(shard().commands[command_byte], 1); }
   void decision(Verdict verdict, RuleId rule) noexcept {
@@ -77,6 +81,13 @@ class Metrics {
   void bytes_client_to_server(std::uint64_t n) noexcept { add(shard().bytes_client_to_server, n); }
   void bytes_server_to_client(std::uint64_t n) noexcept { add(shard().bytes_server_to_client, n); }
   void analysis_latency(std::chrono::nanoseconds elapsed) noexcept;
+
+  // The configured limits, exported as gauges so alerts can compare the counts with
+  // them; set at start and on every reload.
+  void set_limits(std::uint64_t max_connections, std::uint64_t max_handshakes) noexcept {
+    connections_max_.store(max_connections, std::memory_order_relaxed);
+    handshakes_max_.store(max_handshakes, std::memory_order_relaxed);
+  }
 
   // Scraped for the audit counters; null detaches. The log must outlive the scrapes
   // (stop the admin server before destroying it).
@@ -100,6 +111,9 @@ class Metrics {
     Counter connections_total{0};
     Counter connections_rejected{0};
     Counter backend_connect_errors{0};
+    Counter handshakes_begun{0};  // begun and ended apart, like connections
+    Counter handshakes_ended{0};
+    Counter handshakes_refused{0};
     Counter bytes_client_to_server{0};
     Counter bytes_server_to_client{0};
     Counter latency_sum_ns{0};
@@ -125,6 +139,8 @@ class Metrics {
   std::vector<std::string> rules_;
   std::unique_ptr<Shard[]> shards_;
   std::atomic<const audit::AuditLog*> audit_{nullptr};
+  std::atomic<std::uint64_t> connections_max_{0};
+  std::atomic<std::uint64_t> handshakes_max_{0};
 };
 
 }  // namespace djproxy::admin

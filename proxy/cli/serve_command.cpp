@@ -43,6 +43,7 @@ proxy::ServerOptions server_options(const config::Settings& s) {
   o.idle_timeout = s.timeouts().idle;
   o.shutdown_grace = s.timeouts().shutdown_grace;
   o.max_connections = s.limits().max_connections;
+  o.max_handshakes = s.limits().max_handshakes;
   return o;
 }
 

@@ -186,6 +186,33 @@ TEST(Metrics, CountersAddUpAcrossThreads) {
   EXPECT_EQ(value(s, "djproxy_backend_connect_errors_total"), 2);
 }
 
+TEST(Metrics, HandshakesAndLimits) {
+  Metrics m;
+  Scrape s = parse_exposition(m.render_prometheus());
+  EXPECT_EQ(s.types.at("djproxy_handshakes_in_progress"), "gauge");
+  EXPECT_EQ(s.types.at("djproxy_handshakes_max"), "gauge");
+  EXPECT_EQ(s.types.at("djproxy_handshakes_refused_total"), "counter");
+  EXPECT_EQ(s.types.at("djproxy_connections_max"), "gauge");
+  EXPECT_EQ(value(s, "djproxy_handshakes_in_progress"), 0);
+  EXPECT_EQ(value(s, "djproxy_handshakes_refused_total"), 0);
+
+  m.set_limits(1000, 64);
+  for (int i = 0; i < 3; ++i) m.handshake_begun();
+  // Ended on another thread than begun, as a session handed to another worker is.
+  std::thread([&m] { m.handshake_ended(); }).join();
+  m.handshake_refused();
+  s = parse_exposition(m.render_prometheus());
+  EXPECT_EQ(value(s, "djproxy_connections_max"), 1000);
+  EXPECT_EQ(value(s, "djproxy_handshakes_max"), 64);
+  EXPECT_EQ(value(s, "djproxy_handshakes_in_progress"), 2);
+  EXPECT_EQ(value(s, "djproxy_handshakes_refused_total"), 1);
+
+  m.set_limits(10, 2);  // a reload
+  s = parse_exposition(m.render_prometheus());
+  EXPECT_EQ(value(s, "djproxy_connections_max"), 10);
+  EXPECT_EQ(value(s, "djproxy_handshakes_max"), 2);
+}
+
 TEST(Metrics, DecisionsByVerdictAndRule) {
   Metrics m;
   const auto prefix = m.rule_id("prefix");

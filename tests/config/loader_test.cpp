@@ -326,6 +326,18 @@ TEST(ConfigEnvironment, ErrorsAreCollectedNotStoppedAtTheFirst) {
   EXPECT_THAT(errors, Contains(HasSubstr("env DJPROXY_LISTEN")));
 }
 
+TEST(ConfigEnvironment, MaxHandshakesIsBounded) {
+  TempTree tree;
+  EXPECT_THAT(load_errors(tree.options({{"DJPROXY_LIMITS_MAX_HANDSHAKES", "0"}})),
+              ElementsAre(AllOf(HasSubstr("limits.max_handshakes (env DJPROXY_LIMITS_MAX_HANDSHAKES)"),
+                                HasSubstr("outside 1..1000000"))));
+  EXPECT_THAT(load_errors(tree.options({{"DJPROXY_LIMITS_MAX_HANDSHAKES", "1000001"}})),
+              ElementsAre(HasSubstr("limits.max_handshakes")));
+  EXPECT_THAT(load_errors(tree.options({{"DJPROXY_LIMITS_MAX_HANDSHAKES", "many"}})),
+              ElementsAre(HasSubstr("limits.max_handshakes")));
+  EXPECT_EQ(load_ok(tree.options({{"DJPROXY_LIMITS_MAX_HANDSHAKES", "1"}}))->limits().max_handshakes, 1u);
+}
+
 TEST(ConfigEnvironment, OverriddenBadValuesAreStillReported) {
   TempTree tree;
   tree.write("datajoint.json", "{\n\"database.port\": \"abc\"\n}");
@@ -562,6 +574,7 @@ TEST(ConfigToml, TypesAndValues) {
              "env = \"production\"\n"
              "[limits]\n"
              "max_connections = 50\n"
+             "max_handshakes = 8\n"
              "max_statement_bytes = \"256MiB\"\n"
              "[audit]\n"
              "log = \"/var/log/djproxy/audit.jsonl\"\n"
@@ -587,6 +600,7 @@ TEST(ConfigToml, TypesAndValues) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->environment(), Environment::production);
   EXPECT_EQ(s->limits().max_connections, 50u);
+  EXPECT_EQ(s->limits().max_handshakes, 8u);
   EXPECT_EQ(s->limits().max_statement_bytes, 256u << 20);
   EXPECT_EQ(s->audit().log, "/var/log/djproxy/audit.jsonl");
   EXPECT_EQ(s->audit().rotate_size, 100u << 20);
@@ -686,6 +700,7 @@ TEST(ConfigDefaults, WhatTheRelayGetsWithNothingSet) {
   EXPECT_EQ(s->timeouts().idle, 8h);
   EXPECT_EQ(s->timeouts().shutdown_grace, 30s);
   EXPECT_EQ(s->limits().max_connections, 1000u);
+  EXPECT_EQ(s->limits().max_handshakes, 64u);
   EXPECT_EQ(s->limits().max_statement_bytes, 1u << 30);
   EXPECT_EQ(s->policy().mode, PolicyMode::enforce);
   EXPECT_TRUE(s->policy().temporary_tables);
