@@ -119,8 +119,8 @@ async function main() {
 
   const prepared = await conn.prepare(`SELECT id, v, s FROM ${S}.t WHERE id = ? AND s = ?`);
   out.metadata = {
-    prepare_columns: fieldMeta(prepared.columns),
-    prepare_parameters: prepared.parameters.length,
+    prepare_columns: fieldMeta(prepared.statement.columns),
+    prepare_parameters: fieldMeta(prepared.statement.parameters),
     show_tables: await step(conn, 'SHOW FULL TABLES'),
     show_columns: await step(conn, `SHOW FULL COLUMNS FROM ${S}.t`),
     show_create: await step(conn, `SHOW CREATE TABLE ${S}.t`),
@@ -132,7 +132,7 @@ async function main() {
       + 'WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [S]),
     database: await step(conn, 'SELECT DATABASE(), CURRENT_USER()'),
   };
-  prepared.close();
+  await prepared.close();
   // Last, so that the table they create directly is in no listing above.
   out.prepared_refused = await step(conn, `CREATE TABLE ${S}.refused_prepared (id INT)`, [], { prepared: true });
   out.refused_create = await step(conn, `CREATE TABLE ${S}.refused (id INT)`);
