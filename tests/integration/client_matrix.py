@@ -128,6 +128,8 @@ def strip_documented(test, direct, proxied, path="", refusals=REFUSALS):
     for key in list(direct):
         d, p = direct[key], proxied.get(key)
         where = f"{path}.{key}" if path else key
+        if key not in proxied:
+            continue  # the comparison below shows what is missing
         if key in refusals:
             errno, sqlstate = refusals[key]
             test.assertFalse(isinstance(d, dict) and "errno" in d, f"{where} failed directly: {d}")

@@ -120,6 +120,7 @@ function run_mysqli($cfg) {
     // The blob goes as COM_STMT_SEND_LONG_DATA chunks and comes back as a text row.
     $data = blob_data($cfg['blob_size']);
     $st = $db->prepare("INSERT INTO $S.blobs VALUES (1, ?)");
+    if (!$st) return $r + ['blob' => ['errno' => $db->errno]];
     $null = null;
     $st->bind_param('b', $null);
     foreach (str_split($data, 4 << 20) as $chunk) $st->send_long_data(0, $chunk);
@@ -127,8 +128,7 @@ function run_mysqli($cfg) {
     $st->close();
     unset($data);
     $res = $db->query("SELECT b FROM $S.blobs WHERE id = 1");
-    $blob['digest'] = hash('sha256', $res->fetch_row()[0]);
-    $res->free();
+    $blob['digest'] = $res ? hash('sha256', $res->fetch_row()[0]) : ['errno' => $db->errno];
     $row = $db->query("SELECT SHA2(b, 256), LENGTH(b) FROM $S.blobs")->fetch_row();
     $blob['server'] = [$row[0], (int)$row[1]];
     $r['blob'] = $blob;
@@ -250,6 +250,12 @@ function run_pdo($cfg) {
     return $r;
 }
 
-$out['mysqli'] = run_mysqli($cfg);
-$out['pdo'] = run_pdo($cfg);
+// A connection the client gave up on shows as a difference, not as a crash.
+foreach (['mysqli' => 'run_mysqli', 'pdo' => 'run_pdo'] as $api => $run) {
+    try {
+        $out[$api] = $run($cfg);
+    } catch (Throwable $e) {
+        $out[$api] = ['fatal' => get_class($e) . ': ' . $e->getMessage()];
+    }
+}
 echo json_encode($out, JSON_PRETTY_PRINT | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
