@@ -168,7 +168,10 @@ def main():
         "show_tables": step(conn, "SHOW FULL TABLES"),
         "show_columns": step(conn, f"SHOW FULL COLUMNS FROM {S}.t"),
         "show_create": step(conn, f"SHOW CREATE TABLE {S}.t"),
-        "show_index": step(conn, f"SHOW INDEX FROM {S}.t"),
+        # Not SHOW INDEX: its Cardinality is an estimate InnoDB refreshes in the background.
+        "indexes": step(conn, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, NULLABLE, INDEX_TYPE "
+                              "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s "
+                              "ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX", (S,)),
         "columns": step(conn, "SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, "
                               "DATA_TYPE, COLUMN_TYPE, COLUMN_KEY, EXTRA, COLUMN_COMMENT FROM "
                               "information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "

@@ -137,7 +137,9 @@ function run_mysqli($cfg) {
         'show_tables' => $q("SHOW FULL TABLES"),
         'show_columns' => $q("SHOW FULL COLUMNS FROM $S.t"),
         'show_create' => $q("SHOW CREATE TABLE $S.t"),
-        'show_index' => $q("SHOW INDEX FROM $S.t"),
+        // Not SHOW INDEX: its Cardinality is an estimate InnoDB refreshes in the background.
+        'indexes' => $q("SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, NULLABLE, INDEX_TYPE FROM "
+            . "information_schema.STATISTICS WHERE TABLE_SCHEMA = '$S' ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"),
         'columns' => $q("SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, "
             . "COLUMN_TYPE, COLUMN_KEY, EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$S' "
             . "ORDER BY TABLE_NAME, ORDINAL_POSITION"),
