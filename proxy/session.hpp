@@ -144,6 +144,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t backend_capabilities_ = 0;
   std::uint32_t server_connection_id_ = 0;
   std::string user_;
+  std::optional<admin::Metrics::UserId> user_metric_;  // user_'s rejects_by_user label, once looked up
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)
   protocol::ResponseTracker tracker_{false, false};
   int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded

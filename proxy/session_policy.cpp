@@ -232,6 +232,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
       }
       if (change) {
         user_ = change->user;
+        user_metric_.reset();
         schema_ = change->database;  // the server switches to it; tracking may not say so
         migration_ = {};
         migration_token_id_.clear();
