@@ -287,10 +287,11 @@ class DockerfileTest(unittest.TestCase):
             plugins = sorted(rootfs.glob("usr/lib/*/libmariadb3/plugin/*.so"))
             self.assertIn("client_ed25519.so", [p.name for p in plugins])
             self.assertIn("caching_sha2_password.so", [p.name for p in plugins])
-            if os.geteuid() != 0 or not shutil.which("chroot"):
+            if os.geteuid() != 0 or not shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin"):
                 self.skipTest("loading inside the rootfs needs root (chroot)")
             env = clean_env({"PATH": "/usr/local/bin"})
-            r = subprocess.run(["chroot", "--userspec=10001:10001", str(rootfs), "djproxy", "config", "--json"],
+            chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+            r = subprocess.run([chroot, "--userspec=10001:10001", str(rootfs), "djproxy", "config", "--json"],
                                env=env, capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("settings", json.loads(r.stdout))
@@ -300,7 +301,7 @@ class DockerfileTest(unittest.TestCase):
             for plugin in plugins:
                 inside = "/" + str(plugin.relative_to(rootfs))
                 with self.subTest(plugin=plugin.name):
-                    r = subprocess.run(["chroot", str(rootfs), loader, "--list", inside], env=env,
+                    r = subprocess.run([chroot, str(rootfs), loader, "--list", inside], env=env,
                                        capture_output=True, text=True, timeout=60)
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                     self.assertNotIn("not found", r.stdout)
@@ -758,7 +759,6 @@ class KubernetesTest(unittest.TestCase):
 
             sidecar = env_of(proxy)
             sidecar["DJPROXY_MIGRATION_PUBLIC_KEY"] = str(public)
-            sidecar = {k: v for k, v in sidecar.items() if k != "DJPROXY_BACKEND"}
             r = run_djproxy(["token", "inspect", token], env=sidecar)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn("verifies:    yes", r.stdout)

@@ -103,6 +103,33 @@ class OperatorViews(unittest.TestCase):
         # The list is for names the views use; a name nobody uses does not belong there.
         self.assertLessEqual(PROVIDED_BY_THE_HANDSHAKE_LIMIT_CHANGE, used)
 
+    def test_rejects_by_user_over_the_wire(self):
+        """Enforced rejects count under the authenticated user; a name refused before the
+        server accepted it takes no label of its own."""
+        if not PROXY_BIN:
+            self.skipTest("no djproxy binary")
+        env = {"DJPROXY_POLICY_MODE": "enforce", "DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": "myproject_"}
+        with DjproxyProcess(env) as proxy:
+            with self.assertRaises(pymysql.MySQLError) as refused:
+                pymysql.connect(host="127.0.0.1", port=proxy.port, user="djroot", password="djroot", database="mysql")
+            self.assertEqual(refused.exception.args[0], 1044)
+            for user, password, times in (("dj", "djpass", 2), ("djroot", "djroot", 1)):
+                conn = pymysql.connect(host="127.0.0.1", port=proxy.port, user=user, password=password)
+                with conn, conn.cursor() as cur:
+                    for _ in range(times):
+                        with self.assertRaises(pymysql.MySQLError) as e:
+                            cur.execute("CREATE TABLE myproject_views.t (id INT)")
+                        self.assertEqual(e.exception.args[0], 1142)
+                    cur.execute("SELECT 1")
+            with urllib.request.urlopen(f"http://127.0.0.1:{proxy.admin_port}/metrics", timeout=10) as r:
+                samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                           for line in r.read().decode().splitlines() if line and not line.startswith("#")}
+            self.assertEqual(proxy.stop(), "clean")
+        self.assertEqual(samples.get('djproxy_rejects_by_user_total{user="dj"}'), 2)
+        self.assertEqual(samples.get('djproxy_rejects_by_user_total{user="djroot"}'), 1)
+        self.assertEqual(samples.get('djproxy_rejects_by_user_total{user="other"}'), 1)
+        self.assertEqual(samples.get("djproxy_backend_up"), 1)
+
     def test_rules_are_valid_and_fire_as_meant(self):
         with open(RULES) as f:
             doc = yaml.safe_load(f)
