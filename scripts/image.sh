@@ -83,9 +83,21 @@ case ${DJPROXY_IMAGE_ENGINE:-} in
     ;;
   *) die "DJPROXY_IMAGE_ENGINE must be docker or podman" ;;
 esac
+# Every call goes through these: the engine (with the OCI runtime it needs) and, for
+# `run`, the flags a sandboxed host needs.
+engine_cmd=("$engine")
+run_flags=()
 if [[ $engine == podman ]]; then
-  # crun runs the containers; uidmap and fuse-overlayfs are not needed as root.
-  install_missing podman crun
+  # runc as well as crun: crun refuses hosts that mount cgroup v1 and v2 side by side.
+  install_missing podman crun runc
+  if [[ -d /sys/fs/cgroup/unified ]]; then
+    engine_cmd+=(--runtime runc)
+  fi
+  # podman raises RLIMIT_NOFILE/NPROC past the host's hard limits by default, which
+  # a root without CAP_SYS_RESOURCE (a sandbox, a CI runner) may not do.
+  hard_nofile=$(ulimit -Hn)
+  [[ $hard_nofile == unlimited ]] && hard_nofile=1048576
+  run_flags+=(--ulimit "nofile=$hard_nofile:$hard_nofile" --ulimit nproc=4096:4096)
 fi
 # The host side: the throwaway MariaDB and the clients the checks use.
 bash scripts/setup.sh >/dev/null
@@ -140,12 +152,18 @@ healthcheck=$("$engine" image inspect --format '{{json .Config.Healthcheck}}' "$
 echo "image: HEALTHCHECK $healthcheck"
 grep -q '"djproxy","health"' <<<"$healthcheck" && pass "the image carries its HEALTHCHECK (djproxy health)" ||
   fail "the image has no HEALTHCHECK"
+run_once() { "${engine_cmd[@]}" run --rm --network none --no-healthcheck "${run_flags[@]}" "$@"; }
+out=$(run_once "$tag" --version 2>&1) && pass "the image runs: $out" || fail "the image does not run: $out"
 # No shell: a foothold in the sidecar has nothing to run but djproxy.
-if "$engine" run --rm --entrypoint /bin/sh "$tag" -c true >/dev/null 2>&1; then
-  fail "the image has a shell"
-else
-  pass "no /bin/sh in the image"
-fi
+for shell in /bin/sh /bin/bash /usr/bin/env; do
+  if out=$(run_once --entrypoint "$shell" "$tag" -c true 2>&1); then
+    fail "the image has $shell"
+  elif grep -qiE 'no such file|not found|executable file' <<<"$out"; then
+    pass "no $shell in the image"
+  else
+    fail "running $shell failed for another reason: $out"
+  fi
+done
 
 # ---- the database and the keys -------------------------------------------------------
 say "throwaway MariaDB and the DBA's key pair"
@@ -163,10 +181,7 @@ admin=$(free_port)
 # The DBA's side: djproxy from the same image, run once with a key directory; the
 # private key never enters the sidecar's container.
 mkdir -p "$keys"
-dba() {
-  "$engine" run --rm --network none --read-only --cap-drop ALL --user 0:0 -v "$keys:/keys" \
-    -e DJ_SCHEMA_PREFIX=myproject_ "$tag" "$@"
-}
+dba() { run_once --read-only --cap-drop ALL --user 0:0 -v "$keys:/keys" -e DJ_SCHEMA_PREFIX=myproject_ "$tag" "$@"; }
 dba token keygen --out /keys/issuer
 [[ -s $keys/issuer.key && -s $keys/issuer.pub ]] || die "token keygen wrote no key pair"
 # The sidecar runs as uid 10001: the public key is world-readable, as a mounted Secret would be.
@@ -174,7 +189,7 @@ chmod 0644 "$keys/issuer.pub"
 
 # ---- the sidecar ---------------------------------------------------------------------
 say "start the sidecar (read-only root, no capabilities, environment only)"
-run_args=(run -d --name "$container" --network host --read-only --cap-drop ALL
+run_args=(run "${run_flags[@]}" -d --name "$container" --network host --read-only --cap-drop ALL
   --security-opt no-new-privileges
   -e DJPROXY_ENV=production -e DJ_CREATE_TABLES=false -e DJ_SCHEMA_PREFIX=myproject_
   -e "DJPROXY_BACKEND=127.0.0.1:$db_port" -e "DJPROXY_LISTEN=127.0.0.1:$port"
@@ -184,12 +199,12 @@ run_args=(run -d --name "$container" --network host --read-only --cap-drop ALL
 # Without systemd, podman cannot schedule the interval checks; the check itself is
 # run below with `podman healthcheck run`, as a scheduler would.
 [[ $engine == podman ]] && ! pidof systemd >/dev/null && run_args+=(--health-interval=disable)
-"$engine" "${run_args[@]}" "$tag" >/dev/null
+"${engine_cmd[@]}" "${run_args[@]}" "$tag" >/dev/null
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
-"$engine" inspect --format 'state: {{.State.Status}}, read-only root: {{.HostConfig.ReadonlyRootfs}}, cap-drop: {{.HostConfig.CapDrop}}' "$container"
+"${engine_cmd[@]}" inspect --format 'state: {{.State.Status}}, read-only root: {{.HostConfig.ReadonlyRootfs}}, cap-drop: {{.HostConfig.CapDrop}}' "$container"
 
 client() { mariadb --no-defaults -h 127.0.0.1 -P "$port" -u dj -pdjpass --skip-ssl -N "$@" 2>&1; }
 
@@ -202,7 +217,7 @@ echo "$out"
 [[ $out == *"ERROR 1142"* ]] && pass "CREATE TABLE refused with 1142" || fail "CREATE TABLE was not refused with 1142"
 
 say "the sidecar, holding only the public key, cannot issue a token"
-if out=$("$engine" exec "$container" djproxy token issue --schema 'myproject_*' --ttl 5m 2>&1); then
+if out=$("${engine_cmd[@]}" exec "$container" djproxy token issue --schema 'myproject_*' --ttl 5m 2>&1); then
   fail "token issue succeeded inside the sidecar: $out"
 else
   echo "$out" | tail -2
@@ -227,7 +242,7 @@ except u.HTTPError as e:
 out=$(http "http://127.0.0.1:$admin/healthz") && pass "/healthz: $out" || fail "/healthz: $out"
 out=$(http "http://127.0.0.1:$admin/readyz") && pass "/readyz: $out" || fail "/readyz: $out"
 if [[ $engine == podman ]]; then
-  if out=$(podman healthcheck run "$container" 2>&1); then
+  if out=$("${engine_cmd[@]}" healthcheck run "$container" 2>&1); then
     pass "podman healthcheck run: ${out:-healthy}"
   else
     fail "podman healthcheck run: $out"
@@ -244,11 +259,11 @@ fi
 
 say "SIGTERM"
 started=$(now)
-"$engine" kill --signal TERM "$container" >/dev/null
-code=$("$engine" wait "$container")
+"${engine_cmd[@]}" kill --signal TERM "$container" >/dev/null
+code=$("${engine_cmd[@]}" wait "$container")
 stop_seconds=$(elapsed "$started" "$(now)")
 [[ $code == 0 ]] && pass "exit code 0 after SIGTERM, in $stop_seconds s" || fail "exit code $code after SIGTERM ($stop_seconds s)"
-"$engine" logs "$container" 2>&1 | tail -3
+"${engine_cmd[@]}" logs "$container" 2>&1 | tail -3
 
 say "summary"
 echo "engine:      $engine"
