@@ -51,7 +51,8 @@ strip --strip-unneeded "$dest/usr/local/bin/djproxy" 2>/dev/null || true
 libraries_of "$dest/usr/local/bin/djproxy"
 
 # The client authentication plugins libmariadb loads for `djproxy check --connect`
-# (caching_sha2_password, client_ed25519, …), from the directory compiled into it.
+# (caching_sha2_password, client_ed25519, …): Debian builds libmariadb3 to look in
+# libmariadb3/plugin beside it.
 libmariadb=$(ldd "$bin" | awk '$1 ~ /^libmariadb\.so/ {print $3}')
 if [[ -n $libmariadb ]]; then
   plugins=$(readlink -f "$(dirname "$libmariadb")")/libmariadb3/plugin
