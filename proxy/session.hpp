@@ -159,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Who the session was before a COM_CHANGE_USER, which a refused one goes back to.
   std::string user_before_change_;
   std::string schema_before_change_;
+  std::optional<admin::Metrics::UserId> user_metric_;  // user_'s rejects_by_user label, once looked up
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)
   protocol::ResponseTracker tracker_{false, false};
   int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded

@@ -46,6 +46,15 @@ void Session::record_decision(std::string_view command, std::string_view text, s
     case Verdict::migration_token: counted = admin::Verdict::migration_token; break;
   }
   metrics.decision(counted, metrics.rule_id(decision.rule));
+  if (counted == admin::Verdict::reject) {
+    // Cached only once the server has accepted the name (a label is then its own).
+    if (!authenticated_) {
+      metrics.rejected_by_user(metrics.user_id(user_, false));
+    } else {
+      if (!user_metric_) user_metric_ = metrics.user_id(user_, true);
+      metrics.rejected_by_user(*user_metric_);
+    }
+  }
 
   bool ddl = false;
   if (statements) {

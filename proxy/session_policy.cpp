@@ -234,6 +234,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         user_before_change_ = user_;
         schema_before_change_ = schema_;
         user_ = change->user;
+        user_metric_.reset();
         schema_ = change->database;  // the server switches to it; tracking may not say so
         migration_ = {};
         migration_token_id_.clear();

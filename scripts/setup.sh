@@ -11,6 +11,7 @@ packages=(
   default-libmysqlclient-dev libgtest-dev libgmock-dev libbenchmark-dev
   mariadb-server mariadb-client mariadb-test python3 python3-pymysql python3-yaml docker-compose
   sysbench haproxy procps php-cli php-mysql python3-mysqldb
+  prometheus ca-certificates
 )
 
 missing=()

@@ -234,7 +234,10 @@ Awaitable<Response> AdminServer::Impl::handle(const http::request<http::string_b
     res = r.ready ? make_response(http::status::ok, version, r.note.empty() ? "ready\n" : "ready (" + r.note + ")\n")
                   : make_response(http::status::service_unavailable, version, "not ready: " + r.reason + "\n");
   } else {
-    res = make_response(http::status::ok, version, metrics.render_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+    // The same probe, and cache, as /readyz: the gauge and the probe never disagree.
+    const bool backend_up = (co_await backend_problem()).empty();
+    res = make_response(http::status::ok, version, metrics.render_prometheus(backend_up),
+                        "text/plain; version=0.0.4; charset=utf-8");
   }
   if (head) {
     // Content-Length stays that of the GET answer, as HEAD requires.

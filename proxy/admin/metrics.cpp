@@ -57,6 +57,52 @@ void escape_label(std::string& out, std::string_view value) {
   }
 }
 
+// Length of the well-formed UTF-8 sequence at the start of `s`, 0 if there is none
+// (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF).
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// Prometheus label values are UTF-8; a user name is whatever bytes the client's
+// character set made of it. Bytes that are not UTF-8 are written as the text \xNN.
+std::string user_label(std::string_view user) {
+  std::string out;
+  while (!user.empty()) {
+    const std::size_t n = utf8_sequence(user);
+    if (n == 0) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned char>(user[0]));
+      user.remove_prefix(1);
+    } else {
+      out.append(user.substr(0, n));
+      user.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -115,6 +161,20 @@ Metrics::RuleId Metrics::rule_id(std::string_view rule) const noexcept {
   return static_cast<RuleId>(kOther);
 }
 
+Metrics::UserId Metrics::user_id(std::string_view user, bool authenticated) {
+  // Compared as labels: two names written alike share one series rather than make a
+  // scrape with two equal ones, which Prometheus would refuse.
+  const std::string label = user_label(user);
+  if (label == "other") return kOtherUser;
+  const std::lock_guard lock(users_mutex_);
+  for (std::size_t i = 0; i < user_labels_.size(); ++i) {
+    if (user_labels_[i] == label) return static_cast<UserId>(i);
+  }
+  if (!authenticated || user_labels_.size() >= kMaxUsers) return kOtherUser;
+  user_labels_.push_back(label);
+  return static_cast<UserId>(user_labels_.size() - 1);
+}
+
 std::string_view Metrics::rule_label(std::size_t slot) const noexcept {
   if (slot < rules_.size()) return rules_[slot];
   if (slot == kNone) return "none";
@@ -130,7 +190,7 @@ void Metrics::analysis_latency(std::chrono::nanoseconds elapsed) noexcept {
   add(s.latency_sum_ns, ns);
 }
 
-std::string Metrics::render_prometheus() const {
+std::string Metrics::render_prometheus(std::optional<bool> backend_up) const {
   auto sum = [this](auto member) {
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < kShards; ++i) total += member(shards_[i]).load(std::memory_order_relaxed);
@@ -193,6 +253,27 @@ std::string Metrics::render_prometheus() const {
   for (std::size_t k = 0; k < kMigrationVias; ++k) {
     w.sample("migration_sessions_total", {"via", kViaNames[k]},
              sum([k](const Shard& s) -> const Counter& { return s.migrations[k]; }));
+  }
+
+  w.header("rejects_by_user_total", "counter",
+           "Commands refused (enforced), by user: the first 100 user names the server accepted, the rest as other.");
+  {
+    std::vector<std::string> labels;
+    {
+      const std::lock_guard lock(users_mutex_);
+      labels = user_labels_;
+    }
+    for (std::size_t u = 0; u < labels.size(); ++u) {
+      w.sample("rejects_by_user_total", {"user", labels[u]},
+               sum([u](const Shard& s) -> const Counter& { return s.rejects_by_user[u]; }));
+    }
+    w.sample("rejects_by_user_total", {"user", "other"},
+             sum([](const Shard& s) -> const Counter& { return s.rejects_by_user[kOtherUser]; }));
+  }
+
+  if (backend_up) {
+    w.header("backend_up", "gauge", "1 when the backend accepted a TCP connection at the last probe (as /readyz), else 0.");
+    w.sample("backend_up", *backend_up ? 1 : 0);
   }
 
   w.header("bytes_total", "counter", "Bytes relayed, by direction.");

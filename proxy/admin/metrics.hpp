@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +61,16 @@ class Metrics {
   // unknown rule is "other".
   RuleId rule_id(std::string_view rule) const noexcept;
 
+  // Rejects by user. The first kMaxUsers distinct user names the server accepted get
+  // a label of their own and every later one shares "other", so a scrape stays
+  // bounded whatever names clients send. A name the server has not accepted yet
+  // (authenticated = false) gets only a label it already has, else "other": a client
+  // cannot fill the set with names it merely claims. Takes a lock: call it once per
+  // session (or per change of user), not per command.
+  using UserId = std::uint8_t;
+  static constexpr std::size_t kMaxUsers = 100;
+  UserId user_id(std::string_view user, bool authenticated);
+
   // ---- hot path: one relaxed add each
   void connection_opened() noexcept {
     auto& s = shard();
@@ -78,6 +90,7 @@ class Metrics {
   }
   void rewrite(RewriteKind kind) noexcept { add(shard().rewrites[static_cast<std::size_t>(kind)], 1); }
   void migration_begun(MigrationVia via) noexcept { add(shard().migrations[static_cast<std::size_t>(via)], 1); }
+  void rejected_by_user(UserId user) noexcept { add(shard().rejects_by_user[user <= kOtherUser ? user : kOtherUser], 1); }
   void bytes_client_to_server(std::uint64_t n) noexcept { add(shard().bytes_client_to_server, n); }
   void bytes_server_to_client(std::uint64_t n) noexcept { add(shard().bytes_server_to_client, n); }
   void analysis_latency(std::chrono::nanoseconds elapsed) noexcept;
@@ -93,14 +106,16 @@ class Metrics {
   // (stop the admin server before destroying it).
   void set_audit(const audit::AuditLog* log) noexcept { audit_.store(log, std::memory_order_release); }
 
-  // Prometheus text exposition format 0.0.4.
-  std::string render_prometheus() const;
+  // Prometheus text exposition format 0.0.4. backend_up: what the admin server's
+  // backend probe (the one /readyz uses) found; nullopt leaves the gauge out.
+  std::string render_prometheus(std::optional<bool> backend_up = std::nullopt) const;
 
  private:
   // Slots: the configured rules, then "none" and "other".
   static constexpr std::size_t kRuleSlots = kMaxRules + 2;
   static constexpr std::size_t kNone = kMaxRules;
   static constexpr std::size_t kOther = kMaxRules + 1;
+  static constexpr UserId kOtherUser = kMaxUsers;
 
   using Counter = std::atomic<std::uint64_t>;
   struct alignas(64) Shard {
@@ -122,6 +137,7 @@ class Metrics {
     std::array<Counter, kVerdicts * kRuleSlots> decisions{};
     std::array<Counter, kRewriteKinds> rewrites{};
     std::array<Counter, kMigrationVias> migrations{};
+    std::array<Counter, kMaxUsers + 1> rejects_by_user{};  // last: "other"
   };
 
   static void add(Counter& c, std::uint64_t n) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
@@ -138,6 +154,8 @@ class Metrics {
 
   std::vector<std::string> rules_;
   std::unique_ptr<Shard[]> shards_;
+  mutable std::mutex users_mutex_;
+  std::vector<std::string> user_labels_;  // by UserId, as valid UTF-8 (see user_label)
   std::atomic<const audit::AuditLog*> audit_{nullptr};
   std::atomic<std::uint64_t> connections_max_{0};
   std::atomic<std::uint64_t> handshakes_max_{0};

@@ -227,12 +227,20 @@ int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest&
     return 1;
   }
 
+  // A file, for an issuer that has no shell to redirect with (the image has none):
+  // group-readable, so a Pod's fsGroup lets the migrating container read it.
+  if (!request.token_file.empty() && !write_new_file(request.token_file, text + "\n", 0640, err)) return 1;
+
   print_fields(out, token, now);
   out << "key:         "
       << (private_key ? "Ed25519, " + private_origin : "migration.key (" + origin(*settings, "migration.key") + ")")
       << "\n"
-      << "use it:      SET @djproxy_migration = '<token>';  -- then SET @djproxy_migration = NULL; to end\n"
-      << text << "\n";
+      << "use it:      SET @djproxy_migration = '<token>';  -- then SET @djproxy_migration = NULL; to end\n";
+  if (request.token_file.empty()) {
+    out << text << "\n";
+  } else {
+    out << "token:       written to " << request.token_file << "\n";
+  }
   return 0;
 }
 
@@ -317,6 +325,9 @@ void add_token_command(CLI::App& app) {
   issue->add_option("--note", request->note, "Who and why, for the audit log")->type_name("TEXT");
   issue->add_option("--private-key", request->private_key,
                     "Ed25519 private key (PEM) to sign with, over migration.private_key")
+      ->type_name("PATH");
+  issue->add_option("--token-file", request->token_file,
+                    "Write the token to this new file (mode 0640) instead of printing it")
       ->type_name("PATH");
   issue->callback([&app, request] {
     int rc = run_token_issue(load_options_from(app), *request, std::time(nullptr), std::cout, std::cerr);

@@ -22,12 +22,14 @@ struct TokenIssueRequest {
   std::string ttl;                   // --ttl, a config duration (30m, 2h, 1h30m)
   std::string note;                  // --note
   std::string private_key{};         // --private-key: Ed25519 PEM path, over migration.private_key
+  std::string token_file{};          // --token-file: the token goes to this new file, not to `out`
 };
 
 void add_token_command(CLI::App& app);
 
 // The commands without CLI11 or the clock, for tests. `now` is unix seconds.
-// issue prints the fields, then the token alone on the last line of `out`.
+// issue prints the fields, then the token alone on the last line of `out`; with
+// token_file, the token goes only to that file (created, never overwritten, mode 0640).
 int run_token_issue(const config::LoadOptions& options, const TokenIssueRequest& request, std::int64_t now,
                     std::ostream& out, std::ostream& err);
 // Writes PREFIX.key (PEM private key, mode 0600) and PREFIX.pub (PEM public key);

@@ -195,7 +195,23 @@ TEST(AdminServer, MetricsInPrometheusTextFormat) {
   EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0U) << r.content_type;
   EXPECT_NE(r.body.find("\ndjproxy_connections_total 1\n"), std::string::npos);
   EXPECT_NE(r.body.find("\ndjproxy_commands_total{command=\"COM_QUERY\"} 1\n"), std::string::npos);
-  EXPECT_EQ(r.body, metrics.render_prometheus());
+  // Nothing listens on the backend port: the scrape says the backend is down.
+  EXPECT_EQ(r.body, metrics.render_prometheus(false));
+}
+
+// djproxy_backend_up follows the probe /readyz uses, both ways.
+TEST(AdminServer, BackendUpGaugeAgreesWithReadyz) {
+  Metrics metrics;
+  ListeningBackend backend;
+  AdminServer server(options_for(backend.port()), metrics, [] { return Readiness{true, {}, {}}; });
+  server.start();
+  EXPECT_EQ(get(server.port(), "/readyz").status, 200U);
+  EXPECT_NE(get(server.port(), "/metrics").body.find("\ndjproxy_backend_up 1\n"), std::string::npos);
+  backend.close();
+  EXPECT_EQ(get(server.port(), "/readyz").status, 503U);
+  const Reply r = get(server.port(), "/metrics");
+  EXPECT_NE(r.body.find("# TYPE djproxy_backend_up gauge\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\ndjproxy_backend_up 0\n"), std::string::npos) << r.body;
 }
 
 TEST(AdminServer, UnknownPathIsNotFound) {

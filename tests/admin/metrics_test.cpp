@@ -250,6 +250,52 @@ TEST(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(value(s, R"(djproxy_decisions_total{verdict="reject",rule="quote\"back\\slash"})"), 1);
 }
 
+TEST(Metrics, RejectsByUserAreBoundedToTheFirstHundredAcceptedNames) {
+  Metrics m;
+  // Claimed before authentication: no label of its own yet.
+  m.rejected_by_user(m.user_id("mallory", false));
+  for (int i = 0; i < 105; ++i) m.rejected_by_user(m.user_id("user" + std::to_string(i), true));
+  m.rejected_by_user(m.user_id("user7", true));
+  m.rejected_by_user(m.user_id("user7", false));  // a label it has: counted there
+  const Scrape s = parse_exposition(m.render_prometheus());
+  EXPECT_EQ(s.types.at("djproxy_rejects_by_user_total"), "counter");
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="user0"})"), 1);
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="user7"})"), 3);
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="user99"})"), 1);
+  EXPECT_EQ(s.samples.count(R"(djproxy_rejects_by_user_total{user="user100"})"), 0U);
+  EXPECT_EQ(s.samples.count(R"(djproxy_rejects_by_user_total{user="mallory"})"), 0U);
+  // mallory and user100..user104.
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="other"})"), 6);
+  std::size_t series = 0;
+  for (const auto& [key, v] : s.samples) series += key.rfind("djproxy_rejects_by_user_total{", 0) == 0;
+  EXPECT_EQ(series, Metrics::kMaxUsers + 1);
+}
+
+TEST(Metrics, UserLabelsAreEscapedAndUtf8) {
+  Metrics m;
+  m.rejected_by_user(m.user_id("quo\"te\\back\nline", true));
+  m.rejected_by_user(m.user_id("m\xC3\xBCller", true));      // UTF-8: as it is
+  m.rejected_by_user(m.user_id("m\xFCller", true));          // latin1 ü: not UTF-8
+  m.rejected_by_user(m.user_id("m\\xFCller", true));         // the same text, so the same series
+  m.rejected_by_user(m.user_id("other", true));              // never a second "other"
+  const std::string text = m.render_prometheus();
+  const Scrape s = parse_exposition(text);
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="quo\"te\\back\nline"})"), 1);
+  EXPECT_EQ(value(s, "djproxy_rejects_by_user_total{user=\"m\xC3\xBCller\"}"), 1);
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="m\\xFCller"})"), 2);
+  EXPECT_EQ(value(s, R"(djproxy_rejects_by_user_total{user="other"})"), 1);
+  EXPECT_EQ(text.find('\xFC'), std::string::npos);
+}
+
+TEST(Metrics, BackendUpOnlyWhenProbed) {
+  Metrics m;
+  EXPECT_EQ(parse_exposition(m.render_prometheus()).types.count("djproxy_backend_up"), 0U);
+  const Scrape up = parse_exposition(m.render_prometheus(true));
+  EXPECT_EQ(up.types.at("djproxy_backend_up"), "gauge");
+  EXPECT_EQ(value(up, "djproxy_backend_up"), 1);
+  EXPECT_EQ(value(parse_exposition(m.render_prometheus(false)), "djproxy_backend_up"), 0);
+}
+
 TEST(Metrics, LatencyHistogramIsCumulative) {
   using namespace std::chrono;
   Metrics m;

@@ -35,11 +35,6 @@ DATAJOINT_NAMES = {
 }
 NAME = re.compile(r"(?<![A-Za-z0-9_])(?:DJ|DJPROXY)_[A-Z0-9][A-Z0-9_]*")
 SECRETS_DIR = "/run/secrets/datajoint"
-# The image is built with the Release defaults; a sanitizer build of the test tree
-# links these too, and they are not the image's business.
-SANITIZER_PACKAGES = re.compile(r"^lib(asan|ubsan|lsan|tsan)\d*$")
-# Packages the runtime stage installs that ldd does not show, with the reason.
-RUNTIME_EXTRAS = {"ca-certificates"}  # backend_tls verify-* without backend_tls.ca uses the system store
 
 
 def repo():
@@ -202,9 +197,13 @@ class DockerfileTest(unittest.TestCase):
         return [a for i, a in (body if body is not None else self.runtime) if i == name]
 
     def test_stages(self):
-        self.assertEqual(len(self.stages), 2, "a build stage and a runtime stage")
-        self.assertRegex(self.stages[0]["from"], r"^debian:12(\s|$)", "build stage on debian:12")
-        self.assertRegex(self.stages[1]["from"], r"^debian:12-slim(\s|$)", "runtime stage on debian:12-slim")
+        self.assertEqual([st["from"] for st in self.stages], ["debian:12 AS build", "build AS rootfs", "scratch"],
+                         "a build stage, the runtime filesystem collected from it, an empty runtime stage")
+        # Nothing runs in the runtime stage: it has nothing to run it with.
+        self.assertEqual(self.instructions("RUN"), [])
+        self.assertEqual(self.instructions("COPY"), ["--from=rootfs /rootfs/ /"])
+        collect = [c for r in self.instructions("RUN", self.stages[1]["body"]) for c in shell_commands(r)]
+        self.assertIn("bash /src/docker/rootfs.sh /build/djproxy /rootfs", collect)
 
     def test_build_stage_runs_only_what_ci_runs(self):
         runs = self.instructions("RUN", self.stages[0]["body"])
@@ -270,41 +269,47 @@ class DockerfileTest(unittest.TestCase):
         self.assertEqual(argv[:2], ["djproxy", "health"], command)
         self.assertNotIn("--ready", argv, "liveness: /healthz, not /readyz (a backend outage is not the sidecar's)")
 
-    def runtime_packages(self):
-        packages = set()
-        for run in self.instructions("RUN"):
-            for command in shell_commands(run):
-                words = command.split()
-                if words[:2] == ["apt-get", "install"]:
-                    self.assertIn("--no-install-recommends", words, command)
-                    packages |= {w for w in words[2:] if not w.startswith("-")}
-        return packages
-
-    def test_runtime_packages_are_the_binary_libraries(self):
+    def test_rootfs_holds_djproxy_and_what_it_loads_and_no_shell(self):
+        """docker/rootfs.sh on the built binary, as the image's rootfs stage runs it; as
+        root, djproxy and every client plugin are then loaded inside a chroot of it, so
+        a library the image lacks fails here rather than in a cluster."""
         if not OPTIONS.djproxy:
             self.skipTest("no --djproxy given")
-        if not (shutil.which("ldd") and shutil.which("dpkg")):
-            self.skipTest("ldd or dpkg missing")
-        out = subprocess.run(["ldd", OPTIONS.djproxy], capture_output=True, text=True, check=True).stdout
-        needed = set()
-        for lib in re.findall(r"=>\s+(/\S+)", out):
-            real = os.path.realpath(lib)
-            candidates = [lib, real]
-            candidates += [p.replace("/usr/lib/", "/lib/", 1) if p.startswith("/usr/lib/")
-                           else p.replace("/lib/", "/usr/lib/", 1) for p in (lib, real)]
-            owner = None
-            for path in candidates:
-                r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-                if r.returncode == 0:
-                    owner = r.stdout.split(":")[0].strip()
-                    break
-            self.assertIsNotNone(owner, f"no package owns {lib}")
-            if not SANITIZER_PACKAGES.match(owner):
-                needed.add(owner)
-        installed = self.runtime_packages()
-        self.assertFalse(needed - installed, f"libraries of {OPTIONS.djproxy} the runtime stage does not install")
-        self.assertFalse(installed - needed - RUNTIME_EXTRAS,
-                         "the runtime stage installs packages djproxy does not link (add a reason to RUNTIME_EXTRAS)")
+        with tempfile.TemporaryDirectory() as tmp:
+            rootfs = Path(tmp) / "rootfs"
+            r = subprocess.run(["bash", str(docker_dir() / "rootfs.sh"), OPTIONS.djproxy, str(rootfs)],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            for shell in ("bin/sh", "bin/bash", "usr/bin/sh", "usr/bin/bash", "usr/bin/dash", "usr/bin/env"):
+                self.assertFalse((rootfs / shell).exists(), f"{shell} in the image")
+            self.assertTrue((rootfs / "usr/local/bin/djproxy").is_file())
+            self.assertTrue((rootfs / "etc/ssl/certs/ca-certificates.crt").is_file())
+            plugins = sorted(rootfs.glob("usr/lib/*/libmariadb3/plugin/*.so"))
+            self.assertIn("client_ed25519.so", [p.name for p in plugins])
+            self.assertIn("caching_sha2_password.so", [p.name for p in plugins])
+            if os.geteuid() != 0 or not shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin"):
+                self.skipTest("loading inside the rootfs needs root (chroot)")
+            linked = subprocess.run(["ldd", OPTIONS.djproxy], capture_output=True, text=True).stdout
+            if re.search(r"lib(asan|ubsan|lsan|tsan)", linked):
+                # A sanitizer runtime needs /proc, which the chroot lacks; the image is
+                # built without one.
+                self.skipTest("a sanitizer build is not the image's binary")
+            env = clean_env({"PATH": "/usr/local/bin"})
+            chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+            r = subprocess.run([chroot, "--userspec=10001:10001", str(rootfs), "djproxy", "config", "--json"],
+                               env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("settings", json.loads(r.stdout))
+            loaders = sorted(p for p in rootfs.glob("usr/lib*/**/ld-linux*.so*") if p.is_file())
+            self.assertTrue(loaders, "the dynamic loader")
+            loader = "/" + str(loaders[0].relative_to(rootfs))
+            for plugin in plugins:
+                inside = "/" + str(plugin.relative_to(rootfs))
+                with self.subTest(plugin=plugin.name):
+                    r = subprocess.run([chroot, str(rootfs), loader, "--list", inside], env=env,
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertNotIn("not found", r.stdout)
 
 
 # ---- YAML and names ----------------------------------------------------------------
@@ -343,19 +348,41 @@ class DocumentsTest(unittest.TestCase):
 
 # ---- running the binary with a manifest's environment -------------------------------
 
-def check_djproxy_env(test, env, where):
+def keypair(directory):
+    """An Ed25519 pair made by the built binary: (private key path, public key path)."""
+    prefix = Path(directory) / "issuer"
+    r = run_djproxy(["token", "keygen", "--out", str(prefix)])
+    if r.returncode != 0:
+        raise AssertionError(f"djproxy token keygen failed: {r.stderr}")
+    return Path(str(prefix) + ".key"), Path(str(prefix) + ".pub")
+
+
+KEY_PATHS = {"DJPROXY_MIGRATION_PUBLIC_KEY": 1, "DJPROXY_MIGRATION_PRIVATE_KEY": 0}
+
+
+def check_djproxy_env(test, env, where, files=None):
     """`djproxy config` and `djproxy check` accept the environment a manifest gives djproxy.
 
     Secrets mounted in /run/secrets/datajoint are given as *_FILE variables pointing
-    to stand-in files, since the loader's secrets directory is fixed."""
+    to stand-in files, since the loader's secrets directory is fixed. `files` maps a
+    path inside the container to the content the manifest puts there (a ConfigMap's
+    public key); a key path with no content given gets a pair made by the binary."""
     with tempfile.TemporaryDirectory() as tmp:
-        stand_ins = {"DJ_USER_FILE": "worker", "DJ_PASS_FILE": "secret",
-                     "DJPROXY_MIGRATION_KEY_FILE": "k" * 48}
+        stand_ins = {"DJ_USER_FILE": "worker", "DJ_PASS_FILE": "secret"}
         env = {k: str(v) for k, v in env.items()}
         for name, value in stand_ins.items():
             if name not in env:
                 Path(tmp, name).write_text(value + "\n")
                 env[name] = str(Path(tmp, name))
+        pair = None
+        for name, value in list(env.items()):
+            if files and value in files:
+                local = Path(tmp, "file-" + name)
+                local.write_text(files[value])
+                env[name] = str(local)
+            elif name in KEY_PATHS:
+                pair = pair or keypair(tmp)
+                env[name] = str(pair[KEY_PATHS[name]])
         r = run_djproxy(["config", "--json"], env=env)
         test.assertEqual(r.returncode, 0, f"{where}: djproxy config: {r.stderr}")
         test.assertEqual(json.loads(r.stdout)["warnings"], [], where)
@@ -363,6 +390,13 @@ def check_djproxy_env(test, env, where):
         test.assertEqual(r.returncode, 0, f"{where}: djproxy check:\n{r.stdout}{r.stderr}")
         test.assertNotIn("warning", r.stdout, where)
         return json.loads(run_djproxy(["config", "--json"], env=env).stdout)["settings"]
+
+
+def public_key_only(test, settings, where):
+    """A sidecar verifies Ed25519 tokens and holds nothing that signs one."""
+    test.assertTrue(settings["migration.public_key"]["value"], f"{where}: migration.public_key")
+    for key in ("migration.key", "migration.private_key"):
+        test.assertIn(settings[key]["value"], (None, ""), f"{where}: {key} must not be set on a sidecar")
 
 
 def production_assertions(test, settings, where):
@@ -440,10 +474,35 @@ class ComposeTest(unittest.TestCase):
                     self.assertIn(os.path.basename(target), readable)
             files = {os.path.basename(t) for t in targets.values() if t}
             self.assertLessEqual({"database.user", "database.password"}, files, name)
-        proxy_files = {os.path.basename(i["target"]) for i in self.services["djproxy"]["secrets"]}
-        worker_files = {os.path.basename(i["target"]) for i in self.services["worker"]["secrets"]}
-        self.assertIn("djproxy.migration_key", proxy_files)
-        self.assertNotIn("djproxy.migration_key", worker_files, "the worker never holds the migration key")
+
+    def test_sidecar_gets_only_the_public_key(self):
+        proxy = self.services["djproxy"]
+        env = self.environment(proxy)
+        settings = check_djproxy_env(self, env, "compose djproxy")
+        public_key_only(self, settings, "compose djproxy")
+        mounts = {}
+        for volume in proxy.get("volumes") or []:
+            source, target, *mode = volume.split(":")
+            mounts[target] = (source, mode)
+        path = env["DJPROXY_MIGRATION_PUBLIC_KEY"]
+        self.assertIn(path, mounts, "the public key is mounted where DJPROXY_MIGRATION_PUBLIC_KEY points")
+        source, mode = mounts[path]
+        self.assertTrue(source.endswith(".pub"), source)
+        self.assertEqual(mode, ["ro"])
+
+    def test_no_service_holds_a_signing_key(self):
+        signing_env = {"DJPROXY_MIGRATION_KEY", "DJPROXY_MIGRATION_KEY_FILE", "DJPROXY_MIGRATION_PRIVATE_KEY",
+                       "DJPROXY_MIGRATION_PRIVATE_KEY_FILE"}
+        for name, service in self.services.items():
+            with self.subTest(service=name):
+                self.assertFalse(signing_env & set(self.environment(service)))
+                for item in service.get("secrets") or []:
+                    source = item if isinstance(item, str) else item["source"]
+                    self.assertNotIn("migration_key", source)
+                    self.assertFalse(source.endswith(".key"), source)
+                for volume in service.get("volumes") or []:
+                    self.assertFalse(str(volume).split(":")[0].endswith(".key"), volume)
+        self.assertFalse([n for n in self.doc.get("secrets") or {} if "migration_key" in n or n.endswith(".key")])
 
 
 # ---- Kubernetes --------------------------------------------------------------------
@@ -482,6 +541,15 @@ def secret_keys_in(container, spec):
     return out
 
 
+SIGNING_ENV = {"DJPROXY_MIGRATION_KEY", "DJPROXY_MIGRATION_KEY_FILE", "DJPROXY_MIGRATION_PRIVATE_KEY",
+               "DJPROXY_MIGRATION_PRIVATE_KEY_FILE"}
+
+
+def is_signing_material(key, value):
+    """An HMAC migration key or a private key: what can mint a migration token."""
+    return key == "djproxy.migration_key" or "PRIVATE KEY" in str(value)
+
+
 class KubernetesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -490,6 +558,7 @@ class KubernetesTest(unittest.TestCase):
         cls.all = [d for docs in cls.docs.values() for d in docs]
         cls.secrets = {d["metadata"]["name"]: {**(d.get("data") or {}), **(d.get("stringData") or {})}
                        for d in cls.all if d["kind"] == "Secret"}
+        cls.configmaps = {d["metadata"]["name"]: d.get("data") or {} for d in cls.all if d["kind"] == "ConfigMap"}
 
     def one(self, filename, kind):
         docs = [d for d in self.docs[filename] if d["kind"] == kind]
@@ -499,6 +568,32 @@ class KubernetesTest(unittest.TestCase):
     def secret_keys(self, name, items):
         self.assertIn(name, self.secrets, f"secret {name} has an example")
         return set(self.secrets[name]) if items is None else items
+
+    def files_in(self, container, spec):
+        """Path inside the container -> (kind, object name, key, example content), for
+        every Secret and ConfigMap file it mounts."""
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        out = {}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes[mount["name"]]
+            for kind, examples, ref in (("secret", self.secrets, "secretName"), ("configMap", self.configmaps, "name")):
+                if kind not in volume:
+                    continue
+                name = volume[kind][ref]
+                self.assertIn(name, examples, f"{kind} {name} has an example")
+                items = volume[kind].get("items") or [{"key": k, "path": k} for k in examples[name]]
+                for item in items:
+                    self.assertIn(item["key"], examples[name], f"{kind} {name} has {item['key']}")
+                    path = os.path.join(mount["mountPath"], item["path"])
+                    out[path] = (kind, name, item["key"], examples[name][item["key"]])
+        return out
+
+    def assert_cannot_sign(self, container, spec, where):
+        self.assertFalse(SIGNING_ENV & {e["name"] for e in container.get("env") or []},
+                         f"{where}: {container['name']} has a signing key setting")
+        for path, (kind, name, key, content) in self.files_in(container, spec).items():
+            self.assertFalse(is_signing_material(key, content),
+                             f"{where}: {container['name']} can read a signing key ({kind} {name}/{key} at {path})")
 
     def check_resources(self, spec, where):
         for c in (spec.get("initContainers") or []) + spec["containers"]:
@@ -512,9 +607,18 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(len(proxies), 1, f"{where}: one djproxy container")
         proxy = proxies[0]
         env = env_of(proxy)
-        settings = check_djproxy_env(self, env, where)
+        files = {path: content for path, (_, _, _, content) in self.files_in(proxy, spec).items()}
+        settings = check_djproxy_env(self, env, where, files)
         production_assertions(self, settings, where)
         self.assertEqual(settings["listen"]["value"], "127.0.0.1:3306", f"{where}: listens on the pod's loopback")
+
+        # Ed25519: the sidecar verifies with the public key from a mounted file, and
+        # can read nothing that signs.
+        public_key_only(self, settings, where)
+        path = env.get("DJPROXY_MIGRATION_PUBLIC_KEY")
+        self.assertIn(path, files, f"{where}: DJPROXY_MIGRATION_PUBLIC_KEY names a mounted file")
+        self.assertIn("BEGIN PUBLIC KEY", files[path])
+        self.assert_cannot_sign(proxy, spec, where)
 
         # Probes on the admin port, by number or by name.
         admin_port = split_host_port(settings["admin_listen"]["value"])[1]
@@ -538,14 +642,22 @@ class KubernetesTest(unittest.TestCase):
     def check_client(self, container, spec, proxy_settings, where):
         self.assertEqual(env_of(container).get("DJ_HOST"), proxy_settings["listen"]["value"],
                          f"{where}: DJ_HOST points at the sidecar")
-        for path, (items, name) in secret_keys_in(container, spec).items():
-            self.assertNotIn("djproxy.migration_key", self.secret_keys(name, items),
-                             f"{where}: {container['name']} must not hold the migration key ({path})")
+        self.assert_cannot_sign(container, spec, where)
 
-    def test_secret_example_uses_the_file_names_djproxy_reads(self):
+    def test_secret_examples_in_the_datajoint_directory_use_the_file_names_djproxy_reads(self):
         self.assertTrue(self.secrets)
-        for name, data in self.secrets.items():
-            self.assertLessEqual(set(data), secrets_file_names(), name)
+        mounted = set()
+        for doc in self.all:
+            if doc["kind"] not in ("Deployment", "Job"):
+                continue
+            spec = pod_spec(doc)
+            for c in (spec.get("initContainers") or []) + spec["containers"]:
+                for path, (items, name) in secret_keys_in(c, spec).items():
+                    if path == SECRETS_DIR:
+                        mounted.add(name)
+        self.assertTrue(mounted)
+        for name in mounted:
+            self.assertLessEqual(set(self.secrets[name]), secrets_file_names(), name)
 
     def test_deployment(self):
         deployment = self.one("deployment.yaml", "Deployment")
@@ -580,15 +692,26 @@ class KubernetesTest(unittest.TestCase):
         self.assertTrue(is_native_sidecar(proxy))
         self.check_resources(spec, "migration job")
 
-        issuers = [c for c in inits if "djproxy token issue" in " ".join(c.get("command", []) + c.get("args", []))]
+        issuers = [c for c in inits if issuer_argv(c)[1:3] == ["token", "issue"]]
         self.assertEqual(len(issuers), 1, "one init container issues the token")
         issuer = issuers[0]
         self.assertLess(inits.index(issuer), inits.index(proxy), "the token exists before anything runs")
-        script = " ".join(issuer.get("command", []) + issuer.get("args", []))
-        ttl = parse_duration(re.search(r"--ttl\s+(\S+)", script).group(1))
+        argv = issuer_argv(issuer)
+        # Exec form: the image has no shell.
+        self.assertEqual(argv[0], "djproxy")
+        ttl = parse_duration(argv[argv.index("--ttl") + 1])
         self.assertLessEqual(ttl, parse_duration(settings["migration.max_token_ttl"]["value"]))
         self.assertLessEqual(job["spec"].get("activeDeadlineSeconds", float("inf")), ttl,
                              "the Job does not outlive its token")
+
+        # The private key: in the issuer only, where DJPROXY_MIGRATION_PRIVATE_KEY points.
+        files = self.files_in(issuer, spec)
+        private = env_of(issuer).get("DJPROXY_MIGRATION_PRIVATE_KEY")
+        self.assertIn(private, files, "the issuer signs with a mounted private key")
+        self.assertEqual(files[private][0], "secret", "the private key comes from a Secret")
+        for c in inits + spec["containers"]:
+            if c is not issuer:
+                self.assert_cannot_sign(c, spec, "migration job")
 
         volumes = {v["name"]: v for v in spec["volumes"]}
         shared = [m for m in issuer["volumeMounts"] if "emptyDir" in volumes[m["name"]]]
@@ -600,50 +723,97 @@ class KubernetesTest(unittest.TestCase):
         self.assertIn("@djproxy_migration", " ".join(migrate.get("command", []) + migrate.get("args", [])))
         self.check_client(migrate, spec, settings, "migration job")
 
-        self.run_issuer(issuer, spec, settings)
+        self.run_issuer(issuer, spec, proxy)
 
-    def run_issuer(self, issuer, spec, proxy_settings):
-        """Runs the init container's script with the built binary, then verifies the
-        token as the sidecar would."""
+    def run_issuer(self, issuer, spec, proxy):
+        """Runs the init container's command with the built binary, $(VAR) expanded as
+        the kubelet does, then checks the token as the sidecar would: the sidecar's
+        environment verifies it, and cannot issue one itself."""
         if not OPTIONS.djproxy:
             self.skipTest("no --djproxy given")
-        if "bash" not in issuer["command"][0]:
-            self.skipTest("the issuer is not a bash script")
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            (tmp / "bin").mkdir()
-            (tmp / "bin" / "djproxy").symlink_to(os.path.abspath(OPTIONS.djproxy))
-            key = "k" * 48
+            private, public = keypair(tmp)
             volumes = {v["name"]: v for v in spec["volumes"]}
-            script = issuer["command"][-1]
+
+            def local(path, mounts):
+                for mount in mounts:
+                    if path.startswith(mount["mountPath"] + "/"):
+                        return str(tmp / mount["name"]) + path[len(mount["mountPath"]):]
+                return path
+
             for mount in issuer["volumeMounts"]:
-                local = tmp / mount["name"]
-                local.mkdir()
+                (tmp / mount["name"]).mkdir()
                 volume = volumes[mount["name"]]
-                if "secret" in volume:
-                    for item in volume["secret"].get("items") or []:
-                        self.assertEqual(item["key"], "djproxy.migration_key")
-                        (local / item["path"]).write_text(key + "\n")
-                script = script.replace(mount["mountPath"], str(local))
-            env = env_of(issuer)
-            for mount in issuer["volumeMounts"]:
-                env = {k: v.replace(mount["mountPath"], str(tmp / mount["name"])) for k, v in env.items()}
-            env.update({"JOB_NAME": "test", "POD_NAME": "test-pod", "PATH": f"{tmp / 'bin'}:/usr/bin:/bin"})
-            r = subprocess.run(["bash", "-c", script], env=env, cwd=tmp, capture_output=True, text=True, timeout=60)
+                for item in (volume.get("secret") or {}).get("items") or []:
+                    shutil.copy(private, tmp / mount["name"] / item["path"])
+            env = {k: local(v, issuer["volumeMounts"]) for k, v in env_of(issuer).items()}
+            env.update({"JOB_NAME": "test", "POD_NAME": "test-pod"})
+            argv = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), a) for a in issuer_argv(issuer)]
+            argv = [local(a, issuer["volumeMounts"]) for a in argv[1:]]
+            r = run_djproxy(argv, env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("scope:", r.stdout)
+            self.assertIn("note:        job test by test-pod", r.stdout)
             tokens = [p for m in issuer["volumeMounts"] if "emptyDir" in volumes[m["name"]]
                       for p in (tmp / m["name"]).iterdir() if p.is_file()]
             self.assertEqual(len(tokens), 1, tokens)
             token = tokens[0].read_text().strip()
+            self.assertTrue(token.startswith("dje1."), token)
             self.assertNotIn(token, r.stdout, "the token itself stays out of the log")
 
-            (tmp / "key").write_text(key)
-            r = run_djproxy(["token", "inspect", token], env={
-                "DJ_SCHEMA_PREFIX": proxy_settings["database.schema_prefix"]["value"],
-                "DJPROXY_MIGRATION_KEY_FILE": str(tmp / "key")})
+            sidecar = env_of(proxy)
+            sidecar["DJPROXY_MIGRATION_PUBLIC_KEY"] = str(public)
+            r = run_djproxy(["token", "inspect", token], env=sidecar)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn("verifies:    yes", r.stdout)
+            r = run_djproxy(["token", "issue", "--schema", "myproject_*", "--ttl", "5m"], env=sidecar)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("only the Ed25519 public key", r.stderr)
+
+    def test_network_policy_admits_only_the_kubelet_and_prometheus_to_the_admin_port(self):
+        policy = self.one("networkpolicy.yaml", "NetworkPolicy")["spec"]
+        self.assertEqual(policy["policyTypes"], ["Ingress"])
+        admin_ports = set()
+        for filename, kind in (("deployment.yaml", "Deployment"), ("migration-job.yaml", "Job")):
+            template = self.one(filename, kind)["spec"]["template"]
+            self.assertTrue(selects(policy["podSelector"], template["metadata"]["labels"]), f"selects {filename}")
+            for c in (template["spec"].get("initContainers") or []) + template["spec"]["containers"]:
+                if is_proxy(c):
+                    admin_ports.add(split_host_port(env_of(c)["DJPROXY_ADMIN_LISTEN"])[1])
+        self.assertEqual(len(admin_ports), 1, admin_ports)
+        self.assertEqual(len(policy["ingress"]), 1)
+        rule = policy["ingress"][0]
+        self.assertEqual(rule["ports"], [{"protocol": "TCP", "port": admin_ports.pop()}])
+        peers = rule["from"]
+        self.assertEqual(len(peers), 2, "the nodes (kubelet) and Prometheus")
+        self.assertEqual(set(peers[0]), {"ipBlock"})
+        self.assertEqual(set(peers[1]), {"namespaceSelector", "podSelector"}, "Prometheus' pods in its namespace only")
+
+    def test_deployment_cannot_sign(self):
+        spec = pod_spec(self.one("deployment.yaml", "Deployment"))
+        for c in (spec.get("initContainers") or []) + spec["containers"]:
+            self.assert_cannot_sign(c, spec, "deployment")
+
+
+def selects(selector, labels):
+    """A Kubernetes label selector (matchLabels, matchExpressions In/NotIn/Exists) against labels."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        present, value = e["key"] in labels, labels.get(e["key"])
+        ok = {"In": present and value in e.get("values", []), "NotIn": not present or value not in e.get("values", []),
+              "Exists": present, "DoesNotExist": not present}[e["operator"]]
+        if not ok:
+            return False
+    return True
+
+
+def issuer_argv(container):
+    """The argv a container runs: its command, or the image's entrypoint (djproxy) and its args."""
+    if "command" in container:
+        return list(container["command"]) + list(container.get("args") or [])
+    return (["djproxy"] if "djproxy" in container["image"] else ["<entrypoint>"]) + list(container.get("args") or [])
 
 
 def main():

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "proxy/cli/token_command.hpp"
@@ -189,6 +190,33 @@ TEST(TokenCli, PublicKeyOnlyCannotIssueButVerifiesWhatThePrivateKeySigned) {
   auto shown = inspect(tree.options(sidecar), issued.last_line(), kNow + 60);
   EXPECT_EQ(shown.rc, 0) << shown.out << shown.err;
   EXPECT_THAT(shown.out, HasSubstr("verifies:    yes"));
+}
+
+// The migration Job's issuer runs the image, which has no shell to redirect with.
+TEST(TokenCli, TokenFileHoldsTheTokenAloneAndIsNeverOverwritten) {
+  TempTree tree;
+  const std::string path = (tree.root() / "token").string();
+  TokenIssueRequest request{{"myproject_*"}, "30m", "job"};
+  request.token_file = path;
+  auto r = issue(tree.options(env()), request);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("token:       written to " + path));
+  std::ifstream in(path);
+  std::string token;
+  std::getline(in, token);
+  EXPECT_THAT(r.out, Not(HasSubstr(token))) << "the token stays out of the log";
+  EXPECT_TRUE(migration::verify(token, kKey, kNow, "myproject_", 24h).ok()) << token;
+  auto perms = std::filesystem::status(path).permissions() & std::filesystem::perms::all;
+  EXPECT_EQ(perms, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                       std::filesystem::perms::group_read);
+
+  auto again = issue(tree.options(env()), request);
+  EXPECT_EQ(again.rc, 1);
+  EXPECT_THAT(again.err, HasSubstr("cannot create"));
+  std::ifstream still(path);
+  std::string kept;
+  std::getline(still, kept);
+  EXPECT_EQ(kept, token);
 }
 
 }  // namespace
