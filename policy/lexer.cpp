@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "policy/short_copy.hpp"
+
 namespace djproxy::policy {
 namespace {
 
@@ -142,15 +144,7 @@ void Lexer::begin_token() {
 void Lexer::append(const unsigned char* from, std::size_t n, std::size_t cap) {
   if (len_ < cap) {
     const std::size_t k = std::min(n, cap - len_);
-    if (k <= 32) {
-      // Names are short: eight bytes at a time beats a call into the library.
-      char* to = buf_.data() + len_;
-      std::size_t i = 0;
-      for (; i + 8 <= k; i += 8) std::memcpy(to + i, from + i, 8);
-      for (; i < k; ++i) to[i] = static_cast<char>(from[i]);
-    } else {
-      std::memcpy(buf_.data() + len_, from, k);
-    }
+    copy_short(buf_.data() + len_, reinterpret_cast<const char*>(from), k);
     len_ += k;
     if (k < n) truncated_ = true;
   } else if (n > 0) {
@@ -174,7 +168,11 @@ void Lexer::emit(TokenKind kind, char punct) {
   t.truncated = truncated_;
   if (kind == TokenKind::string || kind == TokenKind::quoted_ident) t.quote = static_cast<char>(quote_);
   if (kind != TokenKind::punct) t.text = std::string_view(buf_.data(), len_);
-  if (kind == TokenKind::word && !truncated_) t.kw = lookup_keyword(t.text);
+  if (kind == TokenKind::word && !truncated_) {
+    const WordFacts w = lookup_word(t.text);
+    t.kw = w.kw;
+    t.reserved = w.reserved;
+  }
   space_before_ = false;
   after_dot_ = (kind == TokenKind::punct && punct == '.');
   last_was_name_ = (kind == TokenKind::word || kind == TokenKind::quoted_ident);

@@ -6,13 +6,13 @@
 # tables, the generator's exhaustive templates and --count random statements) and
 # compares everything the analyser returns, byte for byte.
 #
-#   scripts/policy-equivalence.sh [--base REV] [--count N] [--seed S] [--keep DIR]
+#   scripts/policy-equivalence.sh [--base REV (default: merge-base with main)] [--count N] [--seed S] [--keep DIR]
 #
 # Exit status 0: no difference; 1: differences (the first few are printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-base=main count=200000 seed=20261205 keep=
+base= count=200000 seed=20261205 keep=
 while [[ $# -gt 0 ]]; do
   case $1 in
     --base) base=$2; shift 2 ;;
@@ -23,11 +23,15 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# By default, the point where this branch left main: what main decided before the change.
+[[ -n $base ]] || base=$(git merge-base HEAD main)
 work=${keep:-$(mktemp -d /tmp/policy-equivalence.XXXXXX)}
-mkdir -p "$work/base" "$work/head"
 [[ -n $keep ]] || trap 'rm -rf "$work"' EXIT
-
-git archive "$base" policy | tar -x -C "$work/base"
+# The base side is kept by its commit (with --keep, a later run reuses its build).
+base_dir=base-$(git rev-parse "$base^{commit}")
+rm -rf "$work/head"
+mkdir -p "$work/$base_dir" "$work/head"
+[[ -f $work/$base_dir/dump ]] || git archive "$base" policy | tar -x -C "$work/$base_dir"
 cp -r policy "$work/head/"
 
 # The same compiler and flags for both; the driver and the case tables are the
@@ -36,15 +40,17 @@ build() {  # build SIDE
   local dir=$work/$1
   ${CXX:-g++} -std=c++20 -O2 -I"$dir" -I. -o "$dir/dump" tests/policy/equivalence_dump.cpp "$dir"/policy/*.cpp
 }
-build base & b=$!
+b=
+[[ -f $work/$base_dir/dump ]] || { build "$base_dir" & b=$!; }
 build head & h=$!
-wait $b && wait $h
+[[ -z $b ]] || wait $b
+wait $h
 
 python3 scripts/policy_equivalence_corpus.py --count "$count" --seed "$seed" >"$work/corpus.jsonl"
 "$work/head/dump" --emit-cases >>"$work/corpus.jsonl"
 lines=$(wc -l <"$work/corpus.jsonl")
 
-"$work/base/dump" <"$work/corpus.jsonl" >"$work/base.jsonl" & b=$!
+"$work/$base_dir/dump" <"$work/corpus.jsonl" >"$work/base.jsonl" & b=$!
 "$work/head/dump" <"$work/corpus.jsonl" >"$work/head.jsonl" & h=$!
 wait $b && wait $h
 
