@@ -64,46 +64,66 @@ constexpr std::size_t kKeywordCount = 0
 #undef DJPROXY_KW_COUNT
     ;
 
-constexpr auto keyword_entries() {
+constexpr auto sorted_keywords() {
   std::array<Entry, kKeywordCount> table{};
   std::size_t i = 0;
 #define DJPROXY_KW_ENTRY(name) table[i++] = Entry{strip_underscore(#name), Kw::name};
   DJPROXY_KEYWORDS(DJPROXY_KW_ENTRY)
 #undef DJPROXY_KW_ENTRY
+  std::sort(table.begin(), table.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
   return table;
 }
 
-constexpr bool is_keyword(std::string_view w) {
-  for (const auto& e : keyword_entries())
-    if (e.name == w) return true;
-  return false;
+constexpr auto sorted_reserved() {
+  std::array<std::string_view, std::size(kReserved)> words{};
+  std::copy(std::begin(kReserved), std::end(kReserved), words.begin());
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
+constexpr auto kKeywords = sorted_keywords();
+constexpr auto kReservedSorted = sorted_reserved();
+
+// Walks the union of both sorted lists in order, each word once, with its facts.
+// (Linear, so that every compiler evaluates it within its constexpr limits.)
+template <class F>
+constexpr void for_each_word(F f) {
+  std::size_t i = 0, j = 0;
+  while (i < kKeywords.size() || j < kReservedSorted.size()) {
+    if (j == kReservedSorted.size() || (i < kKeywords.size() && kKeywords[i].name < kReservedSorted[j])) {
+      f(kKeywords[i++]);
+    } else if (i == kKeywords.size() || kReservedSorted[j] < kKeywords[i].name) {
+      f(Entry{kReservedSorted[j++], Kw::none, true});
+    } else {
+      f(Entry{kKeywords[i].name, kKeywords[i].kw, true});
+      ++i;
+      ++j;
+    }
+  }
 }
 
 constexpr std::size_t count_entries() {
-  std::size_t n = kKeywordCount;
-  for (auto w : kReserved)
-    if (!is_keyword(w)) ++n;
+  std::size_t n = 0;
+  for_each_word([&](const Entry&) { ++n; });
   return n;
 }
 
 // Every keyword and every reserved word, once, sorted.
 constexpr auto make_table() {
   std::array<Entry, count_entries()> table{};
-  const auto keywords = keyword_entries();
   std::size_t i = 0;
-  for (const auto& e : keywords) table[i++] = e;
-  for (auto w : kReserved) {
-    bool found = false;
-    for (std::size_t k = 0; k < keywords.size(); ++k)
-      if (table[k].name == w) {
-        table[k].reserved = true;
-        found = true;
-      }
-    if (!found) table[i++] = Entry{w, Kw::none, true};
-  }
-  std::sort(table.begin(), table.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  for_each_word([&](const Entry& e) { table[i++] = e; });
   return table;
 }
+
+constexpr bool no_duplicates() {
+  for (std::size_t i = 1; i < kKeywords.size(); ++i)
+    if (kKeywords[i - 1].name == kKeywords[i].name) return false;
+  for (std::size_t i = 1; i < kReservedSorted.size(); ++i)
+    if (kReservedSorted[i - 1] == kReservedSorted[i]) return false;
+  return true;
+}
+static_assert(no_duplicates());
 
 constexpr auto kTable = make_table();
 constexpr std::size_t max_len() {
