@@ -35,7 +35,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   }
 
   // The allow-list reader's verdict and references join what the reader found.
-  static void merge(StatementInfo& info, StrictResult r) {
+  static void merge(StatementInfo& info, StrictResult& r) {
     if (!r.ok) {
       if (info.strict_refusal.empty()) {
         info.strict_refusal = std::move(r.why);
@@ -59,13 +59,13 @@ struct StreamingAnalyser::Impl final : TokenSink {
 
   void end_statement(bool more = true) {
     if (!reader->empty()) {
-      StatementInfo info = reader->finish();
+      // Read straight into its place in the list: a StatementInfo is costly to move.
+      const bool keep = statements.size() < kMaxStatements;
+      std::optional<StatementInfo> dropped;
+      StatementInfo& info = keep ? statements.emplace_back(reader->finish()) : dropped.emplace(reader->finish());
       merge(info, strict.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
-      if (statements.size() < kMaxStatements)
-        statements.push_back(std::move(info));
-      else
-        too_many = true;
+      if (!keep) too_many = true;
     }
     if (more) {
       reader.emplace(state, config, current, nesting);
@@ -139,46 +139,52 @@ bool lexing_change_before_more(const std::vector<StatementInfo>& statements) {
   return false;
 }
 
-Analysis conclude(StreamingAnalyser::Impl& impl) {
-  Analysis out;
-  const bool too_many = impl.too_many;
-  out.statements = impl.finish_statements();
-  out.current_schema_after = impl.current;
+// The packet's decision. Returned as a new object on every path, so that it is built
+// in its place in the Analysis (a Decision is seven strings, costly to move).
+Decision packet_decision(const std::vector<StatementInfo>& statements, const StreamingAnalyser::Impl& impl,
+                         bool too_many) {
   const auto& st = impl.state;
   const auto& cfg = impl.config;
   std::size_t real = 0;
-  for (const auto& s : out.statements)
+  for (const auto& s : statements)
     if (s.kind != StatementKind::empty) ++real;
-  if (too_many || impl.too_many) {
-    out.decision = reject(codes::not_supported, "fail-closed",
-                          "djproxy: packet rejected: more than 256 statements in one packet");
+  if (too_many) {
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: packet rejected: more than 256 statements in one packet");
   } else if (real > 1 && impl.command == Command::stmt_prepare) {
-    out.decision = reject(codes::parse_error, "fail-closed",
-                          "djproxy: COM_STMT_PREPARE rejected: a prepared statement holds exactly one statement");
-  } else if (impl.command == Command::stmt_prepare && !out.statements.empty() &&
-             out.statements.front().migration_token) {
-    out.decision = reject(codes::parse_error, "fail-closed",
-                          "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
-  } else if (impl.command == Command::stmt_prepare && lexing_change(out.statements)) {
-    out.decision = reject(codes::not_supported, "fail-closed",
-                          "djproxy: COM_STMT_PREPARE rejected: a SET of sql_mode or of the character set cannot be a "
-                          "prepared statement; send it as a plain query");
+    return reject(codes::parse_error, "fail-closed",
+                  "djproxy: COM_STMT_PREPARE rejected: a prepared statement holds exactly one statement");
+  } else if (impl.command == Command::stmt_prepare && !statements.empty() &&
+             statements.front().migration_token) {
+    return reject(codes::parse_error, "fail-closed",
+                  "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
+  } else if (impl.command == Command::stmt_prepare && lexing_change(statements)) {
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: COM_STMT_PREPARE rejected: a SET of sql_mode or of the character set cannot be a "
+                  "prepared statement; send it as a plain query");
   } else if (real > 1 && !st.multi_statements) {
-    out.decision = reject(codes::parse_error, "fail-closed",
-                          "djproxy: packet rejected: it holds several statements but multi-statements are off");
-  } else if (changes_tracking(out.statements)) {
-    out.decision = reject(codes::not_supported, "fail-closed",
-                          "djproxy: session_track_* may not be changed through djproxy: it follows the session's "
-                          "schema and sql_mode through the server's session tracking");
-  } else if (lexing_change_before_more(out.statements)) {
-    out.decision = reject(codes::not_supported, "fail-closed",
-                          "djproxy: packet rejected: a SET of sql_mode or of the character set must be the last "
-                          "statement of its packet (the server would read the statements after it differently); "
-                          "send it on its own");
+    return reject(codes::parse_error, "fail-closed",
+                  "djproxy: packet rejected: it holds several statements but multi-statements are off");
+  } else if (changes_tracking(statements)) {
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: session_track_* may not be changed through djproxy: it follows the session's "
+                  "schema and sql_mode through the server's session tracking");
+  } else if (lexing_change_before_more(statements)) {
+    return reject(codes::not_supported, "fail-closed",
+                  "djproxy: packet rejected: a SET of sql_mode or of the character set must be the last "
+                  "statement of its packet (the server would read the statements after it differently); "
+                  "send it on its own");
   } else {
-    out.decision = decide(out.statements, st, cfg);
+    return decide(statements, st, cfg);
   }
-  apply_mode(out.decision, cfg);
+}
+
+Analysis conclude(StreamingAnalyser::Impl& impl) {
+  const bool too_many = impl.too_many;
+  std::vector<StatementInfo> statements = impl.finish_statements();
+  Analysis out{{}, packet_decision(statements, impl, too_many || impl.too_many), impl.current};
+  out.statements = std::move(statements);
+  apply_mode(out.decision, impl.config);
   return out;
 }
 

@@ -10,7 +10,8 @@ namespace {
 
 struct Entry {
   std::string_view name;
-  Kw kw;
+  Kw kw = Kw::none;
+  bool reserved = false;
 };
 
 constexpr std::string_view strip_underscore(std::string_view s) {
@@ -18,13 +19,53 @@ constexpr std::string_view strip_underscore(std::string_view s) {
   return s == "NULL_" ? std::string_view("NULL") : s;
 }
 
-constexpr auto make_table() {
-  std::array<Entry, 0
+// MariaDB 10.11's reserved words (sql/lex.h and the server's "Reserved Words" page):
+// never a name unless quoted. The allow-list reader's fact, kept in this table so that
+// the lexer reads it with the keyword id in one look-up.
+constexpr std::string_view kReserved[] = {
+    "ACCESSIBLE", "ADD", "ALL", "ALTER", "ANALYZE", "AND", "AS", "ASC", "ASENSITIVE", "BEFORE",
+    "BETWEEN", "BIGINT", "BINARY", "BLOB", "BOTH", "BY", "CALL", "CASCADE", "CASE", "CHANGE",
+    "CHAR", "CHARACTER", "CHECK", "COLLATE", "COLUMN", "CONDITION", "CONSTRAINT", "CONTINUE",
+    "CONVERT", "CREATE", "CROSS", "CURRENT_DATE", "CURRENT_ROLE", "CURRENT_TIME",
+    "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATABASE", "DATABASES", "DAY_HOUR",
+    "DAY_MICROSECOND", "DAY_MINUTE", "DAY_SECOND", "DEC", "DECIMAL", "DECLARE", "DEFAULT",
+    "DELAYED", "DELETE", "DELETE_DOMAIN_ID", "DESC", "DESCRIBE", "DETERMINISTIC", "DISTINCT",
+    "DISTINCTROW", "DIV", "DOUBLE", "DO_DOMAIN_IDS", "DROP", "DUAL", "EACH", "ELSE", "ELSEIF",
+    "ENCLOSED", "ESCAPED", "EXCEPT", "EXISTS", "EXIT", "EXPLAIN", "FALSE", "FETCH", "FLOAT",
+    "FLOAT4", "FLOAT8", "FOR", "FORCE", "FOREIGN", "FROM", "FULLTEXT", "GENERAL", "GRANT", "GROUP",
+    "HAVING", "HIGH_PRIORITY", "HOUR_MICROSECOND", "HOUR_MINUTE", "HOUR_SECOND", "IF", "IGNORE",
+    "IGNORE_DOMAIN_IDS", "IGNORE_SERVER_IDS", "IN", "INDEX", "INFILE", "INNER", "INOUT",
+    "INSENSITIVE", "INSERT", "INT", "INT1", "INT2", "INT3", "INT4", "INT8", "INTEGER", "INTERSECT",
+    "INTERVAL", "INTO", "IS", "ITERATE", "JOIN", "KEY", "KEYS", "KILL", "LEADING", "LEAVE", "LEFT",
+    "LIKE", "LIMIT", "LINEAR", "LINES", "LOAD", "LOCALTIME", "LOCALTIMESTAMP", "LOCK", "LONG",
+    "LONGBLOB", "LONGTEXT", "LOOP", "LOW_PRIORITY", "MASTER_HEARTBEAT_PERIOD",
+    "MASTER_SSL_VERIFY_SERVER_CERT", "MATCH", "MAXVALUE", "MEDIUMBLOB", "MEDIUMINT", "MEDIUMTEXT",
+    "MIDDLEINT", "MINUTE_MICROSECOND", "MINUTE_SECOND", "MOD", "MODIFIES", "NATURAL", "NOT",
+    "NO_WRITE_TO_BINLOG", "NULL", "NUMERIC", "OFFSET", "ON", "OPTIMIZE", "OPTION", "OPTIONALLY",
+    "OR", "ORDER", "OUT", "OUTER", "OUTFILE", "OVER", "PAGE_CHECKSUM", "PARSE_VCOL_EXPR",
+    "PARTITION", "POSITION", "PRECISION", "PRIMARY", "PROCEDURE", "PURGE", "RANGE", "READ", "READS",
+    "READ_WRITE", "REAL", "RECURSIVE", "REFERENCES", "REF_SYSTEM_ID", "REGEXP", "RELEASE", "RENAME",
+    "REPEAT", "REPLACE", "REQUIRE", "RESIGNAL", "RESTRICT", "RETURN", "RETURNING", "REVOKE",
+    "RIGHT", "RLIKE", "ROWS", "ROW_NUMBER", "SCHEMA", "SCHEMAS", "SECOND_MICROSECOND", "SELECT",
+    "SENSITIVE", "SEPARATOR", "SET", "SHOW", "SIGNAL", "SLOW", "SMALLINT", "SPATIAL", "SPECIFIC",
+    "SQL", "SQLEXCEPTION", "SQLSTATE", "SQLWARNING", "SQL_BIG_RESULT", "SQL_CALC_FOUND_ROWS",
+    "SQL_SMALL_RESULT", "SSL", "STARTING", "STATS_AUTO_RECALC", "STATS_PERSISTENT",
+    "STATS_SAMPLE_PAGES", "STRAIGHT_JOIN", "TABLE", "TERMINATED", "THEN", "TINYBLOB", "TINYINT",
+    "TINYTEXT", "TO", "TRAILING", "TRIGGER", "TRUE", "UNDO", "UNION", "UNIQUE", "UNLOCK",
+    "UNSIGNED", "UPDATE", "USAGE", "USE", "USING", "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP",
+    "VALUES", "VARBINARY", "VARCHAR", "VARCHARACTER", "VARYING", "WHEN", "WHERE", "WHILE", "WINDOW",
+    "WITH", "WRITE", "XOR", "YEAR_MONTH", "ZEROFILL",
+};
+
+
+constexpr std::size_t kKeywordCount = 0
 #define DJPROXY_KW_COUNT(name) +1
-                        DJPROXY_KEYWORDS(DJPROXY_KW_COUNT)
+    DJPROXY_KEYWORDS(DJPROXY_KW_COUNT)
 #undef DJPROXY_KW_COUNT
-             >
-      table{};
+    ;
+
+constexpr auto sorted_keywords() {
+  std::array<Entry, kKeywordCount> table{};
   std::size_t i = 0;
 #define DJPROXY_KW_ENTRY(name) table[i++] = Entry{strip_underscore(#name), Kw::name};
   DJPROXY_KEYWORDS(DJPROXY_KW_ENTRY)
@@ -33,8 +74,69 @@ constexpr auto make_table() {
   return table;
 }
 
+constexpr auto sorted_reserved() {
+  std::array<std::string_view, std::size(kReserved)> words{};
+  std::copy(std::begin(kReserved), std::end(kReserved), words.begin());
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
+constexpr auto kKeywords = sorted_keywords();
+constexpr auto kReservedSorted = sorted_reserved();
+
+// Walks the union of both sorted lists in order, each word once, with its facts.
+// (Linear, so that every compiler evaluates it within its constexpr limits.)
+template <class F>
+constexpr void for_each_word(F f) {
+  std::size_t i = 0, j = 0;
+  while (i < kKeywords.size() || j < kReservedSorted.size()) {
+    if (j == kReservedSorted.size() || (i < kKeywords.size() && kKeywords[i].name < kReservedSorted[j])) {
+      f(kKeywords[i++]);
+    } else if (i == kKeywords.size() || kReservedSorted[j] < kKeywords[i].name) {
+      f(Entry{kReservedSorted[j++], Kw::none, true});
+    } else {
+      f(Entry{kKeywords[i].name, kKeywords[i].kw, true});
+      ++i;
+      ++j;
+    }
+  }
+}
+
+constexpr std::size_t count_entries() {
+  std::size_t n = 0;
+  for_each_word([&](const Entry&) { ++n; });
+  return n;
+}
+
+// Every keyword and every reserved word, once, sorted.
+constexpr auto make_table() {
+  std::array<Entry, count_entries()> table{};
+  std::size_t i = 0;
+  for_each_word([&](const Entry& e) { table[i++] = e; });
+  return table;
+}
+
+constexpr bool no_duplicates() {
+  for (std::size_t i = 1; i < kKeywords.size(); ++i)
+    if (kKeywords[i - 1].name == kKeywords[i].name) return false;
+  for (std::size_t i = 1; i < kReservedSorted.size(); ++i)
+    if (kReservedSorted[i - 1] == kReservedSorted[i]) return false;
+  return true;
+}
+static_assert(no_duplicates());
+
 constexpr auto kTable = make_table();
-constexpr std::size_t kMaxLen = 24;
+constexpr std::size_t max_len() {
+  std::size_t n = 0;
+  for (const auto& e : kTable) n = std::max(n, e.name.size());
+  return n;
+}
+constexpr std::size_t kMaxLen = max_len();
+static_assert(kMaxLen == 29);  // MASTER_SSL_VERIFY_SERVER_CERT
+static_assert(std::all_of(kTable.begin(), kTable.end(), [](const Entry& e) { return e.name.size() >= 2; }));
+// Words longer than 24 bytes were never looked up for their keyword id: none is one.
+static_assert(std::all_of(kTable.begin(), kTable.end(),
+                          [](const Entry& e) { return e.kw == Kw::none || e.name.size() <= 24; }));
 
 constexpr char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
@@ -46,7 +148,7 @@ constexpr std::uint32_t hash_upper(std::string_view w) {
   return h ^ static_cast<std::uint32_t>(w.size());
 }
 
-constexpr std::size_t kSlots = 1024;  // a power of two, over four times the keywords
+constexpr std::size_t kSlots = 1024;  // a power of two, over twice the words
 
 // Open addressing with linear probing; a slot holds 1 + the index into kTable.
 constexpr auto make_slots() {
@@ -62,8 +164,9 @@ constexpr auto make_slots() {
 constexpr auto kSlotsTable = make_slots();
 
 constexpr auto make_names() {
-  std::array<std::string_view, kTable.size() + 1> names{};
-  for (const auto& e : kTable) names[static_cast<std::size_t>(e.kw)] = e.name;
+  std::array<std::string_view, kKeywordCount + 1> names{};
+  for (const auto& e : kTable)
+    if (e.kw != Kw::none) names[static_cast<std::size_t>(e.kw)] = e.name;
   return names;
 }
 
@@ -71,20 +174,22 @@ constexpr auto kNames = make_names();
 
 }  // namespace
 
-Kw lookup_keyword(std::string_view word) noexcept {
-  if (word.size() < 2 || word.size() > kMaxLen) return Kw::none;
+WordFacts lookup_word(std::string_view word) noexcept {
+  if (word.size() < 2 || word.size() > kMaxLen) return {};
   std::size_t at = hash_upper(word) & (kSlots - 1);
   while (const std::uint16_t slot = kSlotsTable[at]) {
     const Entry& e = kTable[slot - 1u];
     if (e.name.size() == word.size()) {
       std::size_t i = 0;
       while (i < word.size() && upper(word[i]) == e.name[i]) ++i;
-      if (i == word.size()) return e.kw;
+      if (i == word.size()) return {e.kw, e.reserved};
     }
     at = (at + 1) & (kSlots - 1);
   }
-  return Kw::none;
+  return {};
 }
+
+Kw lookup_keyword(std::string_view word) noexcept { return lookup_word(word).kw; }
 
 std::string_view keyword_name(Kw kw) noexcept {
   const auto i = static_cast<std::size_t>(kw);

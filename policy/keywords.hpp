@@ -44,6 +44,15 @@ enum class Kw : std::uint16_t {
 // Case-insensitive look-up of an unquoted word; Kw::none when it is not listed.
 Kw lookup_keyword(std::string_view word) noexcept;
 
+// Both facts the readers want of an unquoted word, with one look-up: its keyword id
+// (as lookup_keyword) and whether MariaDB reserves it (never a name unless quoted;
+// the allow-list reader's list, sql/lex.h).
+struct WordFacts {
+  Kw kw = Kw::none;
+  bool reserved = false;
+};
+WordFacts lookup_word(std::string_view word) noexcept;
+
 // Upper-case spelling of a keyword ("NULL" for Kw::NULL_).
 std::string_view keyword_name(Kw kw) noexcept;
 

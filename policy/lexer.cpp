@@ -4,10 +4,18 @@
 #include <bit>
 #include <cstring>
 
+#include "policy/short_copy.hpp"
+
 namespace djproxy::policy {
 namespace {
 
-bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+// ' ', '\t', '\n', '\v', '\f', '\r': one table look-up per byte between tokens.
+constexpr auto kSpace = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n', '\v', '\f', '\r'}) t[c] = true;
+  return t;
+}();
+bool is_space(unsigned char c) { return kSpace[c]; }
 bool is_ctrl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -142,15 +150,7 @@ void Lexer::begin_token() {
 void Lexer::append(const unsigned char* from, std::size_t n, std::size_t cap) {
   if (len_ < cap) {
     const std::size_t k = std::min(n, cap - len_);
-    if (k <= 32) {
-      // Names are short: eight bytes at a time beats a call into the library.
-      char* to = buf_.data() + len_;
-      std::size_t i = 0;
-      for (; i + 8 <= k; i += 8) std::memcpy(to + i, from + i, 8);
-      for (; i < k; ++i) to[i] = static_cast<char>(from[i]);
-    } else {
-      std::memcpy(buf_.data() + len_, from, k);
-    }
+    copy_short(buf_.data() + len_, reinterpret_cast<const char*>(from), k);
     len_ += k;
     if (k < n) truncated_ = true;
   } else if (n > 0) {
@@ -174,7 +174,11 @@ void Lexer::emit(TokenKind kind, char punct) {
   t.truncated = truncated_;
   if (kind == TokenKind::string || kind == TokenKind::quoted_ident) t.quote = static_cast<char>(quote_);
   if (kind != TokenKind::punct) t.text = std::string_view(buf_.data(), len_);
-  if (kind == TokenKind::word && !truncated_) t.kw = lookup_keyword(t.text);
+  if (kind == TokenKind::word && !truncated_) {
+    const WordFacts w = lookup_word(t.text);
+    t.kw = w.kw;
+    t.reserved = w.reserved;
+  }
   space_before_ = false;
   after_dot_ = (kind == TokenKind::punct && punct == '.');
   last_was_name_ = (kind == TokenKind::word || kind == TokenKind::quoted_ident);
@@ -715,6 +719,11 @@ void Lexer::feed(std::string_view chunk) {
     return;
   }
   while (p < end && error_.empty()) {
+    // Between tokens, the most frequent state, there is no fast path: straight to step().
+    if (st_ == St::normal) {
+      if (step(*p)) ++p;
+      continue;
+    }
     // Fast paths for the bulk of large statements: string bodies and comments.
     // Each must decide exactly as step() would (tests run both ways).
     if (st_ == St::str) {

@@ -1,5 +1,6 @@
 #include "policy/rules.hpp"
 
+#include <cassert>
 #include <string>
 
 namespace djproxy::policy {
@@ -156,6 +157,8 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
 
 // Production outside a migration forwards only what the allow-list reader read
 // whole: it vetoes every verdict that would forward the statement.
+// Every path returns `d`, so that the decision is built in the caller's object
+// rather than moved there (a Decision is seven strings).
 Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
   Decision d = decide_read(s, state, config);
   if (config.create_tables || state.migration.kind != MigrationKind::none) return d;
@@ -164,16 +167,17 @@ Decision decide_one(const StatementInfo& s, const SessionState& state, const Pol
   if (!forwarded) return d;
   if (!s.strict_refusal.empty()) {
     if (s.strict_code == codes::parse_error)
-      return reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
-    return reject(codes::not_supported, "fail-closed",
-                  "djproxy: " + verb_of(s) + " rejected: production forwards only what djproxy reads whole: " +
-                      s.strict_refusal);
+      d = reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
+    else
+      d = reject(codes::not_supported, "fail-closed",
+                 "djproxy: " + verb_of(s) + " rejected: production forwards only what djproxy reads whole: " +
+                     s.strict_refusal);
+  } else if (s.strict_head_only) {
+    d = reject(codes::not_supported, "fail-closed",
+               "djproxy: " + verb_of(s) +
+                   " rejected: production forwards only what djproxy reads whole, and it reads only the head of "
+                   "this statement");
   }
-  if (s.strict_head_only)
-    return reject(codes::not_supported, "fail-closed",
-                  "djproxy: " + verb_of(s) +
-                      " rejected: production forwards only what djproxy reads whole, and it reads only the head of "
-                      "this statement");
   return d;
 }
 
@@ -233,6 +237,13 @@ bool in_migration_scope(std::string_view schema, const Migration& migration, con
 
 Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,
                 const PolicyConfig& config) {
+  if (statements.size() == 1) {
+    // The loop below, for one statement, returns its decision, or the default one when
+    // that is a plain allow; decide_read returns a plain allow only as `{}`, the default.
+    Decision d = decide_one(statements.front(), state, config);
+    assert(d.verdict != Verdict::allow || d.audit || d == Decision{});
+    return d;
+  }
   std::size_t real = 0;
   for (const auto& s : statements)
     if (s.kind != StatementKind::empty) ++real;

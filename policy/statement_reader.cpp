@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "policy/lexer.hpp"
+#include "policy/short_copy.hpp"
+
 namespace djproxy::policy {
 namespace {
 
@@ -42,14 +45,18 @@ bool is_name(const Token& t) {
   return t.kind == TokenKind::word && (t.after_dot || !structural(t.kw));
 }
 
+std::optional<std::string_view> view(const std::optional<std::string>& s) {
+  return s ? std::optional<std::string_view>(*s) : std::nullopt;
+}
+
 bool is_word(const Token& t, Kw k) { return t.kind == TokenKind::word && !t.after_dot && t.kw == k; }
 bool is_punct(const Token& t, char c) { return t.kind == TokenKind::punct && t.punct == c; }
 
 }  // namespace
 
 StatementReader::StatementReader(const SessionState& state, const PolicyConfig& config,
-                                 std::optional<std::string> current_schema, int nesting)
-    : state_(state), config_(config), current_(std::move(current_schema)), nesting_(nesting) {
+                                 const std::optional<std::string>& current_schema, int nesting)
+    : state_(state), config_(config), current_(current_schema), nesting_(nesting) {
   frames_.push_back(Frame{});
 }
 
@@ -71,28 +78,36 @@ void StatementReader::expect(Pos pos, Access access, bool list) {
   }
 }
 
-void StatementReader::declare(const std::string& name) {
+void StatementReader::declare(std::string_view name) {
   if (std::find(declared_.begin(), declared_.end(), name) != declared_.end()) return;
   if (declared_.size() >= kMaxRefs) return reject("too many table names in one statement");
-  declared_.push_back(name);
+  declared_.push_back(std::string(name));
 }
 
-void StatementReader::add_schema(const std::string& name, Access access) {
+void StatementReader::add_schema(std::string_view name, Access access) {
   for (const auto& s : info_.schemas)
     if (s.name == name && s.access == access) return;
   if (info_.schemas.size() >= kMaxRefs) return reject("too many schema references in one statement");
   if (info_.schemas.empty()) info_.schemas.reserve(4);  // grow once for the usual few
-  info_.schemas.push_back(SchemaUse{name, access});
+  info_.schemas.push_back(SchemaUse{std::string(name), access});
 }
 
-void StatementReader::add_object(const std::optional<std::string>& schema, const std::string& name,
-                                 Access access) {
+void StatementReader::add_object(std::optional<std::string_view> schema, std::string_view name, Access access) {
   if (schema) add_schema(*schema, access);
-  ObjectRef ref{schema.value_or(std::string()), name, access};
-  if (std::find(info_.objects.begin(), info_.objects.end(), ref) != info_.objects.end()) return;
+  const std::string_view in = schema.value_or(std::string_view());
+  // Compared before anything is copied: most references repeat one already kept.
+  for (const auto& o : info_.objects)
+    if (o.schema == in && o.name == name && o.access == access) return;
   if (info_.objects.size() >= kMaxRefs) return reject("too many object references in one statement");
   if (info_.objects.empty()) info_.objects.reserve(4);
-  info_.objects.push_back(std::move(ref));
+  info_.objects.push_back(ObjectRef{std::string(in), std::string(name), access});
+}
+
+void StatementReader::set_part(int i, std::string_view text) {
+  static_assert(sizeof(Part::text) >= Lexer::kIdentCap, "the lexer keeps longer names than a part holds");
+  Part& p = parts_[i];
+  copy_short(p.text, text.data(), text.size());
+  p.len = static_cast<std::uint16_t>(text.size());
 }
 
 void StatementReader::on_token(const Token& t) {
@@ -112,8 +127,7 @@ void StatementReader::on_token(const Token& t) {
     head(t);
   else
     body(t);
-  last_ = t;
-  last_.text = {};
+  last_kind_ = t.kind;
 }
 
 // ------------------------------------------------------------------ heads
@@ -757,13 +771,13 @@ void StatementReader::body(const Token& t) {
     if (t.truncated) return reject("identifier too long");
     if (nparts_ > 0 && pend_dot_) {
       if (nparts_ >= 3) return reject("name with more than three parts");
-      parts_[nparts_++].assign(text);
+      set_part(nparts_++, text);
       pend_dot_ = false;
       return;
     }
     if (nparts_ > 0) flush_name(&t);
     if (failed()) return;
-    parts_[0].assign(text);
+    set_part(0, text);
     nparts_ = 1;
     return;
   }
@@ -781,7 +795,7 @@ void StatementReader::body(const Token& t) {
     return;
   }
   if (t.kind == TokenKind::number && t.punct == '.' &&
-      (last_.kind == TokenKind::word || last_.kind == TokenKind::quoted_ident))
+      (last_kind_ == TokenKind::word || last_kind_ == TokenKind::quoted_ident))
     return reject("a name followed by '." + std::string(t.text.substr(1, 16)) + "' is read differently by servers");
   if (pend_dot_) return reject("name expected after '.'", codes::parse_error);
   if (nparts_ > 0) flush_name(&t);
@@ -998,7 +1012,8 @@ void StatementReader::flush_name(const Token* next) {
   pend_dot_ = false;
   if (n == 0) return;
   Frame& f = top();
-  const std::string& p0 = parts_[0];
+  const std::string_view p0 = parts_[0].view();
+  const std::string_view p1 = parts_[1].view();
   const bool call = next && next->kind == TokenKind::punct && next->punct == '(';
 
   if (sysvar_name_) {
@@ -1028,20 +1043,20 @@ void StatementReader::flush_name(const Token* next) {
     }
     f.after_table = false;
     if (star) {
-      if (n == 2) add_object(p0, parts_[1], Access::read);
+      if (n == 2) add_object(p0, p1, Access::read);
       else if (n >= 3) return reject("name with more than three parts");
       return;
     }
     if (call) {
-      if (n == 2) add_object(p0, parts_[1], Access::read);  // db.func(...)
+      if (n == 2) add_object(p0, p1, Access::read);  // db.func(...)
       else if (n == 3) return reject("three-part function name");
       return;
     }
-    if (n == 3) add_object(p0, parts_[1], Access::read);  // db.table.column
+    if (n == 3) add_object(p0, p1, Access::read);  // db.table.column
     else if (n == 2) {
       if (std::find(candidates_.begin(), candidates_.end(), p0) == candidates_.end()) {
         if (candidates_.size() >= kMaxRefs) return reject("too many qualified names in one statement");
-        candidates_.push_back(p0);
+        candidates_.push_back(std::string(p0));
       }
     }
     return;
@@ -1050,7 +1065,7 @@ void StatementReader::flush_name(const Token* next) {
   switch (pos) {
     case Pos::table: case Pos::object: case Pos::routine: {
       if (star) {  // DELETE t.* FROM ..., db.t.*
-        if (n == 2) add_object(p0, parts_[1], f.access);
+        if (n == 2) add_object(p0, p1, f.access);
         return;
       }
       if (pos == Pos::table && n == 1 && call && ieq(p0, "JSON_TABLE")) {
@@ -1058,8 +1073,8 @@ void StatementReader::flush_name(const Token* next) {
         return;
       }
       if (n == 3) return reject("three-part table name");
-      std::optional<std::string> schema = n == 2 ? std::optional<std::string>(p0) : current_;
-      const std::string& name = n == 2 ? parts_[1] : p0;
+      const std::optional<std::string_view> schema = n == 2 ? std::optional<std::string_view>(p0) : view(current_);
+      const std::string_view name = n == 2 ? p1 : p0;
       add_object(schema, name, f.access);
       declare(name);
       if (pos == Pos::table) f.after_table = true;
@@ -1072,15 +1087,15 @@ void StatementReader::flush_name(const Token* next) {
     case Pos::schema: case Pos::use_schema: case Pos::show_schema:
       if (n != 1 || star) return reject("qualified schema name");
       if (pos == Pos::show_schema) {
-        show_schema_ = p0;
+        show_schema_ = std::string(p0);
         return;
       }
       add_schema(p0, f.access);
-      if (pos == Pos::use_schema) info_.new_current_schema = p0;
+      if (pos == Pos::use_schema) info_.new_current_schema = std::string(p0);
       return;
     case Pos::show_table:
       show_table_schema_ = n == 2 ? std::optional<std::string>(p0) : std::nullopt;
-      show_table_ = parts_[n - 1];
+      show_table_ = parts_[n - 1].view();
       if (n == 3 || star) return reject("cannot read this SHOW name");
       return;
     case Pos::grant_target: {
@@ -1090,7 +1105,7 @@ void StatementReader::flush_name(const Token* next) {
           if (!current_) return reject("GRANT ON * without a current schema");
           return add_schema(*current_, Access::ddl);
         }
-        return add_object(current_, p0, Access::ddl);
+        return add_object(view(current_), p0, Access::ddl);
       }
       if (n == 1 && star) {  // x.*
         if (p0 == "*") {
@@ -1099,7 +1114,7 @@ void StatementReader::flush_name(const Token* next) {
         }
         return add_schema(p0, Access::ddl);
       }
-      if (n == 2 && !star) return add_object(p0, parts_[1], Access::ddl);
+      if (n == 2 && !star) return add_object(p0, p1, Access::ddl);
       return reject("cannot read the GRANT target");
     }
     case Pos::none:
@@ -1186,8 +1201,9 @@ StatementInfo StatementReader::finish() {
   }
   if (!failed() && info_.kind == StatementKind::show) {
     if (!show_table_.empty()) {
-      std::optional<std::string> schema = show_schema_ ? show_schema_ : show_table_schema_ ? show_table_schema_ : current_;
-      add_object(schema, show_table_, Access::read);
+      const std::optional<std::string>& schema =
+          show_schema_ ? show_schema_ : show_table_schema_ ? show_table_schema_ : current_;
+      add_object(view(schema), show_table_, Access::read);
     } else if (show_schema_) {
       add_schema(*show_schema_, Access::read);
     } else if (show_needs_schema_ && current_) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/small_vector.hpp"
@@ -20,8 +21,9 @@ class StatementReader {
   static constexpr std::size_t kMaxRefs = 512;
   static constexpr int kMaxNesting = 2;
 
+  // current_schema must stay unchanged until finish().
   StatementReader(const SessionState& state, const PolicyConfig& config,
-                  std::optional<std::string> current_schema, int nesting);
+                  const std::optional<std::string>& current_schema, int nesting);
 
   void on_token(const Token& t);
   StatementInfo finish();
@@ -67,9 +69,10 @@ class StatementReader {
   void keyword(const Token& t);
   void punct(const Token& t);
   void flush_name(const Token* next);
-  void add_schema(const std::string& name, Access access);
-  void add_object(const std::optional<std::string>& schema, const std::string& name, Access access);
-  void declare(const std::string& name);
+  void add_schema(std::string_view name, Access access);
+  void add_object(std::optional<std::string_view> schema, std::string_view name, Access access);
+  void declare(std::string_view name);
+  void set_part(int i, std::string_view text);
   void to_body() { phase_ = Phase::body; }
   void expect(Pos pos, Access access, bool list = false);
   void nested(const std::string& text, const char* verb);
@@ -78,7 +81,7 @@ class StatementReader {
 
   const SessionState& state_;
   const PolicyConfig& config_;
-  std::optional<std::string> current_;
+  const std::optional<std::string>& current_;
   int nesting_;
   StatementInfo info_;
 
@@ -89,8 +92,14 @@ class StatementReader {
   std::uint32_t tokens_ = 0;
 
   SmallVector<Frame, 8> frames_;
-  // name being read: up to three parts
-  std::string parts_[3];
+  // name being read: up to three parts, copied out of the lexer's buffer (a name
+  // longer than the lexer keeps is refused before it gets here)
+  struct Part {
+    char text[256];
+    std::uint16_t len = 0;
+    std::string_view view() const noexcept { return {text, len}; }
+  };
+  Part parts_[3];
   int nparts_ = 0;
   bool pend_dot_ = false;
   bool pend_star_ = false;
@@ -129,7 +138,7 @@ class StatementReader {
   std::string literal_;
   bool literal_seen_ = false;
   bool token_null_ = false;
-  Token last_{};
+  TokenKind last_kind_ = TokenKind::punct;  // of the token before this one
   bool json_pending_ = false;
   bool defs_pending_ = false;
   bool had_defs_ = false;

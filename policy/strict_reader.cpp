@@ -1,16 +1,25 @@
 #include "policy/strict_reader.hpp"
 
+#include <cstring>
+
 #include "policy/strict_parser.hpp"
 
 namespace djproxy::policy {
 
-StrictReader::StrictReader(const PolicyConfig& config) : config_(config) {
-  toks_.reserve(96);
-  arena_.reserve(1024);
+StrictReader::StrictReader(const PolicyConfig& config) : config_(config) { toks_.reserve(96); }
+
+void NameArena::grow(std::size_t need) {
+  std::size_t cap = cap_;
+  while (cap < need) cap *= 2;
+  auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+  std::memcpy(bigger.get(), data_, size_);
+  heap_ = std::move(bigger);
+  data_ = heap_.get();
+  cap_ = cap;
 }
 
 void StrictReader::reset(const std::optional<std::string>& current_schema) {
-  current_ = current_schema;
+  current_ = &current_schema;
   toks_.clear();
   arena_.clear();
   result_ = StrictResult{};
@@ -40,7 +49,8 @@ void StrictReader::push(const Token& t) {
   if (t.kind == TokenKind::string && !schema_string) s.truncated = true;
   if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::user_var ||
       schema_string) {
-    if (t.kind == TokenKind::word && !t.after_dot) s.reserved = strict::reserved(t.text);
+    // The lexer looked the word up (a truncated word is longer than any reserved one).
+    if (t.kind == TokenKind::word && !t.after_dot) s.reserved = t.reserved;
     if (arena_.size() + t.text.size() > kMaxArena) {
       overflow_ = true;
       return;
@@ -93,7 +103,7 @@ void StrictReader::check_rows(std::size_t end) {
       result_.lineage_rows = StrictResult::LineageRows::other;
   }
   try {
-    strict::Parser p(toks_.data(), rows_start_, end, arena_, config_, current_, result_);
+    strict::Parser p(toks_.data(), rows_start_, end, {arena_.data(), arena_.size()}, config_, *current_, result_);
     p.rows();
   } catch (const strict::Refusal& r) {
     result_.ok = false;
@@ -105,10 +115,10 @@ void StrictReader::check_rows(std::size_t end) {
   // The checked rows' names are no longer needed: keep the arena to the head's.
   std::uint32_t used = 0;
   for (const auto& t : toks_) used = std::max(used, t.off + t.len);
-  arena_.resize(used);
+  arena_.shrink(used);
 }
 
-StrictResult StrictReader::finish() {
+StrictResult& StrictReader::finish() {
   if (result_.ok && overflow_) {
     result_.ok = false;
     result_.why = "statement too large to read with certainty (more than " + std::to_string(kMaxTokens) +
@@ -116,7 +126,7 @@ StrictResult StrictReader::finish() {
   }
   if (result_.ok) {
     try {
-      strict::Parser p(toks_.data(), 0, toks_.size(), arena_, config_, current_, result_);
+      strict::Parser p(toks_.data(), 0, toks_.size(), {arena_.data(), arena_.size()}, config_, *current_, result_);
       p.statement();
     } catch (const strict::Refusal& r) {
       result_.ok = false;
@@ -124,7 +134,7 @@ StrictResult StrictReader::finish() {
       result_.code = r.code;
     }
   }
-  return std::move(result_);
+  return result_;
 }
 
 }  // namespace djproxy::policy

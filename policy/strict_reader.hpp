@@ -10,11 +10,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <memory_resource>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "policy/short_copy.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
@@ -48,6 +50,34 @@ struct StrictToken {
   std::uint32_t len = 0;
 };
 
+// A statement's names, one after the other: in the reader's own storage while they
+// fit, on the heap beyond (up to StrictReader::kMaxArena).
+class NameArena {
+ public:
+  NameArena() = default;
+  NameArena(const NameArena&) = delete;
+  NameArena& operator=(const NameArena&) = delete;
+
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  void clear() noexcept { size_ = 0; }
+  void shrink(std::size_t n) noexcept { size_ = n < size_ ? n : size_; }
+  void append(const char* p, std::size_t n) {
+    if (n > cap_ - size_) grow(size_ + n);
+    copy_short(data_ + size_, p, n);
+    size_ += n;
+  }
+
+ private:
+  void grow(std::size_t need);
+
+  char inline_[2048];
+  std::unique_ptr<char[]> heap_;
+  char* data_ = inline_;
+  std::size_t size_ = 0;
+  std::size_t cap_ = sizeof inline_;
+};
+
 class StrictReader {
  public:
   // Bounds that keep a statement's state small whatever its size.
@@ -60,22 +90,24 @@ class StrictReader {
   StrictReader& operator=(const StrictReader&) = delete;
 
   // Starts a statement; the buffers keep their capacity from one statement to the next.
+  // current_schema must stay unchanged until finish().
   void reset(const std::optional<std::string>& current_schema);
   void on_token(const Token& t);
-  StrictResult finish();
+  // The result stays the reader's until the next reset(): the caller may move from it.
+  StrictResult& finish();
 
  private:
   void push(const Token& t);
   void check_rows(std::size_t end);
 
   const PolicyConfig& config_;
-  std::optional<std::string> current_;
-  // A statement's tokens and names live in the reader's own buffer first: the
+  const std::optional<std::string>* current_ = nullptr;
+  // A statement's tokens and names live in the reader's own buffers first: the
   // usual statement costs no heap allocation and stays in cache.
-  alignas(std::max_align_t) std::byte inline_[4096];
+  alignas(std::max_align_t) std::byte inline_[2048];
   std::pmr::monotonic_buffer_resource pool_{inline_, sizeof inline_};
   std::pmr::vector<StrictToken> toks_{&pool_};
-  std::pmr::string arena_{&pool_};
+  NameArena arena_;
   StrictResult result_;
   bool overflow_ = false;
   // INSERT ... VALUES rows, checked as they arrive

@@ -27,6 +27,7 @@ struct Token {
   bool space_before = false; // whitespace or a comment precedes this token
   bool after_dot = false;    // word read right after '.' (always an identifier)
   bool truncated = false;    // text longer than the lexer keeps
+  bool reserved = false;     // for words: MariaDB reserves it (lookup_word)
   std::string_view text;
 };
 
