@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     const auto& d = a.decision;
     res["verdict"] = std::string(policy::to_string(d.verdict));
     res["code"] = d.code;
-    res["rule"] = d.rule;
+    res["rule"] = std::string(policy::to_string(d.rule));
     res["message"] = d.message;
     if (d.verdict == policy::Verdict::rewrite) {
       res["rewrite"] = std::string(policy::to_string(d.rewrite));
