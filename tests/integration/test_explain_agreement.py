@@ -98,6 +98,8 @@ def observed(run):
         code, message = e.args[0], str(e.args[1]) if len(e.args) > 1 else ""
         if message.startswith("djproxy:"):
             return ("reject", code, message)
+    except UnicodeDecodeError:
+        pass  # the server's answer came (a column named by non-UTF-8 bytes): forwarded
     return ("forward",)
 
 
@@ -163,22 +165,19 @@ class ExplainAgreesWithTheProxy(unittest.TestCase):
                 got = observed(lambda: raw_protocol.prepare(conn, sql))
             else:
                 def run():
-                    conn.query(sql)
-                    while conn.next_result():
-                        pass
+                    with conn.cursor() as c:
+                        c.execute(sql)
+                        while c.nextset():
+                            pass
                 got = observed(run)
-            if decision["action"] == "intercept_token":
-                # Answered by the proxy: the server never saw the variable.
-                with conn.cursor() as c:
-                    c.execute("SELECT @djproxy_migration IS NULL")
-                    self.assertEqual(c.fetchall(), ((1,),))
-                return decision, None
         finally:
             conn.close()
         return decision, got
 
     def test_every_case_of_the_policy_table(self):
         cases = [c for c in self.cases if not (set(c["flags"]) & UNREPRODUCIBLE)
+                 # A NUL byte cannot be a command-line argument.
+                 and "00" not in [c["sql_hex"][i:i + 2] for i in range(0, len(c["sql_hex"]), 2)]
                  # The account's own password may be changed without privileges.
                  and not (b"PASSWORD" in bytes.fromhex(c["sql_hex"]).upper() and
                           set(c["flags"]) & {"dev", "mig_user", "mig_token", "dry"})]
@@ -194,7 +193,11 @@ class ExplainAgreesWithTheProxy(unittest.TestCase):
                     disagreements.append((case, repr(decision), None))
                     continue
                 actions[decision["action"]] = actions.get(decision["action"], 0) + 1
-                if got is not None and got != expected(decision):
+                if decision["action"] == "intercept_token":
+                    # Answered by the proxy: OK, or the token's refusal (explain has no key).
+                    if got != ("forward",) and not (got[0] == "reject" and "token" in got[2]):
+                        disagreements.append((case, decision["action"], got))
+                elif got != expected(decision):
                     disagreements.append((case, expected(decision), got))
         print(f"\n  {len(cases)} cases compared over the wire; explain's actions: {actions}")
         self.assertEqual(disagreements, [], "\n".join(
@@ -219,8 +222,10 @@ class ExplainAgreesWithTheProxy(unittest.TestCase):
             checks.append((explain(flags, "mysql", "init_db"), observed(lambda: conn.select_db("mysql"))))
             checks.append((explain(flags, other, "init_db"), observed(lambda: conn.select_db(other))))
             checks.append((explain(flags, SCHEMA, "init_db"), observed(lambda: conn.select_db(SCHEMA))))
-            field_list = lambda table: (conn._execute_command(COMMAND.COM_FIELD_LIST, table + "\0"),
-                                        conn._read_packet())
+            def field_list(table):
+                conn._execute_command(COMMAND.COM_FIELD_LIST, table + "\0")
+                while not conn._read_packet().is_eof_packet():  # column definitions, then EOF
+                    pass
             checks.append((explain(flags, "djproxy_explain_probe", "field_list"),
                            observed(lambda: field_list("djproxy_explain_probe"))))
             for sql in ("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", "SELECT 1", "DROP TABLE t"):
