@@ -149,28 +149,28 @@ Decision packet_decision(const std::vector<StatementInfo>& statements, const Str
   for (const auto& s : statements)
     if (s.kind != StatementKind::empty) ++real;
   if (too_many) {
-    return reject(codes::not_supported, "fail-closed",
+    return reject(codes::not_supported, Rule::fail_closed,
                   "djproxy: packet rejected: more than 256 statements in one packet");
   } else if (real > 1 && impl.command == Command::stmt_prepare) {
-    return reject(codes::parse_error, "fail-closed",
+    return reject(codes::parse_error, Rule::fail_closed,
                   "djproxy: COM_STMT_PREPARE rejected: a prepared statement holds exactly one statement");
   } else if (impl.command == Command::stmt_prepare && !statements.empty() &&
              statements.front().migration_token) {
-    return reject(codes::parse_error, "fail-closed",
+    return reject(codes::parse_error, Rule::fail_closed,
                   "djproxy: SET @djproxy_migration rejected: it cannot be a prepared statement");
   } else if (impl.command == Command::stmt_prepare && lexing_change(statements)) {
-    return reject(codes::not_supported, "fail-closed",
+    return reject(codes::not_supported, Rule::fail_closed,
                   "djproxy: COM_STMT_PREPARE rejected: a SET of sql_mode or of the character set cannot be a "
                   "prepared statement; send it as a plain query");
   } else if (real > 1 && !st.multi_statements) {
-    return reject(codes::parse_error, "fail-closed",
+    return reject(codes::parse_error, Rule::fail_closed,
                   "djproxy: packet rejected: it holds several statements but multi-statements are off");
   } else if (changes_tracking(statements)) {
-    return reject(codes::not_supported, "fail-closed",
+    return reject(codes::not_supported, Rule::fail_closed,
                   "djproxy: session_track_* may not be changed through djproxy: it follows the session's "
                   "schema and sql_mode through the server's session tracking");
   } else if (lexing_change_before_more(statements)) {
-    return reject(codes::not_supported, "fail-closed",
+    return reject(codes::not_supported, Rule::fail_closed,
                   "djproxy: packet rejected: a SET of sql_mode or of the character set must be the last "
                   "statement of its packet (the server would read the statements after it differently); "
                   "send it on its own");
@@ -216,7 +216,8 @@ Decision check_schema(std::string_view schema, SchemaCommand command, const Sess
                                                                      ? "login schema"
                                                                      : "COM_CHANGE_USER schema";
   Decision d;
-  std::string why, rule;
+  std::string why;
+  Rule rule = Rule::none;
   if (!schema_allowed(schema, Access::read, config, why, rule)) {
     d = reject(codes::db_access_denied, rule,
                "djproxy: " + std::string(what) + " `" + std::string(schema) + "` rejected: " + why);
@@ -228,7 +229,8 @@ Decision check_schema(std::string_view schema, SchemaCommand command, const Sess
 Decision check_field_list(std::string_view table, const SessionState& state, const PolicyConfig& config) {
   Decision d;
   if (state.current_schema) {
-    std::string why, rule;
+    std::string why;
+    Rule rule = Rule::none;
     if (!schema_allowed(*state.current_schema, Access::read, config, why, rule))
       d = reject(codes::table_access_denied, rule,
                  "djproxy: COM_FIELD_LIST `" + *state.current_schema + "`.`" + std::string(table) +

@@ -72,8 +72,8 @@ std::string verb_of(const StatementInfo& s) { return s.verb.empty() ? std::strin
 Decision decide_read(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
   if (!s.unsupported.empty()) {
     if (s.strict_code == codes::parse_error)  // answered as the server answers a typo
-      return reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
-    return reject(s.unsupported_code ? s.unsupported_code : codes::not_supported, "fail-closed",
+      return reject(codes::parse_error, Rule::fail_closed, "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
+    return reject(s.unsupported_code ? s.unsupported_code : codes::not_supported, Rule::fail_closed,
                   "djproxy: " + verb_of(s) + " rejected: djproxy cannot read it with certainty (" + s.unsupported +
                       ")");
   }
@@ -81,16 +81,17 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     Decision d;
     d.verdict = Verdict::migration_token;
     d.token = s.token_value;
-    d.rule = "migration-token";
+    d.rule = Rule::migration_token;
     return d;
   }
   for (const auto& u : s.schemas) {
-    std::string why, rule;
+    std::string why;
+    Rule rule = Rule::none;
     if (!schema_allowed(u.name, u.access, config, why, rule))
       return reject(codes::db_access_denied, rule, "djproxy: " + subject(s, u.name) + " rejected: " + why);
   }
   if (s.kind == StatementKind::administrative && s.verb != "KILL" && s.verb != "HELP" && !config.create_tables) {
-    return reject(codes::specific_access_denied, "administrative",
+    return reject(codes::specific_access_denied, Rule::administrative,
                   "djproxy: " + s.verb + " rejected: administrative statements are not allowed in production "
                   "(create_tables=false)");
   }
@@ -103,7 +104,7 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     if (bookkeeping && config.allow_bookkeeping_tables) {
       Decision d;
       d.audit = true;
-      d.rule = "bookkeeping";
+      d.rule = Rule::bookkeeping;
       d.audit_note = "DataJoint bookkeeping table " + object_text(s.objects.front()) +
                      " created outside a migration session";
       return d;
@@ -119,7 +120,7 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
         }
       if (s.schemas.empty()) ok = false;
       if (ok) return {};
-      return reject(table_level(s.object) ? codes::table_access_denied : codes::db_access_denied, "migration-scope",
+      return reject(table_level(s.object) ? codes::table_access_denied : codes::db_access_denied, Rule::migration_scope,
                     "djproxy: " + subject(s) + " rejected: " +
                         (outside.empty() ? std::string("outside the migration token's scope")
                                          : "schema " + quoted(outside) + " is outside the migration token's scope"));
@@ -129,28 +130,21 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
                                 " rejected: schema changes need an authorized migration session (create_tables=false)";
     if (s.verb == "CREATE TABLE" && s.if_not_exists && s.create_plain && s.objects.size() >= 1 &&
         s.objects.front().access == Access::ddl && !s.objects.front().schema.empty()) {
-      Decision d = reject(code, "schema-change", message);
+      Decision d = reject(code, Rule::schema_change, message);
       d.verdict = Verdict::rewrite;
       d.rewrite = RewriteKind::create_if_not_exists_existing;
       d.rewrite_schema = s.objects.front().schema;
       d.rewrite_table = s.objects.front().name;
       return d;
     }
-    return reject(code, "schema-change", message);
+    return reject(code, Rule::schema_change, message);
   }
   if (s.lineage_delete && !config.create_tables && state.migration.kind == MigrationKind::none &&
       !s.lineage_condition_bookkeeping_only) {
-    return reject(codes::table_access_denied, "lineage",
+    return reject(codes::table_access_denied, Rule::lineage,
                   "djproxy: " + subject(s) +
                       " rejected: lineage rows of user tables may only be deleted or changed in a migration session "
                       "(DataJoint deletes them just before a DROP TABLE)");
-  }
-  if (s.show_databases && !config.schema_prefix.empty()) {
-    Decision d;
-    d.verdict = Verdict::rewrite;
-    d.rewrite = RewriteKind::show_databases_filter;
-    d.rule = "show-databases";
-    return d;
   }
   return {};
 }
@@ -162,18 +156,16 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
 Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
   Decision d = decide_read(s, state, config);
   if (config.create_tables || state.migration.kind != MigrationKind::none) return d;
-  const bool forwarded = d.verdict == Verdict::allow ||
-                         (d.verdict == Verdict::rewrite && d.rewrite == RewriteKind::show_databases_filter);
-  if (!forwarded) return d;
+  if (d.verdict != Verdict::allow) return d;
   if (!s.strict_refusal.empty()) {
     if (s.strict_code == codes::parse_error)
-      d = reject(codes::parse_error, "fail-closed", "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
+      d = reject(codes::parse_error, Rule::fail_closed, "djproxy: " + verb_of(s) + " rejected: " + s.strict_refusal);
     else
-      d = reject(codes::not_supported, "fail-closed",
+      d = reject(codes::not_supported, Rule::fail_closed,
                  "djproxy: " + verb_of(s) + " rejected: production forwards only what djproxy reads whole: " +
                      s.strict_refusal);
   } else if (s.strict_head_only) {
-    d = reject(codes::not_supported, "fail-closed",
+    d = reject(codes::not_supported, Rule::fail_closed,
                "djproxy: " + verb_of(s) +
                    " rejected: production forwards only what djproxy reads whole, and it reads only the head of "
                    "this statement");
@@ -184,29 +176,29 @@ Decision decide_one(const StatementInfo& s, const SessionState& state, const Pol
 }  // namespace
 
 bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& config, std::string& why,
-                    std::string& rule) {
+                    Rule& rule) {
   // Development mode with no prefix is meant to be transparent: a developer's own
   // server, where the proxy confines nothing (mariadb-test's start-up runs `use mysql`).
   if (config.create_tables && config.schema_prefix.empty()) return true;
   if (schema == "*") {
     why = "global privilege level *.* is outside every schema";
-    rule = "prefix";
+    rule = Rule::prefix;
     return false;
   }
   if (config.lower_case_table_names != 0 && has_non_ascii(schema)) {
     why = "non-ASCII schema names are not compared with certainty under lower_case_table_names";
-    rule = "fail-closed";
+    rule = Rule::fail_closed;
     return false;
   }
   if (ieq(schema, "information_schema")) {
     if (access == Access::read) return true;
     why = "information_schema is read-only";
-    rule = "system-schema";
+    rule = Rule::system_schema;
     return false;
   }
   if (ieq(schema, "mysql") || ieq(schema, "performance_schema") || ieq(schema, "sys")) {
     why = "system schema " + quoted(schema) + " is not accessible through djproxy";
-    rule = "system-schema";
+    rule = Rule::system_schema;
     return false;
   }
   if (access == Access::read)
@@ -215,7 +207,7 @@ bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& 
   if (!config.schema_prefix.empty() &&
       !name_starts_with(schema, config.schema_prefix, config.lower_case_table_names)) {
     why = "schema is outside the prefix " + quoted(config.schema_prefix) + " (database.schema_prefix)";
-    rule = "prefix";
+    rule = Rule::prefix;
     return false;
   }
   return true;
@@ -252,7 +244,7 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
     Decision d = decide_one(s, state, config);
     if (d.verdict == Verdict::reject) return d;
     if (real > 1 && (d.verdict == Verdict::rewrite || d.verdict == Verdict::migration_token)) {
-      return reject(s.migration_token ? codes::parse_error : codes::not_supported, "fail-closed",
+      return reject(s.migration_token ? codes::parse_error : codes::not_supported, Rule::fail_closed,
                     "djproxy: " + s.verb + " rejected: it must be the only statement in its packet");
     }
     if (d.verdict != Verdict::allow || (d.audit && !result.audit)) {
@@ -266,12 +258,12 @@ void apply_mode(Decision& decision, const PolicyConfig& config) {
   decision.enforced = config.mode == Mode::enforce;
 }
 
-Decision reject(std::uint16_t code, std::string rule, std::string message) {
+Decision reject(std::uint16_t code, Rule rule, std::string message) {
   Decision d;
   d.verdict = Verdict::reject;
   d.code = code;
   d.sqlstate = "42000";
-  d.rule = std::move(rule);
+  d.rule = rule;
   d.message = std::move(message);
   return d;
 }
@@ -341,7 +333,6 @@ std::string_view to_string(RewriteKind k) noexcept {
   switch (k) {
     case RewriteKind::none: return "none";
     case RewriteKind::create_if_not_exists_existing: return "create_if_not_exists_existing";
-    case RewriteKind::show_databases_filter: return "show_databases_filter";
   }
   return "none";
 }

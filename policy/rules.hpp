@@ -10,7 +10,7 @@ namespace djproxy::policy {
 
 // Whether `schema` may be used with `access`; on refusal fills `why` and `rule`.
 bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& config, std::string& why,
-                    std::string& rule);
+                    Rule& rule);
 
 // Whether `schema` matches a migration scope pattern (exact name or "prefix*").
 bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config);
@@ -23,7 +23,7 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
 void apply_mode(Decision& decision, const PolicyConfig& config);
 
 // A rejection with SQLSTATE 42000, the class every policy refusal belongs to.
-Decision reject(std::uint16_t code, std::string rule, std::string message);
+Decision reject(std::uint16_t code, Rule rule, std::string message);
 
 std::string_view to_string(StatementKind kind) noexcept;
 std::string_view to_string(ObjectKind kind) noexcept;

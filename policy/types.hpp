@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/rule.hpp"
+
 namespace djproxy::policy {
 
 // ---------------------------------------------------------------- inputs
@@ -125,7 +127,7 @@ struct StatementInfo {
   bool if_not_exists = false;
   bool or_replace = false;
   bool create_plain = false;     // CREATE TABLE ... ( definitions ) with no SELECT/LIKE
-  bool show_databases = false;   // SHOW DATABASES / SCHEMAS
+  bool show_databases = false;   // SHOW DATABASES / SCHEMAS (listed as the server lists it)
   bool global_scope = false;     // GRANT ON *.*, user/role/server/tablespace objects
   bool lineage_delete = false;   // DELETE, UPDATE, REPLACE or upsert of ~lineage rows
   bool lineage_condition_bookkeeping_only = false;
@@ -156,7 +158,6 @@ enum class Verdict : std::uint8_t { allow, reject, rewrite, migration_token };
 enum class RewriteKind : std::uint8_t {
   none,
   create_if_not_exists_existing,  // ask the server whether schema.table exists
-  show_databases_filter,          // list only schemas the session may use
 };
 
 namespace codes {
@@ -176,7 +177,7 @@ struct Decision {
   std::uint16_t code = 0;
   std::string sqlstate;
   std::string message;
-  std::string rule;  // stable id, e.g. "schema-change", "prefix", "fail-closed"
+  Rule rule = Rule::none;
   // rewrite
   RewriteKind rewrite = RewriteKind::none;
   std::string rewrite_schema;

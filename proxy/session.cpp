@@ -309,13 +309,13 @@ Awaitable<bool> Session::handshake() {
   refresh_policy();
   set_migration_for_user();
   if ((client_capabilities_ & cap::kConnectWithDb) && !response->database.empty()) {
-    const auto decision =
-        policy::check_schema(response->database, policy::SchemaCommand::login, policy_state(), runtime_->config);
+    const auto decided = policy::decide_login(response->database, policy_facts(), runtime_->config);
+    const auto& decision = decided.decision;
     log_decision(decision, "login schema");
     if (decision.verdict == policy::Verdict::reject) {
-      record_decision("login", response->database, response->database.size(), decision, nullptr);
+      record(decided, "login", response->database, response->database.size());
     }
-    if (decision.verdict == policy::Verdict::reject && decision.enforced) {
+    if (decided.action == policy::Action::reject) {
       co_await send_client_error(client_seq + 1, decision.code, decision.sqlstate, decision.message);
       co_return false;
     }
@@ -642,19 +642,9 @@ Awaitable<bool> Session::handle_command() {
   const Bytes payload(client_buffer_.data() + kHeaderSize,
                       std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
   shared_.metrics.command(payload[0]);
-  const GateDecision decision = shared_.gate.check(payload);
 
-  if (decision.action != GateDecision::Action::kForward) {
-    std::uint8_t last_seq = 0;
-    const bool discarded = co_await discard_logical_packet(&last_seq);
-    if (!discarded) co_return false;
-    const auto reply_seq = static_cast<std::uint8_t>(last_seq + 1);
-    spdlog::info("session {}: {} rejected: {}", id_, protocol::command_name(payload[0]), decision.message);
-    co_return co_await send_client_error(reply_seq, decision.code, decision.sql_state, decision.message);
-  }
-
-  // Statements and schema names go through the policy; a rejected command is
-  // answered here and the session goes on.
+  // Every command goes through the policy; a rejected command is answered and the
+  // session goes on.
   const Outcome outcome = co_await decide_and_forward(command, whole, visible);
   meter_bytes();
   if (outcome == Outcome::kClosed) co_return false;
@@ -674,6 +664,7 @@ Awaitable<bool> Session::handle_command() {
       const bool relayed = co_await relay_response(command, true);
       if (!relayed) co_return false;
       state_known_ = false;
+      forget_prepared();  // the server closes the session's prepared statements
       // A pool resets a connection between borrowers: a token's migration ends with it.
       if (migration_.kind == policy::MigrationKind::by_token) {
         audit_migration(audit::Event::migration_end, "COM_RESET_CONNECTION");
@@ -757,9 +748,6 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
   bool done = false;
   bool infile = false;
   bool failed = false;          // the response is an ERR
-  std::uint8_t dropped = 0;     // rows filtered out so far: later packets are renumbered
-  const bool filtering = forward && filter_databases_;
-  filter_databases_ = false;
   internal_rows_ = 0;
   segment_count_ = 0;
   rewritten_.clear();
@@ -792,9 +780,7 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
       if (done || infile || available < kHeaderSize) break;
       const auto header = protocol::read_header(at);
       if (header.length > 0 && available < kHeaderSize + 1) break;
-      // Rows of a filtered SHOW DATABASES are read whole (a schema name each).
-      const std::uint32_t needed = filtering ? header.length
-                                             : tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
+      const std::uint32_t needed = tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
       if (kHeaderSize + needed > server_buffer_.capacity()) {
         spdlog::warn("session {}: {}-byte status packet from the backend exceeds the buffer", id_, header.length);
         co_return false;
@@ -809,19 +795,13 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
       }
       const std::size_t packet_size = kHeaderSize + header.length;
       failed = failed || packet.is_err;
-      if (packet.is_row) {
-        ++internal_rows_;
-        if (filtering) {
-          protocol::Reader row(Bytes(at + kHeaderSize, header.length));
-          const auto name = protocol::as_chars(row.lenenc_bytes());
-          if (!row.ok() || !database_visible(name)) {
-            parsed += packet_size;
-            ++dropped;
-            continue;
-          }
-        }
+      if (packet.is_row) ++internal_rows_;
+      if (packet.statement_id && pending_prepare_) {
+        pending_prepare_->id = *packet.statement_id;
+        if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
+        prepared_.push_back(std::move(*pending_prepare_));
+        pending_prepare_.reset();
       }
-      at[3] = static_cast<std::uint8_t>(at[3] - dropped);
       if (packet.ok) {
         apply_ok(*packet.ok);
         if (forward && client_needs_ok_rewrite(*packet.ok)) {

@@ -1,7 +1,7 @@
 #pragma once
 // One client connection and its backend connection: the handshake with pass-through
 // authentication, then the command loop. One coroutine drives it, one direction at a
-// time: a command goes through the gate and to the server, then its response streams
+// time: a command is decided by the policy and goes to the server, then its response streams
 // back, packet headers read on the way.
 #include <array>
 #include <chrono>
@@ -11,6 +11,7 @@
 
 #include "proxy/asio.hpp"
 #include "policy/analyser.hpp"
+#include "policy/decide_command.hpp"
 #include "policy/session_facts.hpp"
 #include "proxy/leg.hpp"
 #include "proxy/protocol/handshake.hpp"
@@ -93,31 +94,36 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<bool> send_greeting_error(std::uint16_t code, std::string_view message);
   Awaitable<bool> send_state_tracking_query();
 
-  // Policy (session_policy.cpp): every statement and schema the client names is
-  // decided here, before any of it reaches the server.
+  // Policy (session_policy.cpp): every command is decided by policy::decide_command
+  // before any of it reaches the server; the session carries out the Action.
   void refresh_policy();
   policy::SessionState policy_state() const;
+  policy::SessionFacts policy_facts() const;
   void set_migration_for_user();
   Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
   Awaitable<Outcome> stream_statement(Command command);
-  Awaitable<Outcome> apply_statement_decision(const policy::Analysis& analysis, Command command, std::size_t visible);
   void note_state_changes(const policy::Analysis& analysis);
-  Awaitable<Outcome> answer_existing_table(const policy::Decision& decision, std::size_t visible);
+  Awaitable<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
-  Awaitable<Outcome> reject_command(std::size_t visible, const policy::Decision& decision);
+  Awaitable<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
   Awaitable<Outcome> forward_whole(std::size_t visible);
   Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
   void stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const;
-  Awaitable<Outcome> reject_oversized(Command command);
-  bool database_visible(std::string_view name) const;
   void log_decision(const policy::Decision& decision, std::string_view what) const;
 
   // Audit log and metrics (session_audit.cpp).
   audit::AuditEvent audit_event(audit::Event event) const;
   void audit_write(const audit::AuditEvent& event) const;
   // One decision on a command: the audit line it deserves, and the metrics.
-  void record_decision(std::string_view command, std::string_view text, std::size_t full_length,
-                       const policy::Decision& decision, const std::vector<policy::StatementInfo>* statements);
+  void record(const policy::CommandDecision& decided, std::string_view command, std::string_view text,
+              std::size_t full_length);
+  // A COM_STMT_EXECUTE: a statement event naming what was prepared under that id.
+  void record_execution(const policy::CommandDecision& decided, std::string_view command, std::uint32_t statement_id);
+  // Prepared statements' digests, kept while statement events are audited, for
+  // their executions (a bounded number: the oldest is forgotten first).
+  void remember_prepare(const policy::CommandDecision& decided, std::string_view sql);
+  void forget_prepared();
+  void forget_prepared(std::uint32_t statement_id);
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
@@ -184,7 +190,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool multi_statements_ = false;
   std::optional<bool> pending_multi_statements_;  // COM_SET_OPTION waiting for its OK
   std::uint16_t server_status_ = protocol::status::kAutocommit;
-  bool filter_databases_ = false;  // SHOW DATABASES: rows outside the policy are dropped
+  struct Prepared {
+    std::uint32_t id = 0;
+    std::string digest;
+    std::string_view kind;  // statement kind, a static name
+  };
+  static constexpr std::size_t kMaxPrepared = 64;
+  std::vector<Prepared> prepared_;
+  std::optional<Prepared> pending_prepare_;  // its id comes with the server's answer
   std::size_t internal_rows_ = 0;  // rows in the answer to the proxy's own query
 
   // Gathered output of relay_response: runs of the server buffer and rewritten packets.

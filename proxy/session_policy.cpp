@@ -42,9 +42,7 @@ policy::Command policy_command(Command command) {
 // The beginning of a streamed statement kept for the audit log (the rest is never held).
 constexpr std::size_t kStreamHeadBytes = 4096;
 
-policy::Decision fail_closed(std::uint16_t code, std::string message) {
-  return policy::reject(code, "fail-closed", std::move(message));
-}
+bool is_statement(Command command) { return command == Command::kQuery || command == Command::kStmtPrepare; }
 
 }  // namespace
 
@@ -79,29 +77,35 @@ policy::SessionState Session::policy_state() const {
   return state;
 }
 
+policy::SessionFacts Session::policy_facts() const {
+  policy::SessionFacts facts;
+  facts.state = policy_state();
+  facts.state_known = state_known_;
+  facts.sql_mode_unsupported = sql_mode_reading_.unsupported;
+  return facts;
+}
+
 void Session::log_decision(const policy::Decision& decision, std::string_view what) const {
   if (decision.verdict == policy::Verdict::reject) {
     spdlog::info("session {} user '{}': {} {} ({}): {}", id_, user_, decision.enforced ? "rejected" : "would reject",
-                 what, decision.rule, decision.message);
+                 what, policy::to_string(decision.rule), decision.message);
   }
 }
 
-bool Session::database_visible(std::string_view name) const {
-  const auto d = policy::check_schema(name, policy::SchemaCommand::init_db, policy_state(), runtime_->config);
-  return d.verdict == policy::Verdict::allow;
-}
-
-// A schema or option command larger than the buffer: no client sends one, so it is
-// read to its end, dropped, and answered with an ERR; the session goes on.
-Awaitable<Session::Outcome> Session::reject_oversized(Command command) {
-  std::uint8_t last_seq = 0;
-  const bool discarded = co_await discard_logical_packet(&last_seq);
-  if (!discarded) co_return Outcome::kClosed;
-  const std::string message = fmt::format("djproxy: {} larger than {} bytes rejected",
-                                          protocol::command_name(static_cast<std::uint8_t>(command)),
-                                          client_buffer_.capacity() - kHeaderSize);
-  const bool sent = co_await send_client_error(static_cast<std::uint8_t>(last_seq + 1),
-                                               protocol::err::kNetPacketTooLarge, "08S01", message);
+// A command the policy refused: a command larger than the buffer is read to its end
+// and dropped; the client gets the ERR and the session goes on.
+Awaitable<Session::Outcome> Session::reject_command(bool whole, std::size_t visible, const policy::Decision& decision) {
+  std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
+  if (whole) {
+    client_buffer_.consume(visible);
+  } else {
+    std::uint8_t last_seq = 0;
+    const bool discarded = co_await discard_logical_packet(&last_seq);
+    if (!discarded) co_return Outcome::kClosed;
+    seq = static_cast<std::uint8_t>(last_seq + 1);
+  }
+  const std::string_view state = decision.sqlstate.empty() ? std::string_view("42000") : decision.sqlstate;
+  const bool sent = co_await send_client_error(seq, decision.code, state, decision.message);
   co_return sent ? Outcome::kAnswered : Outcome::kClosed;
 }
 
@@ -136,134 +140,111 @@ Awaitable<Session::Outcome> Session::forward_change_user(const protocol::ChangeU
   co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
 }
 
-Awaitable<Session::Outcome> Session::reject_command(std::size_t visible, const policy::Decision& decision) {
-  const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
-  client_buffer_.consume(visible);
-  const std::string_view state = decision.sqlstate.empty() ? std::string_view("42000") : decision.sqlstate;
-  const bool sent = co_await send_client_error(seq, decision.code, state, decision.message);
-  co_return sent ? Outcome::kAnswered : Outcome::kClosed;
-}
-
 // The command is whole in the client buffer (`visible` bytes with its header), or,
-// when `whole` is false, larger than the buffer and analysed while it streams.
+// when `whole` is false, larger than the buffer (a statement is then analysed while it
+// streams). policy::decide_command decides; this only carries its Action out.
 Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
   refresh_policy();
+  if (!whole && is_statement(command)) co_return co_await stream_statement(command);
   // Only what has arrived: for a command larger than the buffer, its leading part.
   const Bytes payload(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
-  const auto state = policy_state();
-  const auto& config = runtime_->config;
-
-  switch (command) {
-    case Command::kQuery:
-    case Command::kStmtPrepare: {
-      if (!whole) co_return co_await stream_statement(command);
-      policy::Analysis analysis;
-      if (!state_known_) {
-        analysis.decision = fail_closed(1235, "djproxy: the session's sql_mode is not known (no session tracking "
-                                              "from the server), so statements cannot be analysed");
-      } else if (!sql_mode_reading_.unsupported.empty()) {
-        analysis.decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
-      } else {
-        const auto begin = std::chrono::steady_clock::now();
-        analysis = policy::analyse(text_of(payload.subspan(1)), state, config, policy_command(command));
-        shared_.metrics.analysis_latency(std::chrono::steady_clock::now() - begin);
-      }
-      const auto sql = text_of(payload.subspan(1));
-      const bool recorded_later = analysis.decision.verdict == policy::Verdict::migration_token ||
-                                  (analysis.decision.verdict == policy::Verdict::rewrite && analysis.decision.enforced &&
-                                   analysis.decision.rewrite == policy::RewriteKind::create_if_not_exists_existing);
-      if (!recorded_later) {
-        record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), sql, sql.size(), analysis.decision,
-                        &analysis.statements);
-      }
-      if (analysis.decision.rule == "fail-closed" && runtime_->config.mode == policy::Mode::dry_run) {
-        analysis.decision.enforced = false;
-      }
-      if (!analysis.decision.enforced && analysis.decision.verdict != policy::Verdict::migration_token) {
-        log_decision(analysis.decision, protocol::command_name(static_cast<std::uint8_t>(command)));
-        analysis.decision = policy::Decision{};  // dry run: forward as if allowed
-      }
-      co_return co_await apply_statement_decision(analysis, command, visible);
-    }
-    case Command::kInitDb:
-    case Command::kFieldList:
-    case Command::kChangeUser:
-    case Command::kSetOption:
-      if (!whole) co_return co_await reject_oversized(command);
-      break;
-    default:
-      break;
-  }
-
-  switch (command) {
-    case Command::kInitDb:
-    case Command::kFieldList:
-    case Command::kChangeUser: {
-      policy::Decision decision;
-      std::optional<protocol::ChangeUser> change;
-      if (command == Command::kInitDb) {
-        decision = policy::check_schema(text_of(payload.subspan(1)), policy::SchemaCommand::init_db, state, config);
-      } else if (command == Command::kFieldList) {
+  const auto byte = static_cast<std::uint8_t>(command);
+  policy::CommandRequest request;
+  request.command = byte;
+  request.streamed = !whole;
+  request.buffer_bytes = client_buffer_.capacity() - kHeaderSize;
+  std::optional<protocol::ChangeUser> change;
+  std::uint32_t statement_id = 0;
+  if (whole) {
+    switch (command) {
+      case Command::kQuery:
+      case Command::kStmtPrepare:
+      case Command::kInitDb:
+        request.text = text_of(payload.subspan(1));
+        break;
+      case Command::kFieldList: {
         protocol::Reader r(payload.subspan(1));
-        const auto table = text_of(r.nul_terminated());
-        decision = r.ok() ? policy::check_field_list(table, state, config)
-                          : fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_FIELD_LIST");
-      } else {
+        request.text = text_of(r.nul_terminated());
+        request.malformed = !r.ok();
+        break;
+      }
+      case Command::kChangeUser:
         change = protocol::ChangeUser::parse(payload, client_capabilities_);
-        if (!change) {
-          decision = fail_closed(protocol::err::kHandshake, "djproxy: malformed COM_CHANGE_USER");
-        } else {
-          // The new user's own migration status applies to the schema it names.
-          auto as_new_user = state;
-          const auto& users = runtime_->migration_users;
-          const bool migrator = std::find(users.begin(), users.end(), change->user) != users.end();
-          as_new_user.migration = migrator ? policy::Migration{policy::MigrationKind::by_user, {}} : policy::Migration{};
-          if (!change->database.empty()) {
-            decision = policy::check_schema(change->database, policy::SchemaCommand::change_user, as_new_user, config);
-          }
+        request.malformed = !change;
+        if (change) {
+          request.text = change->database;
+          request.user = change->user;
         }
-      }
-      log_decision(decision, protocol::command_name(static_cast<std::uint8_t>(command)));
-      const auto named = command == Command::kChangeUser && change ? std::string_view(change->database)
-                                                                   : text_of(payload.subspan(1));
-      record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), named, named.size(), decision, nullptr);
-      if (decision.verdict == policy::Verdict::reject && decision.enforced) {
-        co_return co_await reject_command(visible, decision);
-      }
-      if (change) {
-        user_before_change_ = user_;
-        schema_before_change_ = schema_;
-        user_ = change->user;
-        user_metric_.reset();
-        schema_ = change->database;  // the server switches to it; tracking may not say so
-        migration_ = {};
-        migration_token_id_.clear();
-        set_migration_for_user();
-        co_return co_await forward_change_user(*change, visible);
-      }
-      co_return co_await forward_whole(visible);
+        break;
+      default:
+        break;
     }
-    case Command::kSetOption: {
-      protocol::Reader r(payload.subspan(1));
-      const std::uint16_t option = r.u16();
-      if (r.ok() && option <= 1) pending_multi_statements_ = option == 0;  // MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
-      co_return co_await forward_whole(visible);
-    }
-    default:
-      if (!whole) {
-        std::uint8_t last_seq = 0;
-        const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &last_seq);
-        co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
-      }
-      co_return co_await forward_whole(visible);
   }
+  if ((command == Command::kStmtExecute || command == Command::kStmtBulkExecute) && payload.size() >= 5) {
+    protocol::Reader r(payload.subspan(1, 4));
+    statement_id = r.u32();
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  auto decided = policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
+  if (is_statement(command)) shared_.metrics.analysis_latency(std::chrono::steady_clock::now() - begin);
+
+  const char* what = protocol::command_name(byte);
+  const std::string_view named = request.malformed || request.streamed ? text_of(payload.subspan(1)) : request.text;
+  if (command == Command::kStmtExecute || command == Command::kStmtBulkExecute) {
+    record_execution(decided, what, statement_id);
+  } else {
+    record(decided, what, named, named.size());
+  }
+  log_decision(decided.decision, what);
+  if (command == Command::kStmtPrepare && decided.action == policy::Action::forward) remember_prepare(decided, named);
+
+  switch (decided.action) {
+    case policy::Action::reject:
+      co_return co_await reject_command(whole, visible, decided.decision);
+    case policy::Action::intercept_token:
+      co_return co_await handle_migration_token(decided.decision.token, visible);
+    case policy::Action::ask_table_exists:
+      co_return co_await answer_existing_table(std::move(decided), visible);
+    case policy::Action::answer_ok:  // only after the server was asked
+    case policy::Action::forward:
+      break;
+  }
+  // MariaDB applies the items of a SET list one after the other, and an item that fails
+  // after sql_mode or the character set was assigned answers ERR without undoing it:
+  // the OK that would report the change never comes. So after any forwarded statement
+  // that may change how the server reads text, the state is read again before the next
+  // command is decided.
+  note_state_changes(decided.analysis);
+  if (decided.decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decided.decision.audit_note);
+  if (!whole) {
+    std::uint8_t last_seq = 0;
+    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &last_seq);
+    co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
+  }
+  if (command == Command::kChangeUser && change) {
+    user_before_change_ = user_;
+    schema_before_change_ = schema_;
+    user_ = change->user;
+    user_metric_.reset();
+    schema_ = change->database;  // the server switches to it; tracking may not say so
+    migration_ = {};
+    migration_token_id_.clear();
+    set_migration_for_user();
+    forget_prepared();
+    co_return co_await forward_change_user(*change, visible);
+  }
+  if (command == Command::kSetOption) {
+    protocol::Reader r(payload.subspan(1));
+    const std::uint16_t option = r.u16();
+    if (r.ok() && option <= 1) pending_multi_statements_ = option == 0;  // MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
+  }
+  if (command == Command::kStmtClose && payload.size() >= 5) {
+    protocol::Reader r(payload.subspan(1, 4));
+    forget_prepared(r.u32());
+  }
+  co_return co_await forward_whole(visible);
 }
 
-// MariaDB applies the items of a SET list one after the other, and an item that fails
-// after sql_mode or the character set was assigned answers ERR without undoing it: the
-// OK that would report the change never comes. So after any forwarded statement that
-// may change how the server reads text, the state is read again before the next
-// command is decided.
 void Session::note_state_changes(const policy::Analysis& analysis) {
   for (const auto& s : analysis.statements) {
     if (s.changes_lexing) {
@@ -273,61 +254,25 @@ void Session::note_state_changes(const policy::Analysis& analysis) {
   }
 }
 
-Awaitable<Session::Outcome> Session::apply_statement_decision(const policy::Analysis& analysis, Command command,
-                                                  std::size_t visible) {
-  const auto& decision = analysis.decision;
-  const char* what = protocol::command_name(static_cast<std::uint8_t>(command));
-  if (decision.verdict == policy::Verdict::allow) note_state_changes(analysis);
-  switch (decision.verdict) {
-    case policy::Verdict::allow:
-      if (decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decision.audit_note);
-      co_return co_await forward_whole(visible);
-    case policy::Verdict::reject:
-      log_decision(decision, what);
-      co_return co_await reject_command(visible, decision);
-    case policy::Verdict::migration_token:
-      co_return co_await handle_migration_token(decision.token, visible);
-    case policy::Verdict::rewrite:
-      if (command != Command::kQuery) {
-        const auto not_preparable = fail_closed(
-            1235, "djproxy: this statement is answered by the proxy and cannot be prepared; send it as a plain query");
-        co_return co_await reject_command(visible, not_preparable);
-      }
-      if (decision.rewrite == policy::RewriteKind::create_if_not_exists_existing) {
-        co_return co_await answer_existing_table(decision, visible);
-      }
-      if (decision.rewrite == policy::RewriteKind::show_databases_filter) {
-        filter_databases_ = true;
-        co_return co_await forward_whole(visible);
-      }
-      const auto unknown = fail_closed(1235, "djproxy: unknown rewrite");
-      co_return co_await reject_command(visible, unknown);
-  }
-  co_return Outcome::kClosed;
-}
-
 // CREATE TABLE IF NOT EXISTS of a table that exists: the server would answer OK with
 // a warning and change nothing, so the proxy answers the same without forwarding a
 // schema change. If the table does not exist, it is the schema change it looks like.
-Awaitable<Session::Outcome> Session::answer_existing_table(const policy::Decision& decision, std::size_t visible) {
+Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecision asked, std::size_t visible) {
   const std::string question = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = CONVERT(" +
-                               hex_literal(decision.rewrite_schema) + " USING utf8mb4) AND TABLE_NAME = CONVERT(" +
-                               hex_literal(decision.rewrite_table) + " USING utf8mb4)";
-  const bool asked = co_await internal_query(question);
-  if (!asked) co_return Outcome::kClosed;
+                               hex_literal(asked.decision.rewrite_schema) + " USING utf8mb4) AND TABLE_NAME = CONVERT(" +
+                               hex_literal(asked.decision.rewrite_table) + " USING utf8mb4)";
+  const bool answered = co_await internal_query(question);
+  if (!answered) co_return Outcome::kClosed;
   const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
-  if (internal_rows_ == 0) {
-    policy::Decision missing = decision;
-    missing.verdict = policy::Verdict::reject;
-    log_decision(missing, "CREATE TABLE IF NOT EXISTS");
-    record_decision("COM_QUERY", sql, sql.size(), missing, nullptr);
-    co_return co_await reject_command(visible, missing);
+  const auto decided = policy::after_table_check(std::move(asked), internal_rows_ > 0);
+  record(decided, "COM_QUERY", sql, sql.size());
+  if (decided.action != policy::Action::answer_ok) {
+    log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");
+    co_return co_await reject_command(true, visible, decided.decision);
   }
-  policy::Decision answered = decision;
-  answered.message = "the table exists: answered OK with a warning, not forwarded";
-  record_decision("COM_QUERY", sql, sql.size(), answered, nullptr);
+  shared_.metrics.rewrite(admin::RewriteKind::create_if_not_exists_existing);
   spdlog::info("session {} user '{}': CREATE TABLE IF NOT EXISTS `{}`.`{}` answered by the proxy: the table exists",
-               id_, user_, decision.rewrite_schema, decision.rewrite_table);
+               id_, user_, decided.decision.rewrite_schema, decided.decision.rewrite_table);
   const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
   client_buffer_.consume(visible);
   local_packet_.clear();
@@ -434,27 +379,24 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
       if (final_packet && left == 0) {
         auto analysis = analyser.finish();
         note_state_changes(analysis);
-        auto& decision = analysis.decision;
-        if (!sql_mode_reading_.unsupported.empty()) decision = fail_closed(1235, "djproxy: " + sql_mode_reading_.unsupported);
-        if (!state_known_) decision = fail_closed(1235, "djproxy: the session's sql_mode is not known");
-        record_decision(protocol::command_name(static_cast<std::uint8_t>(command)), stream_head_, total, decision,
-                        &analysis.statements);
-        const bool dry_run = runtime_->config.mode == policy::Mode::dry_run;
-        const bool allowed = decision.verdict == policy::Verdict::allow ||
-                             (decision.verdict == policy::Verdict::reject && (!decision.enforced || dry_run));
-        if (!allowed) {
-          if (decision.verdict != policy::Verdict::reject) {
-            decision = fail_closed(1235, "djproxy: statement too large for the proxy to answer itself");
-          }
-          log_decision(decision, "long statement");
+        policy::CommandRequest request;
+        request.command = static_cast<std::uint8_t>(command);
+        request.streamed = true;
+        request.streamed_analysis = &analysis;
+        const auto decided =
+            policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
+        record(decided, protocol::command_name(request.command), stream_head_, total);
+        log_decision(decided.decision, "long statement");
+        if (decided.action != policy::Action::forward) {
           spdlog::warn("session {}: late rejection of a {}-byte statement: the backend connection is dropped", id_,
                        total);
           server_.close();
-          const std::string_view state = decision.sqlstate.empty() ? std::string_view("42000") : decision.sqlstate;
-          co_await send_client_error(expected_seq, decision.code, state, decision.message);
+          const auto& d = decided.decision;
+          const std::string_view state = d.sqlstate.empty() ? std::string_view("42000") : d.sqlstate;
+          co_await send_client_error(expected_seq, d.code, state, d.message);
           co_return Outcome::kClosed;
         }
-        if (decision.verdict == policy::Verdict::reject) log_decision(decision, "long statement");
+        if (command == Command::kStmtPrepare) remember_prepare(decided, stream_head_);
       }
       const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), pending_header + n));
       if (write_error) co_return Outcome::kClosed;

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, kVerdicts> kVerdictNames = {
     "allow", "reject", "rewrite", "migration_token", "would_reject",
 };
 constexpr std::array<std::string_view, kRewriteKinds> kRewriteNames = {
-    "create_if_not_exists_existing", "show_databases_filter",
+    "create_if_not_exists_existing",
 };
 constexpr std::array<std::string_view, kMigrationVias> kViaNames = {"user", "token"};
 
@@ -136,29 +136,13 @@ class Writer {
 
 }  // namespace
 
-std::vector<std::string> default_rules() {
-  return {"prefix",          "system-schema", "schema-change", "migration-scope", "migration-token",
-          "fail-closed",     "bookkeeping",   "lineage",       "show-databases"};
-}
-
-Metrics::Metrics(std::vector<std::string> rules)
-    : rules_(std::move(rules)), shards_(std::make_unique<Shard[]>(kShards)) {
-  if (rules_.size() > kMaxRules) rules_.resize(kMaxRules);
-}
+Metrics::Metrics() : shards_(std::make_unique<Shard[]>(kShards)) {}
 
 Metrics::~Metrics() = default;
 
 unsigned Metrics::assign_slot() noexcept {
   static std::atomic<unsigned> next{0};
   return next.fetch_add(1, std::memory_order_relaxed) % kShards;
-}
-
-Metrics::RuleId Metrics::rule_id(std::string_view rule) const noexcept {
-  if (rule.empty()) return static_cast<RuleId>(kNone);
-  for (std::size_t i = 0; i < rules_.size(); ++i) {
-    if (rules_[i] == rule) return static_cast<RuleId>(i);
-  }
-  return static_cast<RuleId>(kOther);
 }
 
 Metrics::UserId Metrics::user_id(std::string_view user, bool authenticated) {
@@ -175,10 +159,9 @@ Metrics::UserId Metrics::user_id(std::string_view user, bool authenticated) {
   return static_cast<UserId>(user_labels_.size() - 1);
 }
 
-std::string_view Metrics::rule_label(std::size_t slot) const noexcept {
-  if (slot < rules_.size()) return rules_[slot];
-  if (slot == kNone) return "none";
-  return "other";
+std::string_view Metrics::rule_label(std::size_t slot) noexcept {
+  const auto name = policy::to_string(static_cast<policy::Rule>(slot));
+  return name.empty() ? std::string_view("none") : name;
 }
 
 void Metrics::analysis_latency(std::chrono::nanoseconds elapsed) noexcept {

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/rule.hpp"
+
 namespace djproxy::audit {
 class AuditLog;
 }
@@ -29,8 +31,8 @@ enum class Verdict : std::uint8_t {
 };
 inline constexpr std::size_t kVerdicts = 5;
 
-enum class RewriteKind : std::uint8_t { create_if_not_exists_existing, show_databases_filter };
-inline constexpr std::size_t kRewriteKinds = 2;
+enum class RewriteKind : std::uint8_t { create_if_not_exists_existing };
+inline constexpr std::size_t kRewriteKinds = 1;
 
 enum class MigrationVia : std::uint8_t { user, token };
 inline constexpr std::size_t kMigrationVias = 2;
@@ -42,24 +44,14 @@ inline constexpr std::array<std::uint64_t, 15> kLatencyBucketsNs = {
     5'000'000,  10'000'000, 25'000'000,  50'000'000,  100'000'000, 250'000'000, 1'000'000'000,
 };
 
-// The policy's rule ids (policy/rules.cpp), so the `rule` label set is fixed.
-std::vector<std::string> default_rules();
-
 class Metrics {
  public:
-  using RuleId = std::uint8_t;
-  // Rules past this many share the "other" slot.
-  static constexpr std::size_t kMaxRules = 16;
   static constexpr std::size_t kShards = 16;
 
-  explicit Metrics(std::vector<std::string> rules = default_rules());
+  Metrics();
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
-
-  // Map once (at start, or per decision: a short linear scan); "" is "none", an
-  // unknown rule is "other".
-  RuleId rule_id(std::string_view rule) const noexcept;
 
   // Rejects by user. The first kMaxUsers distinct user names the server accepted get
   // a label of their own and every later one shares "other", so a scrape stays
@@ -85,8 +77,9 @@ class Metrics {
   void handshake_refused() noexcept { add(shard().handshakes_refused, 1); }
   void backend_connect_error() noexcept { add(shard().backend_connect_errors, 1); }
   void command(std::uint8_t command_byte) noexcept { add(shard().commands[command_byte], 1); }
-  void decision(Verdict verdict, RuleId rule) noexcept {
-    add(shard().decisions[static_cast<std::size_t>(verdict) * kRuleSlots + (rule < kRuleSlots ? rule : kOther)], 1);
+  // The `rule` label is the policy's name for the rule (policy/rule.hpp), "none" for none.
+  void decision(Verdict verdict, policy::Rule rule) noexcept {
+    add(shard().decisions[static_cast<std::size_t>(verdict) * kRuleSlots + static_cast<std::size_t>(rule)], 1);
   }
   void rewrite(RewriteKind kind) noexcept { add(shard().rewrites[static_cast<std::size_t>(kind)], 1); }
   void migration_begun(MigrationVia via) noexcept { add(shard().migrations[static_cast<std::size_t>(via)], 1); }
@@ -111,10 +104,7 @@ class Metrics {
   std::string render_prometheus(std::optional<bool> backend_up = std::nullopt) const;
 
  private:
-  // Slots: the configured rules, then "none" and "other".
-  static constexpr std::size_t kRuleSlots = kMaxRules + 2;
-  static constexpr std::size_t kNone = kMaxRules;
-  static constexpr std::size_t kOther = kMaxRules + 1;
+  static constexpr std::size_t kRuleSlots = policy::kRuleCount;
   static constexpr UserId kOtherUser = kMaxUsers;
 
   using Counter = std::atomic<std::uint64_t>;
@@ -146,13 +136,12 @@ class Metrics {
     return shards_[tls_slot_];
   }
   static unsigned assign_slot() noexcept;
-  std::string_view rule_label(std::size_t slot) const noexcept;
+  static std::string_view rule_label(std::size_t slot) noexcept;
 
   static constexpr unsigned kUnassigned = ~0U;
   // Constant-initialized, so reading it costs no guard check.
   static inline thread_local unsigned tls_slot_ = kUnassigned;
 
-  std::vector<std::string> rules_;
   std::unique_ptr<Shard[]> shards_;
   mutable std::mutex users_mutex_;
   std::vector<std::string> user_labels_;  // by UserId, as valid UTF-8 (see user_label)

@@ -1,10 +1,13 @@
-// `djproxy explain`: how the policy reads a statement and what it decides.
+// `djproxy explain`: what the proxy does with a command, decided by the very function
+// the session calls (policy::decide_command), from flags for the session's facts.
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "policy/types.hpp"
+#include "policy/decide_command.hpp"
 
 namespace CLI {
 class App;
@@ -12,29 +15,36 @@ class App;
 
 namespace djproxy::cli {
 
-// What `explain` is asked: the session to analyse in and the statement.
+// What `explain` is asked: the command, the session it arrives in, and the settings.
 struct ExplainOptions {
-  std::string schema;  // empty = no current schema
-  bool migration = false;
-  std::string sql_mode;
-  std::string prefix;
-  bool create_tables = false;
+  std::string command = "query";  // query | prepare | init_db | field_list | change_user
+  std::string schema;             // current schema; empty = none
+  bool migration = false;         // a migration user's session
+  std::vector<std::string> migration_scope;  // a token's migration with this scope
+  std::string user;               // change_user: the account it switches to
+  std::string sql_mode;           // as the server reports it
+  std::string charset = "utf8mb4";  // character_set_client
+  std::string server_version = "10.11.19-MariaDB";  // as the greeting says it
+  bool multi_statements = true;
+  bool state_known = true;
+  // Settings: those of `serve` (see add_explain_command), these on top.
+  policy::PolicyConfig config;
+  std::vector<std::string> migration_users;
   bool json = false;
-  std::string sql;
+  std::string sql;  // the SQL, or the schema / table the command names
 };
 
-// Analyses `options.sql` in the session the options describe and prints the
-// result to `out`; the command's whole behaviour, without CLI11 or std::cout.
-void run_explain(const ExplainOptions& options, std::ostream& out);
+// Decides `options.sql` in the session the options describe and prints the result to
+// `out`; the command's whole behaviour, without CLI11 or std::cout. Returns false
+// (after a message on `out`) when a fact is not one the proxy could meet.
+bool run_explain(const ExplainOptions& options, std::ostream& out);
 
-// Registers `explain [--schema S] [--migration] [--sql-mode M] [--prefix P]
-// [--create-tables] [--json] "SQL"` on the application.
+// Registers `explain [--command C] [--schema S] [--migration] [--migration-scope P]...
+// [--sql-mode M] [--charset C] [--server-version V] [--prefix P] [--create-tables]
+// [--dry-run] [--json] "SQL"` on the application.
 void add_explain_command(CLI::App& app);
 
-// The text (or JSON) the command prints for one analysis; exposed for tests.
-std::string format_explain(const policy::Analysis& analysis, bool json);
-
-// Parses a sql_mode string ("ANSI_QUOTES,NO_BACKSLASH_ESCAPES", also "ANSI").
-policy::SqlMode parse_sql_mode(const std::string& text);
+// The text (or JSON) the command prints for one decision; exposed for tests.
+std::string format_explain(const policy::CommandDecision& decided, bool json);
 
 }  // namespace djproxy::cli

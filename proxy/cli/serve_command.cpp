@@ -83,14 +83,7 @@ std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(
   } else {
     r->audit = audit::AuditLog::open(audit_options(s.audit()));
   }
-  const auto& p = s.policy();
-  r->config.create_tables = !p.production;
-  r->config.schema_prefix = p.schema_prefix.value_or("");
-  r->config.mode = p.mode == config::PolicyMode::dry_run ? policy::Mode::dry_run : policy::Mode::enforce;
-  r->config.allow_temporary_tables = p.temporary_tables;
-  r->config.allow_bookkeeping_tables = p.bookkeeping_tables;
-  r->config.lower_case_table_names = p.lower_case_table_names;
-  r->config.extra_readable_schemas = p.extra_readable_schemas;
+  r->config = policy_config(s);
   r->migration_users = s.migration().users;
   r->migration_key = s.migration().key;
   // Read at start and on reload only; a key that does not load stops the start
@@ -105,6 +98,19 @@ std::shared_ptr<const proxy::PolicyRuntime> policy_runtime(
 }
 
 }  // namespace
+
+policy::PolicyConfig policy_config(const config::Settings& s) {
+  const auto& p = s.policy();
+  policy::PolicyConfig c;
+  c.create_tables = !p.production;
+  c.schema_prefix = p.schema_prefix.value_or("");
+  c.mode = p.mode == config::PolicyMode::dry_run ? policy::Mode::dry_run : policy::Mode::enforce;
+  c.allow_temporary_tables = p.temporary_tables;
+  c.allow_bookkeeping_tables = p.bookkeeping_tables;
+  c.lower_case_table_names = p.lower_case_table_names;
+  c.extra_readable_schemas = p.extra_readable_schemas;
+  return c;
+}
 
 void add_serve_command(CLI::App& app) {
   auto* serve = app.add_subcommand("serve", "Run the proxy (settings: see `djproxy config`)");

@@ -173,16 +173,19 @@ ResponseTracker::Packet ResponseTracker::on_packet(std::uint32_t length, Bytes l
       if (first == 0xFF) return error_ends();
       Reader r(leading);
       if (r.u8() != 0x00) return protocol_error();
-      r.skip(4);  // statement id
+      const std::uint32_t statement_id = r.u32();
       prepare_columns_ = r.u16();
       const std::uint16_t params = r.u16();
       if (!r.ok()) return protocol_error();
+      Packet next;
       if (params > 0) {
         remaining_ = params;
         phase_ = Phase::kPrepareParams;
-        return {};
+      } else {
+        next = finish_prepare_columns();
       }
-      return finish_prepare_columns();
+      next.statement_id = statement_id;
+      return next;
     }
 
     case Phase::kPrepareParams:

@@ -30,6 +30,8 @@ class ResponseTracker {
     bool is_err = false;
     bool is_eof = false;  // classic EOF; its status may need editing in place
     bool is_row = false;  // a result-set row (text or binary), not a terminator
+    // COM_STMT_PREPARE's OK: the id the server gave the statement.
+    std::optional<std::uint32_t> statement_id = std::nullopt;
   };
 
   ResponseTracker(bool deprecate_eof, bool session_track)

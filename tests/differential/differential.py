@@ -135,12 +135,7 @@ class Probe:
 
 def forwarded(decision) -> bool:
     """Would the proxy send the statement to the server?"""
-    v = decision.get("verdict")
-    if v == "allow":
-        return True
-    if v == "rewrite":
-        return decision.get("rewrite") == "show_databases_filter"
-    return False
+    return decision.get("verdict") == "allow"
 
 
 # ----------------------------------------------------------------- the server
@@ -740,7 +735,6 @@ def check_false_positives(probe: Probe):
         meta.append(why)
     for (sql, sql_mode, charset, schema, migration), why, d in zip(items, meta, probe.decide_many(items)):
         if d["verdict"] in ("reject", "probe-crash") or (d["verdict"] == "rewrite" and
-                                                         d.get("rewrite") != "show_databases_filter" and
                                                          not sql.upper().startswith(b"CREATE TABLE IF NOT EXISTS")):
             fps.append({"kind": "false-positive", "source": why, "sql": sql.decode("utf-8", "backslashreplace"),
                         "sql_hex": sql.hex(), "sql_mode": sql_mode, "charset": charset, "schema": schema,

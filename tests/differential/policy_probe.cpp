@@ -24,6 +24,7 @@
 #include <string>
 
 #include "policy/analyser.hpp"
+#include "policy/decide_command.hpp"
 #include "policy/rules.hpp"
 #include "policy/session_facts.hpp"
 
@@ -115,16 +116,21 @@ int main(int argc, char** argv) {
     const auto command =
         in.value("command", std::string("query")) == "prepare" ? policy::Command::stmt_prepare : policy::Command::query;
 
-    policy::Analysis a;
-    if (!mode.unsupported.empty()) {
-      a.decision = policy::reject(1235, "fail-closed", "djproxy: " + mode.unsupported);
-    } else {
-      a = policy::analyse(sql, state, config, command);
-    }
-    const auto& d = a.decision;
+    // The proxy's decision point, as the session calls it.
+    policy::SessionFacts facts;
+    facts.state = state;
+    facts.sql_mode_unsupported = mode.unsupported;
+    policy::CommandRequest request;
+    request.command = static_cast<std::uint8_t>(command == policy::Command::stmt_prepare
+                                                    ? policy::ProtocolCommand::stmt_prepare
+                                                    : policy::ProtocolCommand::query);
+    request.text = sql;
+    const auto decided = policy::decide_command(request, facts, config);
+    const auto& a = decided.analysis;
+    const auto& d = decided.decision;
     res["verdict"] = std::string(policy::to_string(d.verdict));
     res["code"] = d.code;
-    res["rule"] = d.rule;
+    res["rule"] = std::string(policy::to_string(d.rule));
     res["message"] = d.message;
     if (d.verdict == policy::Verdict::rewrite) {
       res["rewrite"] = std::string(policy::to_string(d.rewrite));

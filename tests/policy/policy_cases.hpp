@@ -29,7 +29,7 @@ enum Flags : std::uint32_t {
   kPrepare = 1u << 18,     // COM_STMT_PREPARE
 };
 
-enum class Expect : std::uint8_t { allow, audit, reject, rewrite_create, rewrite_show, token, token_null };
+enum class Expect : std::uint8_t { allow, audit, reject, rewrite_create, token, token_null };
 
 struct Case {
   const char* rule;  // which rule the case exercises, for counting

@@ -1,0 +1,215 @@
+#include "policy/decide_command.hpp"
+
+#include <algorithm>
+
+#include "policy/rules.hpp"
+
+namespace djproxy::policy {
+namespace {
+
+using C = ProtocolCommand;
+
+// ER_UNKNOWN_COM_ERROR and ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01 as the server sends them.
+constexpr std::uint16_t kUnknownCommand = 1047;
+constexpr std::uint16_t kPacketTooLarge = 1153;
+constexpr std::uint16_t kMalformed = 1043;  // ER_HANDSHAKE_ERROR, what the server says of a bad packet
+
+bool forwardable(std::uint8_t command) {
+  switch (static_cast<C>(command)) {
+    case C::quit: case C::init_db: case C::query: case C::field_list: case C::statistics:
+    case C::process_kill: case C::ping: case C::change_user: case C::stmt_prepare: case C::stmt_execute:
+    case C::stmt_send_long_data: case C::stmt_close: case C::stmt_reset: case C::set_option:
+    case C::stmt_fetch: case C::reset_connection: case C::stmt_bulk_execute:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string hex_byte(std::uint8_t b) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  return {kDigits[b >> 4], kDigits[b & 15]};
+}
+
+// Refusals the proxy makes whatever the policy mode: it cannot follow what the
+// command would switch the connection into, or cannot carry the verdict out.
+CommandDecision refuse(std::uint16_t code, std::string message) {
+  CommandDecision out;
+  out.decision = reject(code, Rule::command, std::move(message));
+  out.decision.sqlstate = "08S01";
+  out.action = Action::reject;
+  out.audit = AuditKind::reject;
+  out.counted = true;
+  return out;
+}
+
+bool has_ddl(const std::vector<StatementInfo>& statements) {
+  return std::any_of(statements.begin(), statements.end(),
+                     [](const StatementInfo& s) { return s.kind == StatementKind::ddl; });
+}
+
+// What the session does with a verdict, and what the DBAs read of it.
+void conclude(CommandDecision& out) {
+  const Decision& d = out.decision;
+  out.counted = true;
+  switch (d.verdict) {
+    case Verdict::allow:
+      out.action = Action::forward;
+      out.audit = d.audit ? AuditKind::bookkeeping
+                          : has_ddl(out.analysis.statements) ? AuditKind::schema_change : AuditKind::statement;
+      return;
+    case Verdict::reject:
+      out.action = d.enforced ? Action::reject : Action::forward;
+      out.audit = d.enforced ? AuditKind::reject : AuditKind::dry_run_violation;
+      return;
+    case Verdict::rewrite:
+      // Enforced, the answer depends on the server: recorded once it is known.
+      out.action = d.enforced ? Action::ask_table_exists : Action::forward;
+      out.audit = d.enforced ? AuditKind::none : AuditKind::rewrite;
+      out.counted = !d.enforced;
+      return;
+    case Verdict::migration_token:
+      // The token's check is audited as a migration event; the token stays out of the log.
+      out.action = Action::intercept_token;
+      out.audit = AuditKind::none;
+      out.counted = false;
+      return;
+  }
+}
+
+CommandDecision decide_statement(const CommandRequest& request, const SessionFacts& facts,
+                                 const PolicyConfig& config) {
+  const bool prepare = request.command == static_cast<std::uint8_t>(C::stmt_prepare);
+  CommandDecision out;
+  if (request.streamed && request.streamed_analysis) out.analysis = std::move(*request.streamed_analysis);
+  Decision& d = out.analysis.decision;
+  if (!facts.state_known) {
+    d = reject(codes::not_supported, Rule::fail_closed,
+               "djproxy: the session's sql_mode is not known (no session tracking from the server), so statements "
+               "cannot be analysed");
+    apply_mode(d, config);
+  } else if (!facts.sql_mode_unsupported.empty()) {
+    d = reject(codes::not_supported, Rule::fail_closed, "djproxy: " + facts.sql_mode_unsupported);
+    apply_mode(d, config);
+  } else if (!request.streamed) {
+    out.analysis = analyse(request.text, facts.state, config, prepare ? Command::stmt_prepare : Command::query);
+  }
+  // Verdicts the proxy carries out by answering itself need the whole statement as a
+  // plain query: a prepared statement's answer comes at each execution, a streamed one
+  // has partly reached the server.
+  if (d.verdict == Verdict::rewrite && (prepare || request.streamed)) {
+    d = reject(codes::not_supported, Rule::fail_closed,
+               prepare ? "djproxy: this statement is answered by the proxy and cannot be prepared; send it as a "
+                         "plain query"
+                       : "djproxy: statement too large for the proxy to answer itself");
+    apply_mode(d, config);
+  } else if (d.verdict == Verdict::migration_token && request.streamed) {
+    d = reject(codes::not_supported, Rule::fail_closed, "djproxy: statement too large for the proxy to answer itself");
+    // A token is never forwarded, in a dry run either.
+  }
+  out.decision = d;
+  conclude(out);
+  return out;
+}
+
+CommandDecision decide_schema_command(const CommandRequest& request, const SessionFacts& facts,
+                                      const PolicyConfig& config, std::span<const std::string> migration_users) {
+  const auto command = static_cast<C>(request.command);
+  CommandDecision out;
+  Decision& d = out.decision;
+  if (request.malformed) {
+    d = reject(kMalformed, Rule::fail_closed, std::string("djproxy: malformed ") + command_name(request.command));
+  } else if (command == C::init_db) {
+    d = check_schema(request.text, SchemaCommand::init_db, facts.state, config);
+  } else if (command == C::field_list) {
+    d = check_field_list(request.text, facts.state, config);
+  } else if (!request.text.empty()) {
+    // The new account's own migration status applies to the schema it names.
+    SessionState as_new_user = facts.state;
+    const bool migrator =
+        std::find(migration_users.begin(), migration_users.end(), request.user) != migration_users.end();
+    as_new_user.migration = migrator ? Migration{MigrationKind::by_user, {}} : Migration{};
+    d = check_schema(request.text, SchemaCommand::change_user, as_new_user, config);
+  }
+  conclude(out);
+  return out;
+}
+
+}  // namespace
+
+CommandDecision decide_command(const CommandRequest& request, const SessionFacts& facts, const PolicyConfig& config,
+                               std::span<const std::string> migration_users) {
+  const std::uint8_t byte = request.command;
+  if (!forwardable(byte)) {
+    // Replication, shutdown, the deprecated schema commands and anything unknown are
+    // never forwarded: the proxy cannot follow what they would switch the connection into.
+    return refuse(kUnknownCommand, std::string("djproxy: command ") + command_name(byte) + " (0x" + hex_byte(byte) +
+                                       ") is not allowed through the proxy");
+  }
+  switch (static_cast<C>(byte)) {
+    case C::query:
+    case C::stmt_prepare:
+      return decide_statement(request, facts, config);
+    case C::init_db:
+    case C::field_list:
+    case C::change_user:
+    case C::set_option:
+      // No client sends one larger than the buffer: read to its end, dropped, answered with an ERR.
+      if (request.streamed) {
+        return refuse(kPacketTooLarge, std::string("djproxy: ") + command_name(byte) + " larger than " +
+                                           std::to_string(request.buffer_bytes) + " bytes rejected");
+      }
+      if (static_cast<C>(byte) == C::set_option) return {};
+      return decide_schema_command(request, facts, config, migration_users);
+    case C::stmt_execute:
+    case C::stmt_bulk_execute: {
+      // An execution runs a statement decided when it was prepared; it is a statement
+      // in the audit log all the same.
+      CommandDecision out;
+      out.audit = AuditKind::statement;
+      return out;
+    }
+    default:
+      return {};
+  }
+}
+
+CommandDecision decide_login(std::string_view schema, const SessionFacts& facts, const PolicyConfig& config) {
+  CommandDecision out;
+  out.decision = check_schema(schema, SchemaCommand::login, facts.state, config);
+  conclude(out);
+  return out;
+}
+
+CommandDecision after_table_check(CommandDecision asked, bool exists) {
+  CommandDecision out = std::move(asked);
+  out.counted = true;
+  if (!exists) {
+    out.decision.verdict = Verdict::reject;
+    out.action = Action::reject;
+    out.audit = AuditKind::reject;
+    return out;
+  }
+  out.decision.message = "the table exists: answered OK with a warning, not forwarded";
+  out.action = Action::answer_ok;
+  out.audit = AuditKind::rewrite;
+  return out;
+}
+
+std::string_view verdict_name(const Decision& d) noexcept {
+  if (d.verdict == Verdict::reject && !d.enforced) return "would_reject";
+  return to_string(d.verdict);
+}
+
+std::string_view to_string(Action action) noexcept {
+  switch (action) {
+    case Action::forward: return "forward";
+    case Action::reject: return "reject";
+    case Action::answer_ok: return "answer_ok";
+    case Action::intercept_token: return "intercept_token";
+    case Action::ask_table_exists: return "ask_table_exists";
+  }
+  return "reject";
+}
+
+}  // namespace djproxy::policy

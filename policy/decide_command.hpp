@@ -1,0 +1,80 @@
+// The one decision point: what the proxy does with a client command, from the
+// command and the session's facts. The session carries out the Action and nothing
+// else; `djproxy explain` calls the same function, so a DBA sees what the proxy does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "policy/analyser.hpp"
+#include "policy/protocol_command.hpp"
+#include "policy/rule.hpp"
+#include "policy/types.hpp"
+
+namespace djproxy::policy {
+
+struct CommandRequest {
+  std::uint8_t command = static_cast<std::uint8_t>(ProtocolCommand::query);  // the protocol's command byte
+  // COM_QUERY / COM_STMT_PREPARE: the SQL; COM_INIT_DB: the schema; COM_FIELD_LIST:
+  // the table; COM_CHANGE_USER: the schema it names (empty: none).
+  std::string_view text;
+  std::string_view user;  // COM_CHANGE_USER: the account it switches to
+  // Larger than the proxy's buffer. A statement is then analysed while it streams and
+  // decided at its end from `streamed_analysis` (moved from); any other command is
+  // decided from its command byte alone.
+  bool streamed = false;
+  Analysis* streamed_analysis = nullptr;
+  bool malformed = false;        // the session could not read the packet's fields
+  std::size_t buffer_bytes = 0;  // the proxy's buffer, for the message on an oversized command
+};
+
+struct SessionFacts {
+  SessionState state;  // current schema, sql_mode flags, charset, server, multi-statements, migration
+  // The server reported the session's sql_mode (session tracking); until it has, no
+  // statement can be read with certainty.
+  bool state_known = true;
+  // read_sql_mode()'s reason when the sql_mode changes the grammar (ORACLE, MSSQL, an
+  // unknown name): statements are then refused.
+  std::string sql_mode_unsupported;
+};
+
+enum class Action : std::uint8_t {
+  forward,           // to the server as sent (a streamed command: as it arrives)
+  reject,            // answer the client with the ERR in `decision`; nothing reaches the server
+  answer_ok,         // answer OK with a warning, as the server would (see after_table_check)
+  intercept_token,   // SET @djproxy_migration: verify the token, answer, never forward
+  ask_table_exists,  // ask the server whether decision.rewrite_schema.rewrite_table exists,
+                     // then decide again with after_table_check
+};
+
+// The audit record a decision deserves (none: nothing now).
+enum class AuditKind : std::uint8_t { none, statement, reject, dry_run_violation, rewrite, bookkeeping, schema_change };
+
+struct CommandDecision {
+  Action action = Action::forward;
+  Decision decision;  // verdict (as production decides), enforced, rule, ERR code/state/message ...
+  Analysis analysis;  // the statements read (COM_QUERY / COM_STMT_PREPARE)
+  AuditKind audit = AuditKind::none;
+  bool counted = false;  // counted in djproxy_decisions_total{verdict,rule}
+};
+
+CommandDecision decide_command(const CommandRequest& request, const SessionFacts& facts, const PolicyConfig& config,
+                               std::span<const std::string> migration_users = {});
+
+// The schema a client names at login (the handshake's database).
+CommandDecision decide_login(std::string_view schema, const SessionFacts& facts, const PolicyConfig& config);
+
+// The answer to Action::ask_table_exists: the table exists (answer OK, a rewrite) or
+// not (the schema change it looks like: reject).
+CommandDecision after_table_check(CommandDecision asked, bool exists);
+
+// The audit log's and the metrics' `verdict`: allow, reject, rewrite, migration_token,
+// or would_reject (dry run: production would reject, the command went on).
+std::string_view verdict_name(const Decision& decision) noexcept;
+
+std::string_view to_string(Action action) noexcept;
+
+}  // namespace djproxy::policy

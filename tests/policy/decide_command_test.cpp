@@ -1,0 +1,257 @@
+// policy::decide_command, the one decision point: the case table's statements decided
+// as commands, and the decisions the session once made on its own (issue 15).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "policy/decide_command.hpp"
+#include "policy/rules.hpp"
+#include "tests/policy/agreement_cases_table.hpp"
+#include "tests/policy/policy_cases_table.hpp"
+
+namespace djproxy::policy::test {
+namespace {
+
+constexpr auto kComQuery = static_cast<std::uint8_t>(ProtocolCommand::query);
+constexpr auto kComPrepare = static_cast<std::uint8_t>(ProtocolCommand::stmt_prepare);
+
+SessionFacts facts_for(std::uint32_t f) {
+  SessionFacts facts;
+  auto& s = facts.state;
+  s.current_schema = "myproject_full";
+  if (f & kNoDb) s.current_schema.reset();
+  s.sql_mode.ansi_quotes = f & kAnsi;
+  s.sql_mode.no_backslash_escapes = f & kNbe;
+  s.sql_mode.pipes_as_concat = f & kPipes;
+  if (f & kMysql8) {
+    s.flavour = ServerFlavour::mysql;
+    s.server_version = 80036;
+  }
+  if (f & kOldMaria) s.server_version = 100500;
+  if (f & kGbk) s.charset = CharsetClass::gbk;
+  if (f & kSjis) s.charset = CharsetClass::sjis;
+  if (f & kLatin1) s.charset = CharsetClass::single_byte;
+  s.multi_statements = f & kMulti;
+  if (f & kMigUser) s.migration.kind = MigrationKind::by_user;
+  if (f & kMigToken) s.migration = {MigrationKind::by_token, {"myproject_a*", "myproject_full"}};
+  return facts;
+}
+
+PolicyConfig config_for(std::uint32_t f) {
+  PolicyConfig c;
+  c.schema_prefix = (f & kNoPrefix) ? "" : "myproject_";
+  c.create_tables = f & kDev;
+  c.mode = (f & kDry) ? Mode::dry_run : Mode::enforce;
+  c.lower_case_table_names = (f & kLctn1) ? 1 : 0;
+  c.allow_temporary_tables = !(f & kNoTemp);
+  c.allow_bookkeeping_tables = !(f & kNoBook);
+  return c;
+}
+
+CommandDecision decide(std::string_view sql, std::uint32_t flags, std::uint8_t command = kComQuery) {
+  CommandRequest r;
+  r.command = (flags & kPrepare) ? kComPrepare : command;
+  r.text = sql;
+  return decide_command(r, facts_for(flags), config_for(flags));
+}
+
+class CommandCases : public ::testing::TestWithParam<Case> {};
+
+// Each case of the policy's table, decided as the command it arrives in: the Action the
+// session carries out follows from the verdict, and the rule names itself.
+TEST_P(CommandCases, ActionFollowsTheVerdict) {
+  const Case& c = GetParam();
+  const auto d = decide(c.sql, c.flags);
+  SCOPED_TRACE(std::string(c.sql) + " -> " + std::string(to_string(d.action)) + " " + d.decision.message);
+  const bool dry = c.flags & kDry;
+  EXPECT_EQ(d.decision.enforced, !dry);
+  switch (c.expect) {
+    case Expect::allow:
+      EXPECT_EQ(d.action, Action::forward);
+      EXPECT_TRUE(d.audit == AuditKind::statement || d.audit == AuditKind::schema_change);
+      break;
+    case Expect::audit:
+      EXPECT_EQ(d.action, Action::forward);
+      EXPECT_EQ(d.audit, AuditKind::bookkeeping);
+      EXPECT_EQ(d.decision.rule, Rule::bookkeeping);
+      break;
+    case Expect::reject:
+      EXPECT_EQ(d.action, dry ? Action::forward : Action::reject);
+      EXPECT_EQ(d.audit, dry ? AuditKind::dry_run_violation : AuditKind::reject);
+      EXPECT_NE(d.decision.rule, Rule::none);
+      EXPECT_FALSE(to_string(d.decision.rule).empty());
+      if (c.code) {
+        EXPECT_EQ(d.decision.code, c.code);
+      }
+      break;
+    case Expect::rewrite_create:
+      EXPECT_EQ(d.action, dry ? Action::forward : Action::ask_table_exists);
+      EXPECT_EQ(d.counted, dry);
+      break;
+    case Expect::token:
+    case Expect::token_null:
+      EXPECT_EQ(d.action, Action::intercept_token);
+      EXPECT_EQ(d.audit, AuditKind::none);  // the token never reaches the audit log
+      break;
+  }
+  // A statement's decision is always counted in the metrics, except those the proxy
+  // records once it has carried them out.
+  if (d.action != Action::ask_table_exists && d.action != Action::intercept_token) {
+    EXPECT_TRUE(d.counted);
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string n = std::string(info.param.rule) + "_" + std::to_string(info.index);
+  for (auto& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, CommandCases, ::testing::ValuesIn(kCases), case_name);
+INSTANTIATE_TEST_SUITE_P(Agreement, CommandCases, ::testing::ValuesIn(kAgreementCases), case_name);
+
+TEST(Rules, EveryRuleHasOneName) {
+  std::set<std::string_view> names;
+  for (const auto rule : all_rules()) {
+    const auto name = to_string(rule);
+    EXPECT_TRUE(names.insert(name).second) << name;
+    EXPECT_EQ(rule_from_name(name), rule);
+  }
+  EXPECT_EQ(to_string(Rule::none), "");
+  EXPECT_EQ(to_string(Rule::administrative), "administrative");
+  EXPECT_EQ(to_string(Rule::migration), "migration");
+  EXPECT_FALSE(rule_from_name("show-databases"));
+}
+
+// Once refused by the session itself, with no audit line and no metric (issue 15).
+TEST(DecideCommand, PreparedRewriteIsRefusedAuditedAndCounted) {
+  const auto d = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kNone, kComPrepare);
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_EQ(d.decision.rule, Rule::fail_closed);
+  EXPECT_EQ(d.decision.code, codes::not_supported);
+  EXPECT_EQ(d.audit, AuditKind::reject);
+  EXPECT_TRUE(d.counted);
+  const auto dry = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kDry, kComPrepare);
+  EXPECT_EQ(dry.action, Action::forward);
+  EXPECT_EQ(dry.audit, AuditKind::dry_run_violation);
+  EXPECT_EQ(verdict_name(dry.decision), "would_reject");
+}
+
+// Once audited as `reject` while the dry run forwarded the statement (issue 15).
+TEST(DecideCommand, UnknownSqlModeAndUnknownStateFollowTheMode) {
+  for (const bool known : {true, false}) {
+    SessionFacts facts = facts_for(kNone);
+    facts.state_known = known;
+    if (known) facts.sql_mode_unsupported = "sql_mode ORACLE changes the SQL grammar; djproxy does not analyse it";
+    CommandRequest r;
+    r.text = "SELECT 1";
+    PolicyConfig config = config_for(kNone);
+    auto d = decide_command(r, facts, config);
+    EXPECT_EQ(d.action, Action::reject);
+    EXPECT_EQ(d.decision.rule, Rule::fail_closed);
+    EXPECT_EQ(d.audit, AuditKind::reject);
+    config.mode = Mode::dry_run;
+    d = decide_command(r, facts, config);
+    EXPECT_EQ(d.action, Action::forward);
+    EXPECT_FALSE(d.decision.enforced);
+    EXPECT_EQ(d.audit, AuditKind::dry_run_violation);
+    EXPECT_EQ(verdict_name(d.decision), "would_reject");
+  }
+}
+
+TEST(DecideCommand, StreamedStatementsTheProxyWouldAnswerAreRefused) {
+  CommandRequest r;
+  r.streamed = true;
+  Analysis rewrite = analyse("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", facts_for(kNone).state,
+                             config_for(kNone));
+  r.streamed_analysis = &rewrite;
+  auto d = decide_command(r, facts_for(kNone), config_for(kNone));
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_EQ(d.decision.message, "djproxy: statement too large for the proxy to answer itself");
+  EXPECT_EQ(d.analysis.statements.size(), 1u);  // the audit log still names the statement
+
+  Analysis token = analyse("SET @djproxy_migration = 'x'", facts_for(kNone).state, config_for(kDry));
+  r.streamed_analysis = &token;
+  d = decide_command(r, facts_for(kDry), config_for(kDry));
+  EXPECT_EQ(d.action, Action::reject);  // a token never reaches the server, dry run or not
+  EXPECT_TRUE(d.decision.enforced);
+
+  Analysis insert = analyse("INSERT INTO t VALUES ('big')", facts_for(kNone).state, config_for(kNone));
+  r.streamed_analysis = &insert;
+  EXPECT_EQ(decide_command(r, facts_for(kNone), config_for(kNone)).action, Action::forward);
+}
+
+TEST(DecideCommand, ProtocolCommands) {
+  CommandRequest r;
+  const auto facts = facts_for(kNone);
+  auto config = config_for(kNone);
+  r.command = 0x12;  // COM_BINLOG_DUMP
+  auto d = decide_command(r, facts, config);
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_EQ(d.decision.rule, Rule::command);
+  EXPECT_EQ(d.decision.code, 1047);
+  EXPECT_EQ(d.decision.sqlstate, "08S01");
+  EXPECT_EQ(d.decision.message, "djproxy: command COM_BINLOG_DUMP (0x12) is not allowed through the proxy");
+  config.mode = Mode::dry_run;
+  EXPECT_EQ(decide_command(r, facts, config).action, Action::reject);  // never forwarded
+  config.mode = Mode::enforce;
+
+  for (const auto c : {ProtocolCommand::ping, ProtocolCommand::quit, ProtocolCommand::stmt_close,
+                       ProtocolCommand::stmt_execute, ProtocolCommand::reset_connection}) {
+    r.command = static_cast<std::uint8_t>(c);
+    d = decide_command(r, facts, config);
+    EXPECT_EQ(d.action, Action::forward) << command_name(r.command);
+    EXPECT_FALSE(d.counted);
+    EXPECT_EQ(d.audit, c == ProtocolCommand::stmt_execute ? AuditKind::statement : AuditKind::none);
+  }
+
+  r.command = static_cast<std::uint8_t>(ProtocolCommand::init_db);
+  r.streamed = true;
+  r.buffer_bytes = 65532;
+  d = decide_command(r, facts, config);
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_EQ(d.decision.code, 1153);
+  EXPECT_EQ(d.decision.message, "djproxy: COM_INIT_DB larger than 65532 bytes rejected");
+  r.streamed = false;
+  r.text = "other";
+  d = decide_command(r, facts, config);
+  EXPECT_EQ(d.decision.rule, Rule::prefix);
+  EXPECT_EQ(d.audit, AuditKind::reject);
+
+  r.command = static_cast<std::uint8_t>(ProtocolCommand::field_list);
+  r.malformed = true;
+  EXPECT_EQ(decide_command(r, facts, config).decision.message, "djproxy: malformed COM_FIELD_LIST");
+  r.malformed = false;
+
+  // COM_CHANGE_USER: the new account's migration status applies.
+  r.command = static_cast<std::uint8_t>(ProtocolCommand::change_user);
+  r.text = "myproject_x";
+  r.user = "someone";
+  EXPECT_EQ(decide_command(r, facts, config).action, Action::forward);
+  r.text = "mysql";
+  EXPECT_EQ(decide_command(r, facts, config).decision.rule, Rule::system_schema);
+}
+
+TEST(DecideCommand, ExistingTableAnsweredMissingRefused) {
+  const auto asked = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kNone);
+  ASSERT_EQ(asked.action, Action::ask_table_exists);
+  EXPECT_EQ(asked.decision.rewrite_table, "t");
+  const auto ok = after_table_check(asked, true);
+  EXPECT_EQ(ok.action, Action::answer_ok);
+  EXPECT_EQ(ok.audit, AuditKind::rewrite);
+  EXPECT_TRUE(ok.counted);
+  const auto missing = after_table_check(asked, false);
+  EXPECT_EQ(missing.action, Action::reject);
+  EXPECT_EQ(missing.decision.code, 1142);
+  EXPECT_EQ(missing.audit, AuditKind::reject);
+}
+
+TEST(DecideCommand, Login) {
+  EXPECT_EQ(decide_login("mysql", facts_for(kNone), config_for(kNone)).action, Action::reject);
+  EXPECT_EQ(decide_login("myproject_a", facts_for(kNone), config_for(kNone)).action, Action::forward);
+  EXPECT_EQ(decide_login("mysql", facts_for(kNone), config_for(kDry)).action, Action::forward);
+}
+
+}  // namespace
+}  // namespace djproxy::policy::test
