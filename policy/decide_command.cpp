@@ -55,7 +55,7 @@ void conclude(CommandDecision& out) {
   switch (d.verdict) {
     case Verdict::allow:
       out.action = Action::forward;
-      out.audit = d.audit ? AuditKind::bookkeeping
+      out.audit = d.audit ? (d.rule == Rule::fail_closed ? AuditKind::statement : AuditKind::bookkeeping)
                           : has_ddl(out.analysis.statements) ? AuditKind::schema_change : AuditKind::statement;
       return;
     case Verdict::reject:
@@ -75,6 +75,37 @@ void conclude(CommandDecision& out) {
       out.counted = false;
       return;
   }
+}
+
+// Development mode with no prefix has no rule that could refuse a statement it reads:
+// refusing what it cannot read would only break what runs directly (stored-program
+// bodies, SET STATEMENT, ODBC escapes: MariaDB's own test suite sends them all).
+bool confines_nothing(const PolicyConfig& config) { return config.create_tables && config.schema_prefix.empty(); }
+
+// A migration token is never to reach the server, not even in its log. Unread, the
+// statement may still carry one: any spelling of the variable's name keeps it refused.
+bool may_carry_token(std::string_view text) {
+  static constexpr std::string_view kName = "djproxy_migration";
+  const auto hit = std::search(text.begin(), text.end(), kName.begin(), kName.end(), [](char a, char b) {
+    return (a >= 'A' && a <= 'Z' ? static_cast<char>(a + 32) : a) == b;
+  });
+  return hit != text.end();
+}
+
+void forward_unread(Analysis& analysis) {
+  Decision& d = analysis.decision;
+  // Whatever it set, the session reads sql_mode and the character set again before the
+  // next statement is read.
+  StatementInfo unread;
+  unread.unsupported = d.message;
+  unread.unsupported_code = d.code;
+  unread.changes_lexing = true;
+  analysis.statements.push_back(std::move(unread));
+  d.verdict = Verdict::allow;
+  d.code = 0;
+  d.sqlstate.clear();
+  d.audit = true;
+  d.audit_note = "forwarded unread (development mode, no prefix); production would refuse: " + d.message;
 }
 
 CommandDecision decide_statement(const CommandRequest& request, const SessionFacts& facts,
@@ -106,6 +137,10 @@ CommandDecision decide_statement(const CommandRequest& request, const SessionFac
   } else if (d.verdict == Verdict::migration_token && request.streamed) {
     d = reject(codes::not_supported, Rule::fail_closed, "djproxy: statement too large for the proxy to answer itself");
     // A token is never forwarded, in a dry run either.
+  }
+  if (d.verdict == Verdict::reject && d.rule == Rule::fail_closed && confines_nothing(config) && !request.streamed &&
+      !may_carry_token(request.text)) {
+    forward_unread(out.analysis);
   }
   out.decision = d;
   conclude(out);

@@ -160,6 +160,52 @@ TEST(DecideCommand, UnknownSqlModeAndUnknownStateFollowTheMode) {
   }
 }
 
+// Development mode with no prefix confines nothing, so what the reader cannot read runs
+// as it would directly; a prefix, production, a streamed statement or the token's name
+// keep it refused.
+TEST(DecideCommand, DevelopmentModeWithoutPrefixForwardsWhatItCannotRead) {
+  PolicyConfig dev;
+  dev.create_tables = true;
+  CommandRequest r;
+  r.command = kComQuery;
+  r.text = "SET STATEMENT max_statement_time=10 FOR SELECT 1";
+  auto d = decide_command(r, facts_for(kNone), dev);
+  EXPECT_EQ(d.action, Action::forward);
+  EXPECT_EQ(d.decision.rule, Rule::fail_closed);
+  EXPECT_EQ(d.audit, AuditKind::statement);
+  EXPECT_EQ(d.decision.code, 0);
+  EXPECT_TRUE(d.decision.audit_note.starts_with("forwarded unread (development mode, no prefix)"))
+      << d.decision.audit_note;
+  ASSERT_FALSE(d.analysis.statements.empty());
+  EXPECT_TRUE(d.analysis.statements.back().changes_lexing);  // the session reads the state again
+
+  SessionFacts oracle = facts_for(kNone);
+  oracle.sql_mode_unsupported = "sql_mode ORACLE changes the SQL grammar; djproxy does not analyse it";
+  r.text = "SELECT 1";
+  EXPECT_EQ(decide_command(r, oracle, dev).action, Action::forward);
+
+  for (const char* token : {"BEGIN NOT ATOMIC SET @djproxy_migration = 'x'; END",
+                            "SET STATEMENT max_statement_time=10 FOR SET @`DJPROXY_MIGRATION` = 'x'"}) {
+    r.text = token;
+    d = decide_command(r, facts_for(kNone), dev);
+    EXPECT_EQ(d.action, Action::reject) << token;
+    EXPECT_EQ(d.audit, AuditKind::reject) << token;
+  }
+  r.text = "SET @djproxy_migration = 'x'";  // read: intercepted, as in every mode
+  EXPECT_EQ(decide_command(r, facts_for(kNone), dev).action, Action::intercept_token);
+
+  r.text = "SET STATEMENT max_statement_time=10 FOR SELECT 1";
+  PolicyConfig prefixed = dev;
+  prefixed.schema_prefix = "myproject_";
+  EXPECT_EQ(decide_command(r, facts_for(kNone), prefixed).action, Action::reject);
+  PolicyConfig production;
+  EXPECT_EQ(decide_command(r, facts_for(kNone), production).action, Action::reject);
+  r.streamed = true;
+  Analysis unread = analyse(r.text, facts_for(kNone).state, dev);
+  r.streamed_analysis = &unread;
+  EXPECT_EQ(decide_command(r, facts_for(kNone), dev).action, Action::reject);
+}
+
 TEST(DecideCommand, StreamedStatementsTheProxyWouldAnswerAreRefused) {
   CommandRequest r;
   r.streamed = true;
