@@ -132,7 +132,9 @@ ResponseTracker::Packet ResponseTracker::on_packet(std::uint32_t length, Bytes l
       r.skip(3);
       const std::uint16_t status = r.u16();
       // An opened cursor ends the execute response here; rows come with COM_STMT_FETCH.
-      if (r.ok() && (status & status::kCursorExists)) {
+      // A text-protocol result carries the flag too when a stored procedure has a cursor
+      // open (MariaDB's RESIGNAL in a NOT FOUND handler): its rows follow as usual.
+      if (!text_protocol_ && r.ok() && (status & status::kCursorExists)) {
         phase_ = Phase::kIdle;
         p.verdict = Verdict::kDone;
         return p;

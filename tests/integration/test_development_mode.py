@@ -118,6 +118,50 @@ class DevelopmentModeSchemas(unittest.TestCase):
         finally:
             conn.close()
 
+    def test_procedure_result_with_an_open_cursor_then_its_error(self):
+        # mariadb-test's main.signal through the proxy: the result set's EOF carries
+        # SERVER_STATUS_CURSOR_EXISTS while the procedure holds a cursor, and the proxy
+        # took the response as ended; the ERR after it then closed the session (2013).
+        # Made by the DBA directly, called through production.
+        direct = pymysql.connect(host="127.0.0.1", port=db_port(), user="djroot", password="djroot",
+                                 autocommit=True)
+        try:
+            with direct.cursor() as c:
+                c.execute("CREATE DATABASE IF NOT EXISTS myproject_devcursor")
+                c.execute("CREATE TABLE IF NOT EXISTS myproject_devcursor.empty_t (a int)")
+                c.execute("DROP PROCEDURE IF EXISTS myproject_devcursor.resignal_p")
+                c.execute("""CREATE PROCEDURE myproject_devcursor.resignal_p()
+                    BEGIN
+                      DECLARE x integer;
+                      DECLARE c CURSOR FOR SELECT a FROM myproject_devcursor.empty_t;
+                      DECLARE CONTINUE HANDLER FOR NOT FOUND
+                      BEGIN
+                        SELECT 'before RESIGNAL';
+                        RESIGNAL;
+                      END;
+                      OPEN c;
+                      FETCH c INTO x;
+                      CLOSE c;
+                    END""")
+        finally:
+            direct.close()
+        self.addCleanup(lambda: pymysql.connect(host="127.0.0.1", port=db_port(), user="djroot",
+                                                password="djroot").cursor().execute(
+                                                    "DROP DATABASE IF EXISTS myproject_devcursor"))
+        p = self.proxy({"DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": "myproject_"})
+        conn = connect(p.port)
+        try:
+            with conn.cursor() as c:
+                c.execute("CALL myproject_devcursor.resignal_p()")
+                self.assertEqual(c.fetchall(), (("before RESIGNAL",),))
+                with self.assertRaises(pymysql.MySQLError) as cm:
+                    c.nextset()
+                self.assertEqual(cm.exception.args[0], 1329, cm.exception.args)  # ER_SP_FETCH_NO_DATA
+                c.execute("SELECT 2")  # the session lives on
+                self.assertEqual(c.fetchall(), ((2,),))
+        finally:
+            conn.close()
+
     def test_production_refuses_system_schemas_without_prefix(self):
         p = self.proxy({"DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": ""})
         self.refused(p.port, "USE mysql")

@@ -185,7 +185,10 @@ TEST(DecideCommand, DevelopmentModeWithoutPrefixForwardsWhatItCannotRead) {
   EXPECT_EQ(decide_command(r, oracle, dev).action, Action::forward);
 
   for (const char* token : {"BEGIN NOT ATOMIC SET @djproxy_migration = 'x'; END",
-                            "SET STATEMENT max_statement_time=10 FOR SET @`DJPROXY_MIGRATION` = 'x'"}) {
+                            "SET STATEMENT max_statement_time=10 FOR SET @`DJPROXY_MIGRATION` = 'x'",
+                            // review 2026-12-05: the server decodes escapes in a quoted name
+                            "SET STATEMENT max_statement_time=10 FOR SET @'djproxy_migr\\ation'='x'",
+                            "BEGIN NOT ATOMIC SET @\"djproxy_migr\\ation\"='x'; END"}) {
     r.text = token;
     d = decide_command(r, facts_for(kNone), dev);
     EXPECT_EQ(d.action, Action::reject) << token;

@@ -113,6 +113,13 @@ INSTANTIATE_TEST_SUITE_P(
                     {{"01", V::kMore}, {kColumn, V::kMore}, {kEof, V::kMore}, {"00 00 01", V::kMore}, {kEof, V::kDone}}},
         TrackerCase{"ExecuteOpensCursor", Command::kStmtExecute, false,
                     {{"01", V::kMore}, {kColumn, V::kMore}, {kEofCursor, V::kDone}}},
+        // Found by mariadb-test's main.signal through the proxy: the status of a CALL's
+        // result set (0xe9: cursor exists, more results, ...) while the procedure holds a
+        // cursor open; the proxy took the response as ended and closed the session when
+        // the rest came.
+        TrackerCase{"QueryResultWithCursorStatusInProcedure", Command::kQuery, false,
+                    {{"01", V::kMore}, {kColumn, V::kMore}, {"fe 00 00 e9 00", V::kMore}, {kRow, V::kMore},
+                     {"fe 00 00 e9 00", V::kMore}, {kErr, V::kDone}}},
         // LOCAL INFILE exists only in the text protocol.
         TrackerCase{"ExecuteLocalInfileIsAnError", Command::kStmtExecute, false, {{"fb", V::kProtocolError}}},
         TrackerCase{"FetchRows", Command::kStmtFetch, false,
