@@ -1,5 +1,7 @@
 #include "policy/analyser.hpp"
 
+#include <algorithm>
+
 #include "policy/lexer.hpp"
 #include "policy/rules.hpp"
 #include "policy/statement_reader.hpp"
@@ -9,6 +11,7 @@ namespace djproxy::policy {
 namespace {
 
 constexpr std::size_t kMaxStatements = 256;
+constexpr std::size_t kMaxPreparedNames = 256;
 
 LexOptions lex_options(const SessionState& s) {
   return LexOptions{s.sql_mode, s.flavour, s.server_version, s.charset};
@@ -65,11 +68,44 @@ struct StreamingAnalyser::Impl final : TokenSink {
       StatementInfo& info = keep ? statements.emplace_back(reader->finish()) : dropped.emplace(reader->finish());
       merge(info, strict.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
+      if (info.unsupported.empty()) follow_prepared_names(info);
       if (!keep) too_many = true;
     }
     if (more) {
       reader.emplace(state, config, current, nesting);
       strict.reset(current);
+    }
+  }
+
+  // The statement names this packet leaves prepared from text that was read, in order:
+  // PREPARE adds its name, a procedure that may run (CALL, or the execution of a
+  // prepared CALL) forgets them all, and EXECUTE of a name not among them is refused.
+  void follow_prepared_names(StatementInfo& info) {
+    const bool execute = info.kind == StatementKind::dynamic_sql && info.verb == "EXECUTE";
+    const bool prepare = info.via_prepare && info.verb.starts_with("PREPARE ");
+    const bool call = info.verb == "CALL" || info.verb == "EXECUTE IMMEDIATE CALL";
+    if (!execute && !prepare && !call) return;
+    if (!names) names = state.prepared_names;
+    const auto known = std::find_if(names->begin(), names->end(),
+                                    [&](const PreparedName& p) { return p.name == info.statement_name; });
+    if (execute) {
+      if (known == names->end()) {
+        info.unsupported = "EXECUTE of `" + info.statement_name +
+                           "`, which was not prepared in this session from text djproxy read (a stored procedure "
+                           "can prepare a statement under any name); PREPARE it again first";
+        info.unsupported_code = codes::not_supported;
+      } else if (known->calls) {
+        names->clear();
+      }
+    } else if (prepare) {
+      // A PREPARE that fails on the server leaves no statement under the name.
+      const bool calls = info.verb == "PREPARE CALL";
+      if (known != names->end()) names->erase(known);
+      // Bounded: a name forgotten is refused at its EXECUTE, never let through.
+      if (names->size() >= kMaxPreparedNames) names->erase(names->begin());
+      names->push_back(PreparedName{info.statement_name, calls});
+    } else {
+      names->clear();
     }
   }
 
@@ -103,6 +139,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   StrictReader strict;
   std::vector<StatementInfo> statements;
   bool too_many = false;
+  std::optional<std::vector<PreparedName>> names;  // set once the packet changes them
 };
 
 StreamingAnalyser::StreamingAnalyser(const SessionState& state, const PolicyConfig& config, Command command)
@@ -182,8 +219,9 @@ Decision packet_decision(const std::vector<StatementInfo>& statements, const Str
 Analysis conclude(StreamingAnalyser::Impl& impl) {
   const bool too_many = impl.too_many;
   std::vector<StatementInfo> statements = impl.finish_statements();
-  Analysis out{{}, packet_decision(statements, impl, too_many || impl.too_many), impl.current};
+  Analysis out{{}, packet_decision(statements, impl, too_many || impl.too_many), impl.current, {}};
   out.statements = std::move(statements);
+  out.prepared_names_after = std::move(impl.names);
   apply_mode(out.decision, impl.config);
   return out;
 }

@@ -145,6 +145,14 @@ CommandDecision decide_statement(const CommandRequest& request, const SessionFac
       !may_carry_token(request.text)) {
     forward_unread(out.analysis);
   }
+  // A statement prepared inside a migration is not to run outside it, nor the reverse.
+  if (d.verdict == Verdict::migration_token) out.analysis.prepared_names_after.emplace();
+  // Refused, a token statement is audited; the server never had its text, nor may the log
+  // (found by review: SET @djproxy_migration='...', @a=1 kept the token in `query`).
+  out.withhold_text = (d.verdict == Verdict::reject || d.verdict == Verdict::migration_token) &&
+                      may_carry_token(request.text);
+  // Nor may the server have it in a dry run: what production refuses goes on there.
+  if (out.withhold_text && d.verdict == Verdict::reject) d.enforced = true;
   out.decision = d;
   conclude(out);
   return out;
@@ -169,6 +177,8 @@ CommandDecision decide_schema_command(const CommandRequest& request, const Sessi
     as_new_user.migration = migrator ? Migration{MigrationKind::by_user, {}} : Migration{};
     d = check_schema(request.text, SchemaCommand::change_user, as_new_user, config);
   }
+  // The server deallocates the session's statements; the migration state changes too.
+  if (command == C::change_user) out.analysis.prepared_names_after.emplace();
   conclude(out);
   return out;
 }
@@ -202,9 +212,15 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
     case C::stmt_execute:
     case C::stmt_bulk_execute: {
       // An execution runs a statement decided when it was prepared; it is a statement
-      // in the audit log all the same.
+      // in the audit log all the same. A prepared CALL may prepare any name in SQL.
       CommandDecision out;
       out.audit = AuditKind::statement;
+      if (!facts.state.prepared_names.empty()) out.analysis.prepared_names_after.emplace();
+      return out;
+    }
+    case C::reset_connection: {
+      CommandDecision out;
+      out.analysis.prepared_names_after.emplace();  // the server deallocates them all
       return out;
     }
     default:

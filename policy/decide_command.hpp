@@ -18,7 +18,7 @@ namespace djproxy::policy {
 
 struct CommandRequest {
   std::uint8_t command = static_cast<std::uint8_t>(ProtocolCommand::query);  // the protocol's command byte
-  // COM_QUERY / COM_STMT_PREPARE: the SQL; COM_INIT_DB: the schema; COM_FIELD_LIST:
+  // COM_QUERY / COM_STMT_PREPARE: the SQL (streamed: its leading part); COM_INIT_DB: the schema; COM_FIELD_LIST:
   // the table; COM_CHANGE_USER: the schema it names (empty: none).
   std::string_view text;
   std::string_view user;  // COM_CHANGE_USER: the account it switches to
@@ -59,7 +59,15 @@ struct CommandDecision {
   Analysis analysis;  // the statements read (COM_QUERY / COM_STMT_PREPARE)
   AuditKind audit = AuditKind::none;
   bool counted = false;  // counted in djproxy_decisions_total{verdict,rule}
+  // The statement was not forwarded and may carry a migration token (a malformed
+  // SET @djproxy_migration): its text and digest stay out of the audit log.
+  bool withhold_text = false;
 };
+
+// The logs' reason for a command whose text is withheld (the reason can quote the text).
+inline constexpr std::string_view kWithheldText =
+    "refused; the statement may carry a migration token, so neither its text nor the reason, which can quote it, "
+    "is logged";
 
 CommandDecision decide_command(const CommandRequest& request, const SessionFacts& facts, const PolicyConfig& config,
                                std::span<const std::string> migration_users = {});

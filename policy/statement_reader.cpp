@@ -697,6 +697,25 @@ void StatementReader::set_head(const Token& t) {
   }
 }
 
+// The server finds a prepared statement by its name without letter case (a utf8
+// case-insensitive hash); only ASCII names are compared here, by the same rule.
+bool StatementReader::statement_name(const Token& t) {
+  if (!is_name(t) || t.truncated) {
+    reject(info_.verb + " needs a statement name");
+    return false;
+  }
+  std::string name(t.text);
+  for (char& c : name) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      reject(info_.verb + " of a statement whose name is not ASCII");
+      return false;
+    }
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  info_.statement_name = std::move(name);
+  return true;
+}
+
 void StatementReader::dynamic_head(const Token& t) {
   // PREPARE name FROM 'text'   |   EXECUTE IMMEDIATE 'text' [USING ...]   |   EXECUTE name [USING ...]
   if (verb_ == Kw::EXECUTE && step_ == 1) {
@@ -705,11 +724,14 @@ void StatementReader::dynamic_head(const Token& t) {
       step_ = 3;
       return;
     }
-    phase_ = Phase::ignore;  // EXECUTE of a statement prepared (and analysed) earlier
+    // EXECUTE of a statement prepared earlier: the analyser lets it through only when
+    // it read that statement's text (SessionState::prepared_names).
+    if (!statement_name(t)) return;
+    phase_ = Phase::ignore;
     return;
   }
   if (verb_ == Kw::PREPARE && step_ == 1) {
-    if (!is_name(t)) return reject("PREPARE needs a statement name");
+    if (!statement_name(t)) return;
     step_ = 2;
     return;
   }
@@ -749,6 +771,10 @@ void StatementReader::body(const Token& t) {
   Frame* f = &top();
   ++f->tokens;
   if (capturing_) capture(t);
+  // A stored program's dynamic SQL runs text that exists only when it is called (a
+  // parameter, a variable): every later CALL would run what no one read (found by review).
+  if (routine_body_ && t.kind == TokenKind::word && !t.after_dot && (t.kw == Kw::PREPARE || t.kw == Kw::EXECUTE))
+    return reject("dynamic SQL (PREPARE, EXECUTE) in a stored program");
 
   if (alter_rename_ == 1) {
     if (t.kind == TokenKind::word && !t.after_dot &&
@@ -1179,6 +1205,7 @@ void StatementReader::nested(const std::string& text, const char* verb) {
     return reject("PREPARE of a SET of sql_mode or of the character set is not supported; send the SET itself");
   s.via_prepare = true;
   s.verb = std::string(verb) + " " + s.verb;
+  s.statement_name = std::move(info_.statement_name);
   info_ = std::move(s);
 }
 

@@ -65,6 +65,7 @@ class StatementReader {
   void set_head(const Token& t);
   void note_set_target(std::string_view name);
   void dynamic_head(const Token& t);
+  bool statement_name(const Token& t);
   void body(const Token& t);
   void keyword(const Token& t);
   void punct(const Token& t);

@@ -42,6 +42,13 @@ struct Migration {
   std::vector<std::string> scope;
 };
 
+// A statement the session prepared with SQL PREPARE from text djproxy read.
+struct PreparedName {
+  std::string name;    // ASCII lower case: the server compares statement names without case
+  bool calls = false;  // its text is a CALL: executing it may prepare any name
+  friend bool operator==(const PreparedName&, const PreparedName&) = default;
+};
+
 struct SessionState {
   std::optional<std::string> current_schema;
   SqlMode sql_mode;
@@ -50,6 +57,9 @@ struct SessionState {
   CharsetClass charset = CharsetClass::utf8;
   bool multi_statements = false;
   Migration migration;
+  // EXECUTE of any other name runs text djproxy never read: a stored procedure, called
+  // in this session, can prepare a statement under any name (found by review).
+  std::vector<PreparedName> prepared_names;
 };
 
 enum class Mode : std::uint8_t { enforce, dry_run };
@@ -141,6 +151,7 @@ struct StatementInfo {
   bool changes_tracking = false;
   std::optional<std::string> token_value;  // nullopt with migration_token = NULL
   std::optional<std::string> new_current_schema;  // USE db
+  std::string statement_name;  // PREPARE name / EXECUTE name, ASCII lower case
   std::string unsupported;  // non-empty: not read with certainty, and why
   std::uint16_t unsupported_code = 0;  // 1064 for malformed, else 1235
   // The allow-list reader's verdict (policy/strict_reader.hpp): in production,
@@ -195,6 +206,8 @@ struct Analysis {
   Decision decision;
   // Current schema after the packet ran (USE inside the packet), for the caller.
   std::optional<std::string> current_schema_after;
+  // SessionState::prepared_names once the command ran, when it changes them.
+  std::optional<std::vector<PreparedName>> prepared_names_after;
   friend bool operator==(const Analysis&, const Analysis&) = default;
 };
 

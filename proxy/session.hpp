@@ -102,14 +102,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_migration_for_user();
   Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
   Awaitable<Outcome> stream_statement(Command command);
-  void note_state_changes(const policy::Analysis& analysis);
+  void note_state_changes(policy::Analysis& analysis);
   Awaitable<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
   Awaitable<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
   Awaitable<Outcome> forward_whole(std::size_t visible);
   Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
   void stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const;
-  void log_decision(const policy::Decision& decision, std::string_view what) const;
+  void log_decision(const policy::Decision& decision, std::string_view what, bool withhold_text = false) const;
 
   // Audit log and metrics (session_audit.cpp).
   audit::AuditEvent audit_event(audit::Event event) const;
@@ -187,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<policy::ServerVersion> server_version_;
   policy::Migration migration_;
   std::string migration_token_id_;
+  std::vector<policy::PreparedName> prepared_names_;  // policy::SessionState::prepared_names
   bool multi_statements_ = false;
   std::optional<bool> pending_multi_statements_;  // COM_SET_OPTION waiting for its OK
   std::uint16_t server_status_ = protocol::status::kAutocommit;

@@ -90,10 +90,11 @@ void Session::record(const policy::CommandDecision& decided, std::string_view co
   auto e = audit_event(event);
   e.command = command;
   if (!statements.empty()) e.statement_kind = policy::to_string(statements.front().kind);
-  e.query = text;
   e.query_length = full_length;
   std::string digest;
-  if (command == "COM_QUERY" || command == "COM_STMT_PREPARE") {
+  if (decided.withhold_text) {
+    e.query_withheld = true;
+  } else if (e.query = text; command == "COM_QUERY" || command == "COM_STMT_PREPARE") {
     // The digest reads at most its own bounded prefix of the text.
     digest = policy::digest_text(text, policy_state());
     e.digest = digest;
@@ -101,8 +102,9 @@ void Session::record(const policy::CommandDecision& decided, std::string_view co
   e.decision = policy::verdict_name(decision);
   e.rule = policy::to_string(decision.rule);
   if (decision.verdict == policy::Verdict::reject) e.error_code = decision.code;
-  e.message = decision.verdict == policy::Verdict::allow && decision.audit ? std::string_view(decision.audit_note)
-                                                                           : std::string_view(decision.message);
+  e.message = decided.withhold_text                                  ? policy::kWithheldText
+              : decision.verdict == policy::Verdict::allow && decision.audit ? std::string_view(decision.audit_note)
+                                                                             : std::string_view(decision.message);
   if (migration_.kind == policy::MigrationKind::by_token) e.token_id = migration_token_id_;
   audit_write(e);
 }

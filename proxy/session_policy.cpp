@@ -74,6 +74,7 @@ policy::SessionState Session::policy_state() const {
   state.charset = charset_class_;
   state.multi_statements = multi_statements_;
   state.migration = migration_;
+  state.prepared_names = prepared_names_;
   return state;
 }
 
@@ -85,10 +86,10 @@ policy::SessionFacts Session::policy_facts() const {
   return facts;
 }
 
-void Session::log_decision(const policy::Decision& decision, std::string_view what) const {
+void Session::log_decision(const policy::Decision& decision, std::string_view what, bool withhold_text) const {
   if (decision.verdict == policy::Verdict::reject) {
     spdlog::info("session {} user '{}': {} {} ({}): {}", id_, user_, decision.enforced ? "rejected" : "would reject",
-                 what, policy::to_string(decision.rule), decision.message);
+                 what, policy::to_string(decision.rule), withhold_text ? policy::kWithheldText : decision.message);
   }
 }
 
@@ -195,13 +196,14 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   } else {
     record(decided, what, named, named.size());
   }
-  log_decision(decided.decision, what);
+  log_decision(decided.decision, what, decided.withhold_text);
   if (command == Command::kStmtPrepare && decided.action == policy::Action::forward) remember_prepare(decided, named);
 
   switch (decided.action) {
     case policy::Action::reject:
       co_return co_await reject_command(whole, visible, decided.decision);
     case policy::Action::intercept_token:
+      note_state_changes(decided.analysis);
       co_return co_await handle_migration_token(decided.decision.token, visible);
     case policy::Action::ask_table_exists:
       co_return co_await answer_existing_table(std::move(decided), visible);
@@ -245,7 +247,8 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   co_return co_await forward_whole(visible);
 }
 
-void Session::note_state_changes(const policy::Analysis& analysis) {
+void Session::note_state_changes(policy::Analysis& analysis) {
+  if (analysis.prepared_names_after) prepared_names_ = std::move(*analysis.prepared_names_after);
   for (const auto& s : analysis.statements) {
     if (s.changes_lexing) {
       tracking_pending_ = true;
@@ -383,10 +386,11 @@ Awaitable<Session::Outcome> Session::stream_statement(Command command) {
         request.command = static_cast<std::uint8_t>(command);
         request.streamed = true;
         request.streamed_analysis = &analysis;
+        request.text = stream_head_;
         const auto decided =
             policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
         record(decided, protocol::command_name(request.command), stream_head_, total);
-        log_decision(decided.decision, "long statement");
+        log_decision(decided.decision, "long statement", decided.withhold_text);
         if (decided.action != policy::Action::forward) {
           spdlog::warn("session {}: late rejection of a {}-byte statement: the backend connection is dropped", id_,
                        total);

@@ -265,6 +265,10 @@ std::string format_line(const AuditEvent& e, std::uint32_t statement_max_length)
     b.key("query");
     append_json_string(line, cut(*e.query, statement_max_length));
     b.number("query_length", std::optional<std::uint64_t>(e.query_length.value_or(e.query->size())));
+  } else if (e.query_withheld) {
+    b.key("query_withheld");
+    line += "true";
+    b.number("query_length", e.query_length);
   }
   b.text("digest", cut(e.digest, statement_max_length));
   b.text("decision", e.decision);

@@ -80,6 +80,8 @@ struct AuditEvent {
   // The statement's whole length when `query` is only its beginning (a statement
   // streamed through the proxy is never held whole); unset: query's own length.
   std::optional<std::uint64_t> query_length;
+  // No `query` nor `digest`: the text may hold a secret (a migration token).
+  bool query_withheld = false;
   std::string_view digest;                // statement with literals replaced
   std::string_view decision;              // allow, reject, rewrite, ...
   std::string_view rule;

@@ -399,7 +399,13 @@ inline const Case kCases[] = {
     {"fail-closed", kNone, "EXECUTE IMMEDIATE @sql", R, 1235},
     {"fail-closed", kNone, "EXECUTE IMMEDIATE CONCAT('SELECT ', 1)", R, 1235},
     {"fail-closed", kNone, "EXECUTE IMMEDIATE 'SELECT ?' USING 1", A},
-    {"fail-closed", kNone, "EXECUTE s USING @a", A},
+    // A name is run only when this session prepared it from text that was read: a
+    // stored procedure can prepare any name (review of 2026-12-05).
+    {"fail-closed", kNone, "EXECUTE s USING @a", R, 1235},
+    {"fail-closed", kMulti, "PREPARE s FROM 'SELECT ?'; EXECUTE S USING @a", A},
+    {"fail-closed", kMulti, "PREPARE s FROM 'SELECT ?'; CALL myproject_full.p(); EXECUTE s USING @a", R, 1235},
+    {"fail-closed", kDev, "CREATE PROCEDURE p(q TEXT) EXECUTE IMMEDIATE q", R, 1235},
+    {"fail-closed", kDev, "CREATE PROCEDURE p() PREPARE s FROM @sql", R, 1235},
     {"fail-closed", kNone, "DEALLOCATE PREPARE s", A},
     {"fail-closed", kNone, "BEGIN NOT ATOMIC SELECT 1; END", R},
     {"fail-closed", kNone, "SET STATEMENT max_statement_time=1 FOR DROP TABLE t", R, 1235},

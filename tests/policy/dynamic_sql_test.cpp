@@ -1,0 +1,153 @@
+// Statement names across commands, stored-program bodies and withheld token text (the
+// review of 2026-12-05): what decide_command hands the session to carry to the next
+// command, and what it refuses with it. The wire side is tests/integration/test_dynamic_sql.py.
+#include <gtest/gtest.h>
+
+#include "policy/decide_command.hpp"
+
+namespace djproxy::policy::test {
+namespace {
+
+constexpr auto kComQuery = static_cast<std::uint8_t>(ProtocolCommand::query);
+
+PolicyConfig production() {
+  PolicyConfig c;
+  c.schema_prefix = "myproject_";
+  return c;
+}
+
+class Names : public ::testing::Test {
+ protected:
+  // Decides `sql` as the session would and keeps what it carries to the next command.
+  CommandDecision run(std::string_view sql, std::uint8_t command = kComQuery) {
+    CommandRequest r;
+    r.command = command;
+    r.text = sql;
+    auto d = decide_command(r, facts, config);
+    if (d.action != Action::reject && d.analysis.prepared_names_after)
+      facts.state.prepared_names = *d.analysis.prepared_names_after;
+    return d;
+  }
+  void allowed(std::string_view sql) { EXPECT_EQ(run(sql).action, Action::forward) << sql; }
+  void refused(std::string_view sql, std::uint16_t code = codes::not_supported) {
+    const auto d = run(sql);
+    EXPECT_EQ(d.action, Action::reject) << sql;
+    EXPECT_EQ(d.decision.code, code) << sql;
+  }
+
+  SessionFacts facts;
+  PolicyConfig config = production();
+};
+
+TEST_F(Names, OnlyWhatTheSessionPreparedFromReadTextRuns) {
+  facts.state.current_schema = "myproject_a";
+  facts.state.multi_statements = true;
+  refused("EXECUTE s");
+  allowed("PREPARE Stmt FROM 'SELECT ?'");
+  allowed("EXECUTE stmt USING 1");
+  allowed("EXECUTE `STMT` USING 1");
+  refused("EXECUTE other");
+  allowed("PREPARE t FROM 'SELECT 2'; EXECUTE t");
+  allowed("EXECUTE t");
+  // A PREPARE the reader refuses leaves the names as they were.
+  refused("PREPARE t FROM 'DROP TABLE x'", codes::table_access_denied);
+  allowed("EXECUTE t");
+}
+
+TEST_F(Names, AnythingThatMayRunAProcedureForgetsThemAll) {
+  facts.state.current_schema = "myproject_a";
+  facts.state.multi_statements = true;
+  for (std::string_view call : {"CALL p()", "EXECUTE IMMEDIATE 'CALL p()'", "PREPARE c FROM 'CALL p()'; EXECUTE c"}) {
+    allowed("PREPARE s FROM 'SELECT 1'");
+    allowed(call);
+    refused("EXECUTE s");
+  }
+  // A prepared CALL runs again only after it is prepared again.
+  refused("EXECUTE c");
+  refused("PREPARE s FROM 'SELECT 1'; CALL p(); EXECUTE s");
+  // A binary-protocol execution (of a prepared CALL, perhaps) and a reset forget them.
+  for (auto command : {ProtocolCommand::stmt_execute, ProtocolCommand::stmt_bulk_execute,
+                       ProtocolCommand::reset_connection, ProtocolCommand::change_user}) {
+    allowed("PREPARE s FROM 'SELECT 1'");
+    run("", static_cast<std::uint8_t>(command));
+    refused("EXECUTE s");
+  }
+}
+
+TEST_F(Names, AMigrationTokenForgetsThem) {
+  facts.state.current_schema = "myproject_a";
+  facts.state.migration = {MigrationKind::by_token, {"myproject_*"}};
+  allowed("PREPARE m FROM 'CREATE TABLE t (a INT)'");
+  const auto d = run("SET @djproxy_migration = NULL");
+  EXPECT_EQ(d.action, Action::intercept_token);
+  ASSERT_TRUE(d.analysis.prepared_names_after);
+  facts.state.prepared_names = *d.analysis.prepared_names_after;
+  facts.state.migration = {};
+  refused("EXECUTE m");
+}
+
+TEST_F(Names, TheListIsBoundedAndForgetsTheOldest) {
+  for (int i = 0; i < 300; ++i) allowed("PREPARE s" + std::to_string(i) + " FROM 'SELECT 1'");
+  EXPECT_EQ(facts.state.prepared_names.size(), 256u);
+  refused("EXECUTE s0");
+  allowed("EXECUTE s299");
+}
+
+TEST_F(Names, NonAsciiNamesAreRefused) {
+  // The server folds case in utf8; only ASCII is compared here, so no other name is.
+  refused("PREPARE \xc3\xa9 FROM 'SELECT 1'");
+  refused("EXECUTE \xc3\xa9");
+}
+
+TEST_F(Names, DevelopmentModeWithoutPrefixForwardsAnyName) {
+  config.create_tables = true;
+  config.schema_prefix.clear();
+  allowed("EXECUTE s");
+}
+
+TEST(RoutineBodies, DynamicSqlIsRefusedWhereAPrefixConfines) {
+  PolicyConfig dev = production();
+  dev.create_tables = true;
+  SessionFacts facts;
+  facts.state.current_schema = "myproject_a";
+  for (std::string_view sql : {"CREATE PROCEDURE p(q TEXT) EXECUTE IMMEDIATE q", "CREATE PROCEDURE p() PREPARE s FROM @x",
+                               "CREATE PROCEDURE p() EXECUTE s", "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO EXECUTE IMMEDIATE @x",
+                               "CREATE DEFINER = CURRENT_USER PROCEDURE p() EXECUTE IMMEDIATE 'SELECT 1'"}) {
+    CommandRequest r;
+    r.text = sql;
+    const auto d = decide_command(r, facts, dev);
+    EXPECT_EQ(d.action, Action::reject) << sql;
+    EXPECT_NE(d.decision.message.find("dynamic SQL"), std::string::npos) << sql << ": " << d.decision.message;
+  }
+  CommandRequest plain;
+  plain.text = "CREATE PROCEDURE p() SELECT `execute` FROM t";
+  EXPECT_EQ(decide_command(plain, facts, dev).action, Action::forward);
+}
+
+TEST(WithheldText, RefusedStatementsThatMayCarryATokenKeepItOutOfTheLogs) {
+  SessionFacts facts;
+  facts.state.multi_statements = true;
+  for (bool dry : {false, true}) {
+    PolicyConfig c = production();
+    c.mode = dry ? Mode::dry_run : Mode::enforce;
+    for (std::string_view sql : {"SET @djproxy_migration = 'x', @a = 1", "SET @a = 1; SET @djproxy_migration = 'x'",
+                                 "SET @DJPROXY_MIGRATION = CONCAT('x')", "SET @djproxy_migration = bare",
+                                 "SET @'djproxy_migr\\ation' = 'x', @a = 1"}) {
+      CommandRequest r;
+      r.text = sql;
+      const auto d = decide_command(r, facts, c);
+      EXPECT_TRUE(d.withhold_text) << sql;
+      EXPECT_EQ(d.action, Action::reject) << sql << (dry ? " (dry run)" : "");
+      EXPECT_EQ(d.audit, AuditKind::reject) << sql;
+    }
+  }
+  // Statements with nothing of the kind keep their text.
+  CommandRequest r;
+  r.text = "DROP TABLE myproject_a.t";
+  const auto d = decide_command(r, facts, production());
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_FALSE(d.withhold_text);
+}
+
+}  // namespace
+}  // namespace djproxy::policy::test
