@@ -81,6 +81,8 @@ struct StreamingAnalyser::Impl final : TokenSink {
   // PREPARE adds its name, a procedure that may run (CALL, or the execution of a
   // prepared CALL) forgets them all, and EXECUTE of a name not among them is refused.
   void follow_prepared_names(StatementInfo& info) {
+    // CALL is dml; PREPARE and EXECUTE IMMEDIATE are via_prepare; EXECUTE name is dynamic_sql.
+    if (info.kind != StatementKind::dynamic_sql && info.kind != StatementKind::dml && !info.via_prepare) return;
     const bool execute = info.kind == StatementKind::dynamic_sql && info.verb == "EXECUTE";
     const bool prepare = info.via_prepare && info.verb.starts_with("PREPARE ");
     const bool call = info.verb == "CALL" || info.verb == "EXECUTE IMMEDIATE CALL";
