@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "policy/lexer.hpp"
+#include "policy/routine_body.hpp"
 #include "policy/rules.hpp"
 #include "policy/statement_reader.hpp"
+#include "policy/strict_parser.hpp"
 #include "policy/strict_reader.hpp"
 
 namespace djproxy::policy {
@@ -23,9 +25,10 @@ struct StreamingAnalyser::Impl final : TokenSink {
   Impl(const SessionState& s, const PolicyConfig& c, Command cmd, int nesting,
        std::optional<std::string> current)
       : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
-        lexer(lex_options(s), *this), strict(c) {
+        lexer(lex_options(s), *this), strict(c), routine(c) {
     reader.emplace(state, config, this->current, nesting);
     strict.reset(this->current);
+    routine.reset(this->current);
   }
 
   void on_token(const Token& t) override {
@@ -33,8 +36,10 @@ struct StreamingAnalyser::Impl final : TokenSink {
       end_statement();
       return;
     }
+    if (t.kind == TokenKind::user_var && !names_token && strict::ieq(t.text, "djproxy_migration")) names_token = true;
     reader->on_token(t);
     strict.on_token(t);
+    routine.on_token(t);
   }
 
   // The allow-list reader's verdict and references join what the reader found.
@@ -60,6 +65,23 @@ struct StreamingAnalyser::Impl final : TokenSink {
     }
   }
 
+  // A stored program's body runs unread at each call: it must be a statement the
+  // allow-list reader reads whole (policy/routine_body.hpp).
+  static void merge_body(StatementInfo& info, std::optional<StrictResult> body) {
+    if (!body || !info.unsupported.empty()) return;
+    if (!body->ok) {
+      info.unsupported = "a stored program's body: " + body->why;
+      info.unsupported_code = codes::not_supported;
+      return;
+    }
+    if (body->head_only) {
+      info.unsupported = "a stored program's body that production would refuse (it would run unread at each call)";
+      info.unsupported_code = codes::not_supported;
+      return;
+    }
+    merge(info, *body);
+  }
+
   void end_statement(bool more = true) {
     if (!reader->empty()) {
       // Read straight into its place in the list: a StatementInfo is costly to move.
@@ -67,6 +89,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       std::optional<StatementInfo> dropped;
       StatementInfo& info = keep ? statements.emplace_back(reader->finish()) : dropped.emplace(reader->finish());
       merge(info, strict.finish());
+      merge_body(info, routine.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
       if (info.unsupported.empty()) follow_prepared_names(info);
       if (!keep) too_many = true;
@@ -74,6 +97,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     if (more) {
       reader.emplace(state, config, current, nesting);
       strict.reset(current);
+      routine.reset(current);
     }
   }
 
@@ -103,6 +127,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       // A PREPARE that fails on the server leaves no statement under the name.
       const bool calls = info.verb == "PREPARE CALL";
       if (known != names->end()) names->erase(known);
+      prepared_here.push_back(info.statement_name);
       // Bounded: a name forgotten is refused at its EXECUTE, never let through.
       if (names->size() >= kMaxPreparedNames) names->erase(names->begin());
       names->push_back(PreparedName{info.statement_name, calls});
@@ -139,9 +164,12 @@ struct StreamingAnalyser::Impl final : TokenSink {
   Lexer lexer;
   std::optional<StatementReader> reader;
   StrictReader strict;
+  RoutineBody routine;
   std::vector<StatementInfo> statements;
   bool too_many = false;
   std::optional<std::vector<PreparedName>> names;  // set once the packet changes them
+  std::vector<std::string> prepared_here;          // names this packet PREPAREs
+  bool names_token = false;
 };
 
 StreamingAnalyser::StreamingAnalyser(const SessionState& state, const PolicyConfig& config, Command command)
@@ -221,9 +249,16 @@ Decision packet_decision(const std::vector<StatementInfo>& statements, const Str
 Analysis conclude(StreamingAnalyser::Impl& impl) {
   const bool too_many = impl.too_many;
   std::vector<StatementInfo> statements = impl.finish_statements();
-  Analysis out{{}, packet_decision(statements, impl, too_many || impl.too_many), impl.current, {}};
+  Analysis out{{}, packet_decision(statements, impl, too_many || impl.too_many), impl.current, {}, {}, false};
   out.statements = std::move(statements);
+  if (impl.names) {
+    out.prepared_names_after_error = *impl.names;
+    std::erase_if(*out.prepared_names_after_error, [&](const PreparedName& p) {
+      return std::find(impl.prepared_here.begin(), impl.prepared_here.end(), p.name) != impl.prepared_here.end();
+    });
+  }
   out.prepared_names_after = std::move(impl.names);
+  out.names_token_variable = impl.names_token;
   apply_mode(out.decision, impl.config);
   return out;
 }

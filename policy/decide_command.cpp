@@ -146,11 +146,15 @@ CommandDecision decide_statement(const CommandRequest& request, const SessionFac
     forward_unread(out.analysis);
   }
   // A statement prepared inside a migration is not to run outside it, nor the reverse.
-  if (d.verdict == Verdict::migration_token) out.analysis.prepared_names_after.emplace();
+  if (d.verdict == Verdict::migration_token) {
+    out.analysis.prepared_names_after.emplace();
+    out.analysis.prepared_names_after_error.emplace();
+  }
   // Refused, a token statement is audited; the server never had its text, nor may the log
   // (found by review: SET @djproxy_migration='...', @a=1 kept the token in `query`).
+  // A streamed statement's text is only its head: the reader saw the rest.
   out.withhold_text = (d.verdict == Verdict::reject || d.verdict == Verdict::migration_token) &&
-                      may_carry_token(request.text);
+                      (may_carry_token(request.text) || out.analysis.names_token_variable);
   // Nor may the server have it in a dry run: what production refuses goes on there.
   if (out.withhold_text && d.verdict == Verdict::reject) d.enforced = true;
   out.decision = d;
@@ -178,7 +182,10 @@ CommandDecision decide_schema_command(const CommandRequest& request, const Sessi
     d = check_schema(request.text, SchemaCommand::change_user, as_new_user, config);
   }
   // The server deallocates the session's statements; the migration state changes too.
-  if (command == C::change_user) out.analysis.prepared_names_after.emplace();
+  if (command == C::change_user) {
+    out.analysis.prepared_names_after.emplace();
+    out.analysis.prepared_names_after_error.emplace();
+  }
   conclude(out);
   return out;
 }
@@ -215,12 +222,16 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
       // in the audit log all the same. A prepared CALL may prepare any name in SQL.
       CommandDecision out;
       out.audit = AuditKind::statement;
-      if (!facts.state.prepared_names.empty()) out.analysis.prepared_names_after.emplace();
+      if (!facts.state.prepared_names.empty()) {
+        out.analysis.prepared_names_after.emplace();
+        out.analysis.prepared_names_after_error.emplace();
+      }
       return out;
     }
     case C::reset_connection: {
       CommandDecision out;
       out.analysis.prepared_names_after.emplace();  // the server deallocates them all
+      out.analysis.prepared_names_after_error.emplace();
       return out;
     }
     default:

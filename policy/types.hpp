@@ -206,8 +206,14 @@ struct Analysis {
   Decision decision;
   // Current schema after the packet ran (USE inside the packet), for the caller.
   std::optional<std::string> current_schema_after;
-  // SessionState::prepared_names once the command ran, when it changes them.
+  // SessionState::prepared_names once the command ran, when it changes them: all of it
+  // ran (the server's answer is not an ERR), or it stopped at an error, when a PREPARE
+  // of the packet may not have run and the server may still hold another statement
+  // under its name (found by review: `SELECT nocol FROM t; PREPARE a FROM 'SELECT 1'`).
   std::optional<std::vector<PreparedName>> prepared_names_after;
+  std::optional<std::vector<PreparedName>> prepared_names_after_error;
+  // A user variable of the text is @djproxy_migration (any case, any quoting).
+  bool names_token_variable = false;
   friend bool operator==(const Analysis&, const Analysis&) = default;
 };
 

@@ -843,6 +843,8 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
         multi_statements_ = *pending_multi_statements_;
       }
       pending_multi_statements_.reset();
+      if (pending_prepared_names_ && !failed) prepared_names_ = std::move(*pending_prepared_names_);
+      pending_prepared_names_.reset();
       co_return true;
     }
     if (infile && stream_left == 0) {

@@ -188,6 +188,7 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::Migration migration_;
   std::string migration_token_id_;
   std::vector<policy::PreparedName> prepared_names_;  // policy::SessionState::prepared_names
+  std::optional<std::vector<policy::PreparedName>> pending_prepared_names_;  // once the answer is not an ERR
   bool multi_statements_ = false;
   std::optional<bool> pending_multi_statements_;  // COM_SET_OPTION waiting for its OK
   std::uint16_t server_status_ = protocol::status::kAutocommit;

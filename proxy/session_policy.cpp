@@ -248,7 +248,18 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
 }
 
 void Session::note_state_changes(policy::Analysis& analysis) {
-  if (analysis.prepared_names_after) prepared_names_ = std::move(*analysis.prepared_names_after);
+  if (analysis.prepared_names_after) {
+    // Until the server's answer shows that every statement ran (relay_response), the
+    // names are those the policy left for a packet that stopped at an error.
+    auto& after_error = analysis.prepared_names_after_error;
+    if (!after_error || *after_error == *analysis.prepared_names_after) {
+      prepared_names_ = std::move(*analysis.prepared_names_after);
+      pending_prepared_names_.reset();
+    } else {
+      prepared_names_ = std::move(*after_error);
+      pending_prepared_names_ = std::move(analysis.prepared_names_after);
+    }
+  }
   for (const auto& s : analysis.statements) {
     if (s.changes_lexing) {
       tracking_pending_ = true;

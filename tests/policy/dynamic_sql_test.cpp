@@ -151,3 +151,48 @@ TEST(WithheldText, RefusedStatementsThatMayCarryATokenKeepItOutOfTheLogs) {
 
 }  // namespace
 }  // namespace djproxy::policy::test
+
+namespace djproxy::policy::test {
+namespace {
+
+// Review 2 of 2026-12-05: a PREPARE after a failing statement never ran; bodies that
+// production would refuse; a token named past a streamed statement's head.
+TEST(ReviewTwo, PreparedNamesAfterAnErrorLeaveOutThePacketsPrepares) {
+  SessionFacts facts;
+  facts.state.current_schema = "myproject_a";
+  facts.state.multi_statements = true;
+  CommandRequest r;
+  r.text = "SELECT nocol FROM t; PREPARE a FROM 'SELECT 1'";
+  const auto d = decide_command(r, facts, production());
+  ASSERT_TRUE(d.analysis.prepared_names_after && d.analysis.prepared_names_after_error);
+  EXPECT_EQ(d.analysis.prepared_names_after->size(), 1u);
+  EXPECT_TRUE(d.analysis.prepared_names_after_error->empty());
+}
+
+TEST(ReviewTwo, BodiesProductionWouldRefuseAreRefused) {
+  PolicyConfig dev = production();
+  dev.create_tables = true;
+  SessionFacts facts;
+  facts.state.current_schema = "myproject_a";
+  for (std::string_view sql :
+       {"CREATE PROCEDURE p() DROP DATABASE other", "CREATE PROCEDURE p() CREATE DATABASE other",
+        "CREATE PROCEDURE p() ALTER DATABASE other CHARACTER SET latin1", "CREATE PROCEDURE p() GRANT ALL ON other.* TO u",
+        "CREATE PROCEDURE p() SHOW TABLES FROM other", "CREATE PROCEDURE p() SET GLOBAL max_connections = 1",
+        "CREATE PROCEDURE p() SELECT * FROM t INTO OUTFILE '/tmp/x'",
+        "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO DROP DATABASE other"}) {
+    CommandRequest r;
+    r.text = sql;
+    EXPECT_EQ(decide_command(r, facts, dev).action, Action::reject) << sql;
+  }
+  for (std::string_view sql : {"CREATE PROCEDURE p(IN a INT) SELECT a + 1",
+                               "CREATE FUNCTION f(a INT) RETURNS INT DETERMINISTIC RETURN a * 2",
+                               "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.v = NEW.v + 0",
+                               "CREATE EVENT ev ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM t WHERE id < 0"}) {
+    CommandRequest r;
+    r.text = sql;
+    EXPECT_EQ(decide_command(r, facts, dev).action, Action::forward) << sql;
+  }
+}
+
+}  // namespace
+}  // namespace djproxy::policy::test
