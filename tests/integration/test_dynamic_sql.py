@@ -24,7 +24,8 @@ import pymysql
 from pymysql.constants import CLIENT
 
 import raw_protocol
-from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_port
+from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess
+from test_decide_command import admin
 
 ER_NOT_SUPPORTED_YET = 1235
 ER_UNKNOWN_STMT_HANDLER = 1243
@@ -32,16 +33,6 @@ ER_UNKNOWN_STMT_HANDLER = 1243
 
 def uid():
     return "%08x" % random.SystemRandom().getrandbits(32)
-
-
-def admin(sql):
-    conn = pymysql.connect(host="127.0.0.1", port=db_port(), user="djroot", password="djroot", autocommit=True)
-    try:
-        with conn.cursor() as c:
-            c.execute(sql)
-            return c.fetchall()
-    finally:
-        conn.close()
 
 
 def table_exists(schema, table):
