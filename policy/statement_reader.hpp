@@ -32,6 +32,23 @@ class StatementReader {
  private:
   enum class Pos : std::uint8_t { none, table, object, routine, schema, grant_target, show_table, show_schema, use_schema };
 
+  // Where the reader is inside the head of its verb: each head has steps of its own.
+  // CREATE / ALTER / DROP / RENAME / TRUNCATE: the object kind, then IF [NOT] EXISTS and the name.
+  enum class DdlStep : std::uint8_t { kind, name };
+  // SHOW: what is shown, or after CREATE, TABLE (STATUS), CREATE DATABASE, CREATE PACKAGE.
+  enum class ShowStep : std::uint8_t { what, create, table_status, create_database, create_package };
+  // SET: the first word; assignments (read as a body); @djproxy_migration [:]= '<token>' | NULL;
+  // after PASSWORD; after DEFAULT (ROLE). The token's steps are contiguous, token to token_value.
+  enum class SetStep : std::uint8_t {
+    first, assignments, token, token_colon, token_equals, token_value, password, after_default
+  };
+  // PREPARE name FROM 'text' | EXECUTE IMMEDIATE 'text' [USING ...] | EXECUTE name [USING ...].
+  enum class DynamicStep : std::uint8_t { name, from, text, after_text };
+  // BEGIN [WORK].
+  enum class BeginStep : std::uint8_t { verb, work };
+  // OPTIMIZE, CHECK, CHECKSUM, REPAIR, ANALYZE, DESCRIBE, EXPLAIN: the options, or the value after FORMAT.
+  enum class ExplainStep : std::uint8_t { options, format_value };
+
   struct Frame {
     bool stmt = false;         // a query context: FROM introduces tables
     bool list = false;         // a table list: ',' expects another table
@@ -54,29 +71,32 @@ class StatementReader {
     std::string text;
   };
 
+  // statement_reader.cpp: the frame, dispatch, the heads of the short verbs, finish()
   void reject(std::string why, std::uint16_t code = codes::not_supported);
   bool failed() const noexcept { return !info_.unsupported.empty(); }
   Frame& top() { return frames_.back(); }
-
+  void to_body() { phase_ = Phase::body; }
+  void expect(Pos pos, Access access, bool list = false);
+  void add_schema(std::string_view name, Access access);
+  void add_object(std::optional<std::string_view> schema, std::string_view name, Access access);
   void head(const Token& t);
   void start_verb(const Token& t);
+  // statement_reader_ddl.cpp, _show.cpp, _set.cpp, _dynamic.cpp: the longer heads
   void ddl_head(const Token& t);
   void show_head(const Token& t);
   void set_head(const Token& t);
   void note_set_target(std::string_view name);
   void dynamic_head(const Token& t);
   bool statement_name(const Token& t);
+  void nested(const std::string& text, const char* verb);
+  // statement_reader_body.cpp
   void body(const Token& t);
   void keyword(const Token& t);
   void punct(const Token& t);
   void flush_name(const Token* next);
-  void add_schema(std::string_view name, Access access);
-  void add_object(std::optional<std::string_view> schema, std::string_view name, Access access);
   void declare(std::string_view name);
   void set_part(int i, std::string_view text);
-  void to_body() { phase_ = Phase::body; }
-  void expect(Pos pos, Access access, bool list = false);
-  void nested(const std::string& text, const char* verb);
+  // statement_reader_lineage.cpp
   void capture(const Token& t);
   bool lineage_condition_ok() const;
 
@@ -89,7 +109,15 @@ class StatementReader {
   enum class Phase : std::uint8_t { head, body, ignore };
   Phase phase_ = Phase::head;
   Kw verb_ = Kw::none;
-  int step_ = 0;           // position inside the head of the current verb
+  // GRANT / REVOKE: the parenthesis depth, from 1, before ON; 100 (plus the depth) after it.
+  // Every verb sets it to 1; the other heads keep steps of their own, each starting at its first.
+  int step_ = 0;
+  DdlStep ddl_step_ = DdlStep::kind;
+  ShowStep show_step_ = ShowStep::what;
+  SetStep set_step_ = SetStep::first;
+  DynamicStep dynamic_step_ = DynamicStep::name;
+  BeginStep begin_step_ = BeginStep::verb;
+  ExplainStep explain_step_ = ExplainStep::options;
   std::uint32_t tokens_ = 0;
 
   SmallVector<Frame, 8> frames_;

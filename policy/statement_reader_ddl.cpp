@@ -1,0 +1,128 @@
+// The head of CREATE, ALTER, DROP, RENAME and TRUNCATE: the options before the
+// object kind, the object kind, IF [NOT] EXISTS, and where the object's name goes.
+#include "policy/statement_reader.hpp"
+
+#include "policy/statement_reader_words.hpp"
+
+namespace djproxy::policy {
+using namespace reader_words;
+
+void StatementReader::ddl_head(const Token& t) {
+  if (ddl_step_ == DdlStep::kind) {
+    if (verb_ == Kw::TRUNCATE && !is_word(t, Kw::TABLE)) {
+      info_.object = ObjectKind::table;
+      info_.verb += " TABLE";
+      expect(Pos::object, Access::ddl);
+      to_body();
+      return body(t);
+    }
+    if (skip_names_ > 0) {  // ALGORITHM = x, SQL SECURITY x
+      --skip_names_;
+      return;
+    }
+    if (t.kind != TokenKind::word || t.after_dot) {
+      if (definer_skip_) return;
+      return reject("cannot read the head of " + info_.verb);
+    }
+    const auto set_kind = [&](ObjectKind k, std::string_view word) {
+      info_.object = k;
+      info_.verb += ' ';
+      info_.verb += word;
+      ddl_step_ = DdlStep::name;
+      definer_skip_ = false;
+    };
+    switch (t.kw) {
+      case Kw::OR: return;
+      case Kw::REPLACE: info_.or_replace = true; return;
+      case Kw::TEMPORARY: temporary_ = true; return;
+      case Kw::DEFINER: definer_skip_ = true; return;
+      case Kw::ALGORITHM: skip_names_ = 2; return;
+      case Kw::SQL: skip_names_ = 2; return;  // SQL SECURITY {DEFINER|INVOKER}
+      case Kw::ONLINE: case Kw::OFFLINE: case Kw::IGNORE: case Kw::UNIQUE: case Kw::FULLTEXT:
+      case Kw::SPATIAL: case Kw::AGGREGATE:
+        return;
+      case Kw::TABLE: case Kw::TABLES:
+        set_kind(temporary_ ? ObjectKind::temporary_table : ObjectKind::table, "TABLE");
+        create_table_ = verb_ == Kw::CREATE;
+        alter_table_ = verb_ == Kw::ALTER;
+        rename_list_ = verb_ == Kw::RENAME;
+        return;
+      case Kw::VIEW: return set_kind(ObjectKind::view, "VIEW");
+      case Kw::INDEX: case Kw::KEY:
+        set_kind(ObjectKind::index, "INDEX");
+        on_is_target_ = true;
+        skip_names_ = 1;
+        return;
+      case Kw::DATABASE: case Kw::SCHEMA: return set_kind(ObjectKind::database, "DATABASE");
+      case Kw::PROCEDURE:
+        routine_body_ = verb_ == Kw::CREATE;
+        return set_kind(ObjectKind::procedure, "PROCEDURE");
+      case Kw::FUNCTION:
+        routine_body_ = verb_ == Kw::CREATE;
+        return set_kind(ObjectKind::function, "FUNCTION");
+      case Kw::TRIGGER:
+        routine_body_ = verb_ == Kw::CREATE;
+        on_is_target_ = true;
+        declared_.push_back("NEW");
+        declared_.push_back("OLD");
+        declared_.push_back("new");
+        declared_.push_back("old");
+        return set_kind(ObjectKind::trigger, "TRIGGER");
+      case Kw::EVENT:
+        routine_body_ = verb_ == Kw::CREATE || verb_ == Kw::ALTER;
+        return set_kind(ObjectKind::event, "EVENT");
+      case Kw::SEQUENCE: return set_kind(ObjectKind::sequence, "SEQUENCE");
+      case Kw::USER: case Kw::ROLE: case Kw::SERVER: case Kw::TABLESPACE: case Kw::LOGFILE: case Kw::RESOURCE:
+        set_kind(t.kw == Kw::USER ? ObjectKind::user
+                 : t.kw == Kw::ROLE ? ObjectKind::role
+                 : t.kw == Kw::SERVER ? ObjectKind::server
+                                      : ObjectKind::tablespace,
+                 keyword_name(t.kw));
+        info_.global_scope = true;
+        phase_ = Phase::ignore;
+        return;
+      case Kw::PREPARE:
+        if (verb_ == Kw::DROP) {
+          info_.kind = StatementKind::dynamic_sql;
+          info_.verb = "DROP PREPARE";
+          phase_ = Phase::ignore;
+          return;
+        }
+        return reject("unknown object kind after " + info_.verb);
+      case Kw::INSTANCE:
+        info_.kind = StatementKind::administrative;
+        info_.verb += " INSTANCE";
+        phase_ = Phase::ignore;
+        return;
+      default:
+        if (definer_skip_) return;
+        return reject("unknown object kind `" + std::string(t.text.substr(0, 64)) + "` after " + info_.verb);
+    }
+  }
+  // DdlStep::name: IF [NOT] EXISTS, then the object name
+  if (is_word(t, Kw::IF) || is_word(t, Kw::NOT) || is_word(t, Kw::EXISTS)) {
+    if (t.kw == Kw::NOT) info_.if_not_exists = true;
+    return;
+  }
+  to_body();
+  const bool list = verb_ == Kw::DROP || verb_ == Kw::RENAME;
+  switch (info_.object) {
+    case ObjectKind::index:
+      break;  // the index name is skipped; ON names the table
+    case ObjectKind::database:
+      if (verb_ == Kw::ALTER && t.kind == TokenKind::word && t.kw != Kw::none) {
+        if (!current_) return reject("ALTER DATABASE without a name and without a current schema");
+        add_schema(*current_, Access::ddl);
+        phase_ = Phase::ignore;
+        return;
+      }
+      expect(Pos::schema, Access::ddl);
+      break;
+    default:
+      expect(Pos::object, Access::ddl, list);
+      break;
+  }
+  body(t);
+}
+
+}  // namespace djproxy::policy
