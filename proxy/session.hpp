@@ -74,11 +74,14 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   Awaitable<bool> connect_backend();
+  // The client handshake and TLS on each leg (session_handshake.cpp).
   Awaitable<bool> handshake();
-  // `change_user`: re-authentication by COM_CHANGE_USER, which the server refuses
-  // without closing the connection (see kept_after_failed_change_user()).
+  // The authentication relay (session_auth.cpp). `change_user`: re-authentication by
+  // COM_CHANGE_USER, which the server refuses without closing the connection (see
+  // kept_after_failed_change_user()).
   Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
   void kept_after_failed_change_user();
+  // The command loop, the response relay and the proxy's own queries (session_relay.cpp).
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
@@ -87,12 +90,13 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
   Awaitable<bool> discard_logical_packet(std::uint8_t* last_seq);
   Awaitable<bool> drain_internal_responses();
+  Awaitable<bool> send_state_tracking_query();
+  // Shared by the state machines (session.cpp).
   Awaitable<bool> fill(Leg& leg, RelayBuffer& buffer, std::size_t n);
   Awaitable<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
   Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                     std::string_view message);
   Awaitable<bool> send_greeting_error(std::uint16_t code, std::string_view message);
-  Awaitable<bool> send_state_tracking_query();
 
   // Policy (session_policy.cpp): every command is decided by policy::decide_command
   // before any of it reaches the server; the session carries out the Action.
@@ -108,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
   Awaitable<Outcome> forward_whole(std::size_t visible);
   Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
+  // At login and on COM_CHANGE_USER (defined in session_handshake.cpp).
   void stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const;
   void log_decision(const policy::Decision& decision, std::string_view what, bool withhold_text = false) const;
 
@@ -127,6 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
+  // Shared by the state machines (session.cpp).
   void apply_ok(const protocol::OkPacket& ok);
   bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
   void set_deadline(std::chrono::milliseconds timeout);
@@ -176,7 +182,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string character_set_client_;
   bool state_known_ = false;
   // The statement that turns tracking on is still to be sent: it goes out with the
-  // first command that needs the state (see leaves_session_state in session.cpp).
+  // first command that needs the state (see leaves_session_state in session_relay.cpp).
   bool tracking_pending_ = false;
 
   // Policy state of the session.

@@ -64,6 +64,21 @@ inline constexpr std::uint64_t kUnderstood =
     kMariaExtendedMetadata;
 }  // namespace cap
 
+// The first byte of a packet in the authentication exchange, and the bytes inside
+// caching_sha2_password's AuthMoreData (sql/auth/sha2_password.cc).
+namespace auth {
+inline constexpr std::uint8_t kOk = 0x00;                // OK_Packet: authenticated
+inline constexpr std::uint8_t kErr = 0xFF;               // ERR_Packet: refused
+inline constexpr std::uint8_t kMoreData = 0x01;          // AuthMoreData: plugin data follows
+inline constexpr std::uint8_t kSwitchRequest = 0xFE;     // AuthSwitchRequest: plugin name, new nonce
+// caching_sha2_password, the byte after kMoreData from the server:
+inline constexpr std::uint8_t kFastAuthSuccess = 0x03;   // the cached proof matched; OK follows
+inline constexpr std::uint8_t kPerformFullAuthentication = 0x04;  // the password is needed
+// caching_sha2_password, the client's whole packet: send me the server's RSA public key
+// (answered with kMoreData and the PEM text).
+inline constexpr std::uint8_t kRequestPublicKey = 0x02;
+}  // namespace auth
+
 namespace status {
 inline constexpr std::uint16_t kInTrans = 0x0001;
 inline constexpr std::uint16_t kAutocommit = 0x0002;

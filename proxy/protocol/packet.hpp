@@ -26,6 +26,9 @@ inline void write_header(std::uint8_t* p, std::uint32_t length, std::uint8_t seq
   p[3] = sequence;
 }
 
+// Renumbers a packet in place for the other leg (sequence ids are owned per leg).
+inline void set_sequence(std::uint8_t* p, std::uint8_t sequence) { p[3] = sequence; }
+
 // Builds one packet (payload < 16 MiB) in a byte string: start() reserves the header,
 // finish() fills it in once the payload is known.
 class PacketBuilder {

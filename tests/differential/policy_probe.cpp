@@ -12,12 +12,12 @@
 //         "rewrite_table": "...", "statements": ["query SELECT", ...]}
 //
 // The session facts are built the way the proxy builds them (proxy/session.cpp,
-// proxy/session_policy.cpp): the sql_mode through policy::read_sql_mode (an
-// unsupported mode rejects every statement, rule "fail-closed", as the proxy does),
-// the charset name through policy::charset_class, the server flavour and version
-// through policy::read_server_version of --server-version (the greeting's string,
-// e.g. "10.11.14-MariaDB"). Production configuration: --prefix (default
-// "myproject_"), create_tables=false, enforce.
+// proxy/session_handshake.cpp, proxy/session_policy.cpp): the sql_mode through
+// policy::read_sql_mode (an unsupported mode rejects every statement, rule
+// "fail-closed", as the proxy does), the charset name through policy::charset_class,
+// the server flavour and version through policy::read_server_version of
+// --server-version (the greeting's string, e.g. "10.11.14-MariaDB"). Production
+// configuration: --prefix (default "myproject_"), create_tables=false, enforce.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>

@@ -1,0 +1,368 @@
+// The command loop and the response relay: each command is read from the client,
+// decided (session_policy.cpp), and its answer streams back from the server, packet
+// headers read on the way (OK packets re-encoded for clients without session tracking,
+// EOF status patched, LOCAL INFILE, COM_SET_OPTION). Also the proxy's own queries.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "proxy/protocol/constants.hpp"
+#include "proxy/protocol/generic_packets.hpp"
+#include "proxy/session.hpp"
+#include "proxy/session_internal.hpp"
+#include "proxy/worker.hpp"
+
+namespace djproxy::proxy {
+
+namespace cap = protocol::cap;
+using protocol::Bytes;
+using protocol::Command;
+using protocol::kHeaderSize;
+using protocol::kMaxPayload;
+using session_internal::kBufferSize;
+
+namespace {
+
+// Enables tracking of the state the policy depends on and, in the same statement,
+// makes the server report its current value (assigning a tracked variable reports it).
+constexpr std::string_view kStateTrackingQuery =
+    "SET @@session.session_track_schema=ON, "
+    "@@session.session_track_system_variables=CONCAT_WS(',', "
+    "NULLIF(@@session.session_track_system_variables,''), 'sql_mode,character_set_client'), "
+    "@@session.sql_mode=@@session.sql_mode, "
+    "@@session.character_set_client=@@session.character_set_client";
+
+// Commands that neither read nor change the session state the server tracks for the
+// proxy: they may go before the tracking statement, which a connection that only pings
+// (a pool's health check, a liveness probe) then never costs the server. COM_CHANGE_USER
+// and COM_RESET_CONNECTION reset the session, and tracking is asked for after them.
+bool leaves_session_state(Command command) {
+  switch (command) {
+    case Command::kPing:
+    case Command::kQuit:
+    case Command::kStatistics:
+    case Command::kChangeUser:
+    case Command::kResetConnection:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Awaitable<void> Session::command_loop() {
+  // Not `while (co_await …)`: GCC 12 miscompiles co_await in a loop condition.
+  for (;;) {
+    const bool more = co_await handle_command();
+    if (!more) co_return;
+  }
+}
+
+Awaitable<bool> Session::drain_internal_responses() {
+  while (internal_responses_ > 0) {
+    --internal_responses_;
+    const bool relayed = co_await relay_response(Command::kQuery, false);
+    if (!relayed) co_return false;
+  }
+  co_return true;
+}
+
+// Asks the server something on the proxy's own account; the answer is read, not
+// forwarded (internal_rows_ counts its rows).
+Awaitable<bool> Session::internal_query(std::string_view sql) {
+  const bool drained = co_await drain_internal_responses();
+  if (!drained) co_return false;
+  local_packet_.clear();
+  protocol::PacketBuilder builder(local_packet_);
+  auto writer = builder.writer();
+  writer.u8(static_cast<std::uint8_t>(Command::kQuery));
+  writer.bytes(sql);
+  builder.finish(0);
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  if (write_error) co_return false;
+  co_return co_await relay_response(Command::kQuery, false);
+}
+
+Awaitable<bool> Session::send_state_tracking_query() {
+  if (!(backend_capabilities_ & cap::kSessionTrack)) {
+    spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
+    co_return true;
+  }
+  local_packet_.clear();
+  protocol::PacketBuilder builder(local_packet_);
+  auto writer = builder.writer();
+  writer.u8(static_cast<std::uint8_t>(Command::kQuery));
+  writer.bytes(kStateTrackingQuery);
+  builder.finish(0);
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  if (write_error) co_return false;
+  ++internal_responses_;
+  co_return true;
+}
+
+Awaitable<bool> Session::handle_command() {
+  phase_ = Phase::kIdle;
+  if (worker_.draining()) co_return false;  // shutdown: the last command is answered
+  set_deadline(connection_->options.idle_timeout);
+  const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
+  if (!filled) co_return false;
+  phase_ = Phase::kBusy;
+  ++commands_;
+  deadline_ = Clock::time_point::max();
+  const auto header = protocol::read_header(client_buffer_.data());
+  if (header.sequence != 0) {
+    co_await send_client_error(header.sequence + 1, protocol::err::kNetPacketsOutOfOrder, "08S01",
+                               "djproxy: got packets out of order");
+    co_return false;
+  }
+  if (header.length == 0) {
+    co_await send_client_error(1, protocol::err::kUnknownCommand, "08S01", "djproxy: empty command packet");
+    co_return false;
+  }
+  const bool whole = header.length < kMaxPayload && kHeaderSize + header.length <= client_buffer_.capacity();
+  const std::size_t visible = whole ? kHeaderSize + header.length : client_buffer_.capacity();
+  const bool have_command = co_await fill(client_, client_buffer_, whole ? visible : kHeaderSize + 1);
+  if (!have_command) co_return false;
+  const auto command = static_cast<Command>(client_buffer_.data()[kHeaderSize]);
+  if (tracking_pending_ && !leaves_session_state(command)) {
+    // Its answer is read before the command is decided: the policy reads statements
+    // under the sql_mode that answer reports.
+    tracking_pending_ = false;
+    const bool tracking_sent = co_await send_state_tracking_query();
+    if (!tracking_sent) co_return false;
+  }
+  if (internal_responses_ > 0) {  // a coroutine call costs even when there is nothing to read
+    const bool drained = co_await drain_internal_responses();
+    if (!drained) co_return false;
+  }
+
+  const Bytes payload(client_buffer_.data() + kHeaderSize,
+                      std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
+  shared_.metrics.command(payload[0]);
+
+  // Every command goes through the policy; a rejected command is answered and the
+  // session goes on.
+  const Outcome outcome = co_await decide_and_forward(command, whole, visible);
+  meter_bytes();
+  if (outcome == Outcome::kClosed) co_return false;
+  if (outcome == Outcome::kAnswered) co_return true;
+
+  switch (command) {
+    case Command::kQuit:
+      co_return false;
+    case Command::kStmtClose:
+    case Command::kStmtSendLongData:
+      co_return true;  // no response
+    case Command::kChangeUser:
+      // The server resets the session: tracking settings too, so they are asked for again.
+      state_known_ = false;
+      co_return co_await relay_authentication(1, 1, true);
+    case Command::kResetConnection: {
+      const bool relayed = co_await relay_response(command, true);
+      if (!relayed) co_return false;
+      state_known_ = false;
+      forget_prepared();  // the server closes the session's prepared statements
+      // A pool resets a connection between borrowers: a token's migration ends with it.
+      if (migration_.kind == policy::MigrationKind::by_token) {
+        audit_migration(audit::Event::migration_end, "COM_RESET_CONNECTION");
+        migration_ = {};
+        migration_token_id_.clear();
+        set_migration_for_user();
+      }
+      tracking_pending_ = true;
+      co_return true;
+    }
+    default:
+      co_return co_await relay_response(command, true);
+  }
+}
+
+// Forwards one logical packet (a packet and its 16 MiB continuations) from one leg to
+// the other as it arrives, without holding more than the buffer.
+Awaitable<bool> Session::stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq) {
+  for (;;) {
+    const bool filled = co_await fill(from, buffer, kHeaderSize);
+    if (!filled) co_return false;
+    const auto header = protocol::read_header(buffer.data());
+    *last_seq = header.sequence;
+    std::uint64_t left = kHeaderSize + header.length;
+    while (left > 0) {
+      if (buffer.empty()) {
+        const bool filled = co_await fill(from, buffer, 1);
+        if (!filled) co_return false;
+      }
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
+      const auto write_error = co_await to.write(asio::buffer(buffer.data(), n));
+      if (write_error) co_return false;
+      buffer.consume(n);
+      left -= n;
+    }
+    if (header.length < kMaxPayload) co_return true;
+  }
+}
+
+Awaitable<bool> Session::discard_logical_packet(std::uint8_t* last_seq) {
+  for (;;) {
+    const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
+    if (!filled) co_return false;
+    const auto header = protocol::read_header(client_buffer_.data());
+    *last_seq = header.sequence;
+    std::uint64_t left = kHeaderSize + header.length;
+    while (left > 0) {
+      if (client_buffer_.empty()) {
+        const bool filled = co_await fill(client_, client_buffer_, 1);
+        if (!filled) co_return false;
+      }
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, client_buffer_.size()));
+      client_buffer_.consume(n);
+      left -= n;
+    }
+    if (header.length < kMaxPayload) co_return true;
+  }
+}
+
+// LOCAL INFILE: the client sends the file as packets ending with an empty one.
+Awaitable<bool> Session::relay_local_infile() {
+  for (;;) {
+    const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
+    if (!filled) co_return false;
+    const bool last = protocol::read_header(client_buffer_.data()).length == 0;
+    std::uint8_t seq = 0;
+    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &seq);
+    if (!streamed) co_return false;
+    if (last) co_return true;
+  }
+}
+
+// Streams the server's answer to the client. Runs of unchanged packets go out in one
+// gathered write per read; only OK packets a client cannot read as they are get
+// re-encoded. With `forward` false the answer is the proxy's own and only read.
+Awaitable<bool> Session::relay_response(Command command, bool forward) {
+  tracker_.start(command);
+  const bool client_tracks = (client_capabilities_ & cap::kSessionTrack) != 0;
+  std::size_t parsed = 0;       // bytes of the buffer already classified
+  std::uint64_t stream_left = 0;  // bytes of the current packet not yet in the buffer
+  bool done = false;
+  bool infile = false;
+  bool failed = false;          // the response is an ERR
+  internal_rows_ = 0;
+  segment_count_ = 0;
+  rewritten_.clear();
+
+  auto add_segment = [&](const void* data, std::size_t n) {
+    if (!forward || n == 0) return;
+    auto* bytes = static_cast<const std::uint8_t*>(data);
+    if (segment_count_ > 0) {
+      auto& last = segments_[segment_count_ - 1];
+      if (static_cast<const std::uint8_t*>(last.data()) + last.size() == bytes) {
+        last = asio::const_buffer(last.data(), last.size() + n);
+        return;
+      }
+    }
+    segments_[segment_count_++] = asio::const_buffer(bytes, n);
+  };
+
+  for (;;) {
+    while (segment_count_ < kMaxSegments - 1) {
+      std::uint8_t* at = server_buffer_.data() + parsed;
+      const std::size_t available = server_buffer_.size() - parsed;
+      if (stream_left > 0) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(stream_left, available));
+        if (n == 0) break;
+        add_segment(at, n);
+        parsed += n;
+        stream_left -= n;
+        continue;
+      }
+      if (done || infile || available < kHeaderSize) break;
+      const auto header = protocol::read_header(at);
+      if (header.length > 0 && available < kHeaderSize + 1) break;
+      const std::uint32_t needed = tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
+      if (kHeaderSize + needed > server_buffer_.capacity()) {
+        spdlog::warn("session {}: {}-byte status packet from the backend exceeds the buffer", id_, header.length);
+        co_return false;
+      }
+      if (available < kHeaderSize + needed) break;
+      const auto packet = tracker_.on_packet(header.length, Bytes(at + kHeaderSize, needed));
+      if (packet.verdict == protocol::ResponseTracker::Verdict::kProtocolError) {
+        spdlog::warn("session {}: unexpected packet from the backend in the answer to {} (length {}, first byte 0x{:02x})",
+                     id_, protocol::command_name(static_cast<std::uint8_t>(command)), header.length,
+                     header.length > 0 ? at[kHeaderSize] : 0);
+        co_return false;
+      }
+      const std::size_t packet_size = kHeaderSize + header.length;
+      failed = failed || packet.is_err;
+      if (packet.is_row) ++internal_rows_;
+      if (packet.statement_id && pending_prepare_) {
+        pending_prepare_->id = *packet.statement_id;
+        if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
+        prepared_.push_back(std::move(*pending_prepare_));
+        pending_prepare_.reset();
+      }
+      if (packet.ok) {
+        apply_ok(*packet.ok);
+        if (forward && client_needs_ok_rewrite(*packet.ok)) {
+          const std::size_t start = rewritten_.size();
+          protocol::PacketBuilder builder(rewritten_);
+          std::string body;
+          packet.ok->encode(body, false);
+          rewritten_.append(body);
+          builder.finish(at[3]);
+          add_segment(rewritten_.data() + start, rewritten_.size() - start);
+          parsed += packet_size;
+          done = packet.verdict == protocol::ResponseTracker::Verdict::kDone;
+          continue;
+        }
+      }
+      if (packet.is_eof && !client_tracks && header.length >= 5) {
+        at[kHeaderSize + 4] &= static_cast<std::uint8_t>(~(protocol::status::kSessionStateChanged >> 8));
+      }
+      const std::size_t take = std::min(available, packet_size);
+      add_segment(at, take);
+      parsed += take;
+      stream_left = packet_size - take;
+      done = packet.verdict == protocol::ResponseTracker::Verdict::kDone;
+      infile = packet.verdict == protocol::ResponseTracker::Verdict::kLocalInfile;
+    }
+
+    if (segment_count_ > 0) {
+      client_progress_deadline();
+      const auto write_error = co_await client_.write(std::span(segments_.data(), segment_count_));
+      deadline_ = Clock::time_point::max();  // the server may take its time; the client may not
+      if (write_error) co_return false;
+      segment_count_ = 0;
+    }
+    server_buffer_.consume(parsed);
+    parsed = 0;
+    rewritten_.clear();
+    if (done && stream_left == 0) {
+      if (command == Command::kSetOption && pending_multi_statements_ && !failed) {
+        multi_statements_ = *pending_multi_statements_;
+      }
+      pending_multi_statements_.reset();
+      if (pending_prepared_names_ && !failed) prepared_names_ = std::move(*pending_prepared_names_);
+      pending_prepared_names_.reset();
+      co_return true;
+    }
+    if (infile && stream_left == 0) {
+      const bool relayed_infile = co_await relay_local_infile();
+      if (!relayed_infile) co_return false;
+      tracker_.infile_sent();
+      infile = false;
+      continue;
+    }
+    // A partial packet near the end of the buffer moves to the front, so a status
+    // packet that must be seen whole always finds room.
+    if (server_buffer_.space_size() < kBufferSize / 4) server_buffer_.compact();
+    auto [ec, got] = co_await server_.read_some(asio::buffer(server_buffer_.space(), server_buffer_.space_size()));
+    if (ec) {
+      spdlog::info("session {}: backend connection lost in the answer to {}: {}", id_,
+                   protocol::command_name(static_cast<std::uint8_t>(command)), ec.message());
+      co_return false;
+    }
+    server_buffer_.commit(got);
+  }
+}
+
+}  // namespace djproxy::proxy
