@@ -129,6 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void remember_prepare(const policy::CommandDecision& decided, std::string_view sql);
   void forget_prepared();
   void forget_prepared(std::uint32_t statement_id);
+  Awaitable<bool> close_migration_statements();
+  void end_token_migration(std::string_view how);
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
@@ -206,6 +208,10 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kMaxPrepared = 64;
   std::vector<Prepared> prepared_;
   std::optional<Prepared> pending_prepare_;  // its id comes with the server's answer
+  // Statements prepared over the binary protocol in a token's migration: closed on the
+  // server when it ends, so what the token allowed cannot run after it.
+  static constexpr std::size_t kMaxMigrationStatements = 4096;
+  std::vector<std::uint32_t> migration_statements_;
   std::size_t internal_rows_ = 0;  // rows in the answer to the proxy's own query
 
   // Gathered output of relay_response: runs of the server buffer and rewritten packets.

@@ -143,6 +143,7 @@ void Session::remember_prepare(const policy::CommandDecision& decided, std::stri
 void Session::forget_prepared() {
   prepared_.clear();
   pending_prepare_.reset();
+  migration_statements_.clear();
 }
 
 void Session::forget_prepared(std::uint32_t statement_id) {

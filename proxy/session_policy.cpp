@@ -146,6 +146,12 @@ Awaitable<Session::Outcome> Session::forward_change_user(const protocol::ChangeU
 // streams). policy::decide_command decides; this only carries its Action out.
 Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
   refresh_policy();
+  if (command == Command::kStmtPrepare && migration_.kind == policy::MigrationKind::by_token &&
+      migration_statements_.size() >= kMaxMigrationStatements) {
+    // Their ids are what closes them when the migration ends; rather than lose one, end it.
+    if (!co_await close_migration_statements()) co_return Outcome::kClosed;
+    end_token_migration("ended: more statements prepared in it than djproxy keeps to close when it ends");
+  }
   if (!whole && is_statement(command)) co_return co_await stream_statement(command);
   // Only what has arrived: for a command larger than the buffer, its leading part.
   const Bytes payload(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
@@ -309,11 +315,8 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   };
   if (!token) {
     if (migration_.kind == policy::MigrationKind::by_token) {
-      spdlog::info("session {} user '{}': migration session ended (token {})", id_, user_, migration_token_id_);
-      audit_migration(audit::Event::migration_end, "SET @djproxy_migration = NULL");
-      migration_ = {};
-      migration_token_id_.clear();
-      set_migration_for_user();
+      if (!co_await close_migration_statements()) co_return Outcome::kClosed;
+      end_token_migration("SET @djproxy_migration = NULL");
     }
     co_return co_await answer_ok();
   }
@@ -332,12 +335,45 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
     const bool sent = co_await send_client_error(seq, protocol::err::kSpecificAccessDenied, "42000", check.message);
     co_return sent ? Outcome::kAnswered : Outcome::kClosed;
   }
+  if (migration_.kind == policy::MigrationKind::by_token) {
+    // A new token's scope replaces the old one's, and so do the statements it allows.
+    if (!co_await close_migration_statements()) co_return Outcome::kClosed;
+    end_token_migration("replaced by another token");
+  }
   migration_ = {policy::MigrationKind::by_token, check.token->scope};
   migration_token_id_ = check.token->id;
   spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
   shared_.metrics.migration_begun(admin::MigrationVia::token);
   audit_migration(audit::Event::migration_begin, check.token->note);
   co_return co_await answer_ok();
+}
+
+void Session::end_token_migration(std::string_view how) {
+  spdlog::info("session {} user '{}': migration session {} (token {})", id_, user_, how, migration_token_id_);
+  audit_migration(audit::Event::migration_end, how);
+  migration_ = {};
+  migration_token_id_.clear();
+  set_migration_for_user();
+}
+
+// COM_STMT_CLOSE has no answer, so the server leg stays in step with the client's
+// command; a client that executes one of these ids later gets the server's own
+// "unknown prepared statement handler".
+Awaitable<bool> Session::close_migration_statements() {
+  if (migration_statements_.empty()) co_return true;
+  local_packet_.clear();
+  for (const std::uint32_t id : migration_statements_) {
+    protocol::PacketBuilder builder(local_packet_);
+    auto writer = builder.writer();
+    writer.u8(static_cast<std::uint8_t>(Command::kStmtClose));
+    writer.u32(id);
+    builder.finish(0);
+    forget_prepared(id);
+  }
+  spdlog::info("session {}: closed the {} statement(s) prepared in the migration", id_, migration_statements_.size());
+  migration_statements_.clear();
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  co_return !write_error;
 }
 
 // A statement larger than the buffer: forwarded as it arrives and analysed on the

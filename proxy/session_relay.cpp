@@ -294,6 +294,10 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
       const std::size_t packet_size = kHeaderSize + header.length;
       failed = failed || packet.is_err;
       if (packet.is_row) ++internal_rows_;
+      if (packet.statement_id && command == Command::kStmtPrepare &&
+          migration_.kind == policy::MigrationKind::by_token) {
+        migration_statements_.push_back(*packet.statement_id);
+      }
       if (packet.statement_id && pending_prepare_) {
         pending_prepare_->id = *packet.statement_id;
         if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());

@@ -231,6 +231,41 @@ class StatementNames(_Base):
         self.assertIn("was not prepared in this session", args[1])
         self.assertFalse(table_exists(self.O, "pwn"))
 
+    def test_binary_statements_prepared_in_a_migration_end_with_it(self):
+        conn = connect(self.port, database=self.P)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(self.key),))
+        inside = raw_protocol.prepare(conn, "CREATE TABLE inside (a INT)")
+        self.assertEqual(raw_protocol.execute(conn, inside), 0)  # runs while the migration lasts
+        ended = raw_protocol.prepare(conn, "CREATE TABLE after_end (a INT)")
+        replaced = None
+        for end in ("SET @djproxy_migration = NULL", "SET @djproxy_migration = %s"):
+            with conn.cursor() as c:
+                if replaced is None:
+                    c.execute(end)
+                else:
+                    c.execute(end, (issue_token(self.key),))
+            for statement in (ended,) if replaced is None else (replaced,):
+                with self.assertRaises(pymysql.MySQLError) as cm:
+                    raw_protocol.execute(conn, statement)
+                self.assertEqual(cm.exception.args[0], ER_UNKNOWN_STMT_HANDLER, cm.exception.args)
+            if replaced is None:
+                # A second migration: its statement ends when another token replaces it.
+                with conn.cursor() as c:
+                    c.execute("SET @djproxy_migration = %s", (issue_token(self.key),))
+                replaced = raw_protocol.prepare(conn, "CREATE TABLE after_end (a INT)")
+        self.assertTrue(table_exists(self.P, "inside"))
+        self.assertFalse(table_exists(self.P, "after_end"))
+        # A statement prepared outside a migration is the client's to keep.
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = NULL")
+        plain = raw_protocol.prepare(conn, "SELECT 1")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(self.key),))
+            c.execute("SET @djproxy_migration = NULL")
+        self.assertEqual(raw_protocol.execute(conn, plain), 1)
+
 
 class RoutineBodies(_Base):
     BODIES = ("dyn1(q TEXT) EXECUTE IMMEDIATE q",
