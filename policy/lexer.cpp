@@ -76,8 +76,8 @@ bool Lexer::inside_string() const noexcept {
   }
 }
 
-// Between tokens: spaces and one-byte operators stay here, a name is read on to
-// its end; everything else is step()'s.
+// Between tokens: spaces and one-byte operators stay here, names, strings and
+// quoted names are read on to their ends; everything else is step()'s.
 const unsigned char* Lexer::run_normal(const unsigned char* p, const unsigned char* end) {
   while (p < end) {
     const unsigned char c = *p;
@@ -93,6 +93,11 @@ const unsigned char* Lexer::run_normal(const unsigned char* p, const unsigned ch
       ++p;
       if (st_ != St::word) return p;  // a lead byte, or refused
       p = run_word(p, end);
+      if (st_ != St::normal) return p;
+    } else if (c == '`' || c == '\'' || c == '"') {
+      open_quoted(c);
+      ++p;
+      p = st_ == St::qident ? run_quoted_name(p, end) : run_string(p, end);
       if (st_ != St::normal) return p;
     } else {
       if (step_normal_special(c)) ++p;

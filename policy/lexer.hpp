@@ -134,6 +134,15 @@ class Lexer {
     ident_sep_ = false;
     emit_punct(static_cast<char>(c));
   }
+  // A quote in state normal: a string, or a quoted name under its sql_mode.
+  void open_quoted(unsigned char c) noexcept {
+    last_adjacent_ok_ = false;
+    ident_sep_ = false;
+    begin_token();
+    quote_ = c;
+    target_ = Target::token;
+    st_ = (c == '`' || (c == '"' && opt_.sql_mode.ansi_quotes)) ? St::qident : St::str;
+  }
   // Whether `c` goes on with the unquoted word being read: a name byte, or the '.'
   // that makes a run of digits a decimal number.
   bool word_goes_on(unsigned char c) const noexcept {

@@ -204,18 +204,14 @@ bool Lexer::step(unsigned char c) {
 // State normal, a byte that is neither space nor a name byte nor an operator of
 // its own: quotes, comment openers, '.', '@', '*', and the bytes refused there.
 bool Lexer::step_normal_special(unsigned char c) {
+  if (c == '\'' || c == '"' || c == '`') {
+    open_quoted(c);
+    return true;
+  }
   const bool adjacent_name = last_adjacent_ok_;
   last_adjacent_ok_ = false;
   ident_sep_ = false;
   switch (c) {
-    case '\'':
-    case '"':
-    case '`':
-      begin_token();
-      quote_ = c;
-      target_ = Target::token;
-      st_ = (c == '`' || (c == '"' && opt_.sql_mode.ansi_quotes)) ? St::qident : St::str;
-      return true;
     case '.':
       if (adjacent_name) {
         emit_punct('.');

@@ -74,7 +74,9 @@ void Lexer::start_word(unsigned char c) {
 
 void Lexer::end_word() {
   const std::string_view w(buf_.data(), len_);
-  if (!word_forced_ident_ && word_is_number(w, word_all_digits_, truncated_))
+  // Only a word that begins with a digit can be a number: most words ask no more.
+  if (!word_forced_ident_ && is_digit(static_cast<unsigned char>(buf_[0])) &&
+      word_is_number(w, word_all_digits_, truncated_))
     emit(TokenKind::number);
   else
     emit(TokenKind::word);
