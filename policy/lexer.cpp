@@ -132,6 +132,19 @@ const unsigned char* Lexer::run_string(const unsigned char* p, const unsigned ch
   const unsigned char q = quote_;
   const bool esc = !opt_.sql_mode.no_backslash_escapes;
   const unsigned char e = esc ? '\\' : q;
+  if (len_ >= kStringCap && !multibyte_ && e != q) {
+    // Past the cap nothing more is kept: a blob's bulk only hops over escapes.
+    const auto* from = p;
+    while (true) {
+      while (p < end && *p != q && *p != e) ++p;
+      if (p + 1 < end && *p == e) {
+        p += 2;
+        continue;
+      }
+      break;
+    }
+    if (p != from) truncated_ = true;  // what any put would say
+  }
   const auto* s = p;
   while (true) {
     if (!multibyte_) {
