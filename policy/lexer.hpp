@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "policy/lexer_byte_class.hpp"
+#include "policy/short_copy.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
@@ -64,23 +66,88 @@ class Lexer {
   enum class Target : std::uint8_t { token, user_var };
 
   void fail(std::uint16_t code, std::string message);
-  void emit(TokenKind kind, char punct = 0);
-  void emit_punct(char c) { emit(TokenKind::punct, c); }
-  void emit_word();
-  void begin_token();
-  void put(unsigned char c, std::size_t cap);
-  void start_word(unsigned char c);
-  void decide_exec();
   // Refusals with a message: kept out of line, off the hot path.
   [[gnu::cold, gnu::noinline]] void swe7_letter(unsigned char c);
   [[gnu::cold, gnu::noinline]] void sysvar_high_byte();
   [[gnu::cold, gnu::noinline]] void user_var_high_byte();
-  bool is_lead(unsigned char c) const noexcept { return lead_[c] != 0; }
-  bool is_trail(unsigned char c) const noexcept { return trail_[c] != 0; }
-  void append(const unsigned char* from, std::size_t n, std::size_t cap);
-  // Processes one byte in the current state; returns false when the byte must be
-  // processed again in the new state.
+
+  // lexer_tokens.cpp: building tokens, and the one place each kind of token ends.
+  // step(), the fast paths in feed() and finish() end tokens only through these.
+  void emit(TokenKind kind, char punct = 0);
+  void emit_punct(char c) { emit(TokenKind::punct, c); }
+  void start_word(unsigned char c);
+  void end_word();               // a name or keyword, or a number spelled like a word
+  void end_number();             // digits with a '.' or an exponent
+  void end_number_before_e();    // "1.e" and no exponent: the 'e' begins a word
+  void end_number_e_sign();      // "1.e+" and no digit: number, word e, sign
+  void end_string();             // after the closing quote
+  void end_quoted_name();        // after the closing quote
+  void end_user_var();
+  void close_token();            // the token the state holds, as the end of input ends it
+  void put_escaped(unsigned char c);
+
+  // lexer_step.cpp and lexer_comments.cpp: one byte in the current state; false when
+  // the byte must be read again in the new state.
   bool step(unsigned char c);
+  bool step_normal_special(unsigned char c);
+  bool step_comment(unsigned char c);
+  void decide_exec();
+
+  // lexer.cpp: the fast paths, each consuming the bytes step() would consume
+  // without a change of state, and ending tokens through the helpers above.
+  const unsigned char* run_normal(const unsigned char* p, const unsigned char* end);
+  const unsigned char* run_word(const unsigned char* p, const unsigned char* end);
+  const unsigned char* run_string(const unsigned char* p, const unsigned char* end);
+  const unsigned char* run_quoted_name(const unsigned char* p, const unsigned char* end);
+
+  // What step() and the fast paths share, inline so the fast paths pay no call.
+  bool is_lead(unsigned char c) const noexcept { return (cls_[c] & lexer_bytes::kLead) != 0; }
+  bool is_trail(unsigned char c) const noexcept { return (cls_[c] & lexer_bytes::kTrail) != 0; }
+  void begin_token() noexcept {
+    len_ = 0;
+    truncated_ = false;
+  }
+  void put(unsigned char c, std::size_t cap) noexcept {
+    if (len_ < cap)
+      buf_[len_++] = static_cast<char>(c);
+    else
+      truncated_ = true;
+  }
+  void append(const unsigned char* from, std::size_t n, std::size_t cap) noexcept {
+    if (len_ < cap) {
+      const std::size_t k = n < cap - len_ ? n : cap - len_;
+      copy_short(buf_.data() + len_, reinterpret_cast<const char*>(from), k);
+      len_ += k;
+      if (k < n) truncated_ = true;
+    } else if (n > 0) {
+      truncated_ = true;
+    }
+  }
+  // Whitespace, and an operator byte that is a token by itself, in state normal.
+  void on_space() noexcept {
+    space_before_ = true;
+    ident_sep_ = false;
+    last_adjacent_ok_ = false;
+  }
+  void on_punct(unsigned char c) {
+    last_adjacent_ok_ = false;
+    ident_sep_ = false;
+    emit_punct(static_cast<char>(c));
+  }
+  // A quote in state normal: a string, or a quoted name under its sql_mode.
+  void open_quoted(unsigned char c) noexcept {
+    last_adjacent_ok_ = false;
+    ident_sep_ = false;
+    begin_token();
+    quote_ = c;
+    target_ = Target::token;
+    st_ = (c == '`' || (c == '"' && opt_.sql_mode.ansi_quotes)) ? St::qident : St::str;
+  }
+  // Whether `c` goes on with the unquoted word being read: a name byte, or the '.'
+  // that makes a run of digits a decimal number.
+  bool word_goes_on(unsigned char c) const noexcept {
+    return (cls_[c] & lexer_bytes::kIdent) || (c == '.' && word_all_digits_ && !word_forced_ident_);
+  }
 
   LexOptions opt_;
   TokenSink& sink_;
@@ -95,8 +162,7 @@ class Lexer {
   bool space_before_ = true;
   bool after_dot_ = false;
   bool ident_sep_ = false;   // '.' right after an identifier: next word is an identifier
-  bool last_was_name_ = false;  // last token was a word or quoted identifier
-  bool last_adjacent_ok_ = false;  // nothing between that name and the current byte
+  bool last_adjacent_ok_ = false;  // the last token was a name, with nothing since
   bool word_all_digits_ = false;
   bool word_forced_ident_ = false;
   bool sysvar_name_ = false;  // the word being read, or next, names a @@variable
@@ -109,10 +175,9 @@ class Lexer {
   int exec_digits_ = 0;
   char exp_sign_ = 0;
 
-  // byte classes of the client character set: static tables, chosen once
-  const std::uint8_t* lead_;
-  const std::uint8_t* trail_;
-  const std::uint8_t* ident_;
+  // the client character set: its byte classes, chosen once
+  const std::uint16_t* cls_;
+  bool multibyte_ = false;
 };
 
 }  // namespace djproxy::policy

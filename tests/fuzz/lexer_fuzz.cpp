@@ -1,4 +1,5 @@
-// libFuzzer target: the lexer never crashes, and its tokens do not depend on chunking.
+// libFuzzer target: the lexer never crashes, and its tokens depend neither on the
+// chunking nor on the fast paths (the state machine alone reads the same).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,6 +19,10 @@ struct Recorder final : TokenSink {
     s += t.after_dot ? 'd' : '-';
     s += t.space_before ? 's' : '-';
     s += t.quote ? t.quote : '-';
+    s += t.truncated ? 't' : '-';
+    s += t.reserved ? 'r' : '-';
+    s += static_cast<char>(static_cast<int>(t.kw) & 0xff);
+    s += static_cast<char>(static_cast<int>(t.kw) >> 8);
     s += t.text;
     tokens.push_back(std::move(s));
   }
@@ -49,7 +54,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Lexer b(o, parts);
   for (std::size_t i = 0; i < text.size(); i += step) b.feed(text.substr(i, step));
   b.finish();
+  LexOptions slow_options = o;
+  slow_options.fast_paths = false;
+  Recorder slow;
+  Lexer c(slow_options, slow);
+  c.feed(text);
+  c.finish();
   if (a.failed() != b.failed() || a.error() != b.error()) __builtin_trap();
-  if (!a.failed() && whole.tokens != parts.tokens) __builtin_trap();
+  if (a.failed() != c.failed() || a.error() != c.error()) __builtin_trap();
+  if (!a.failed() && (whole.tokens != parts.tokens || whole.tokens != slow.tokens)) __builtin_trap();
   return 0;
 }

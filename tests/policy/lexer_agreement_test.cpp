@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "policy/lexer.hpp"
+#include "tests/policy/lexer_readings.hpp"
 
 namespace djproxy::policy::test {
 namespace {
@@ -407,6 +408,7 @@ TEST_P(LexerAgreement, ReadsAsTheServer) {
   LexOptions slow = o;
   slow.fast_paths = false;
   EXPECT_EQ(lex(r.bytes, slow), r.expect) << "without the fast paths";
+  expect_readings_agree(r.bytes, o);  // every token field, not only the text
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, LexerAgreement, ::testing::ValuesIn(kRows), [](const auto& info) {
@@ -596,6 +598,7 @@ TEST(LexerChunking, FastPathsAndStateMachineAgree) {
     LexOptions slow = o;
     slow.fast_paths = false;
     EXPECT_EQ(lex(q, slow), whole) << shown << " without the fast paths";
+    expect_readings_agree(q, o, next());
   }
 }
 
