@@ -39,7 +39,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     if (t.kind == TokenKind::user_var && !names_token && strict::ieq(t.text, "djproxy_migration")) names_token = true;
     reader->on_token(t);
     strict.on_token(t);
-    routine.on_token(t);
+    if (routine.listening()) routine.on_token(t);
   }
 
   // The allow-list reader's verdict and references join what the reader found.
@@ -84,10 +84,11 @@ struct StreamingAnalyser::Impl final : TokenSink {
 
   void end_statement(bool more = true) {
     if (!reader->empty()) {
-      // Read straight into its place in the list: a StatementInfo is costly to move.
+      // Moved once, straight into its place in the list: a StatementInfo is costly to move.
       const bool keep = statements.size() < kMaxStatements;
       std::optional<StatementInfo> dropped;
-      StatementInfo& info = keep ? statements.emplace_back(reader->finish()) : dropped.emplace(reader->finish());
+      StatementInfo& info = keep ? statements.emplace_back(std::move(reader->finish()))
+                                 : dropped.emplace(std::move(reader->finish()));
       merge(info, strict.finish());
       merge_body(info, routine.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;

@@ -342,7 +342,7 @@ void StatementReader::head(const Token& t) {
   }
 }
 
-StatementInfo StatementReader::finish() {
+StatementInfo& StatementReader::finish() {
   if (!failed() && phase_ != Phase::ignore) {
     if (pend_dot_) reject("name expected after '.'", codes::parse_error);
     if (!failed()) flush_name(nullptr);
@@ -392,7 +392,7 @@ StatementInfo StatementReader::finish() {
   if (failed()) {
     info_.kind = info_.kind == StatementKind::empty ? StatementKind::unknown : info_.kind;
   }
-  return std::move(info_);
+  return info_;
 }
 
 }  // namespace djproxy::policy

@@ -26,7 +26,8 @@ class StatementReader {
                   const std::optional<std::string>& current_schema, int nesting);
 
   void on_token(const Token& t);
-  StatementInfo finish();
+  // The result stays the reader's: the caller moves it straight into its place.
+  StatementInfo& finish();
   bool empty() const noexcept { return tokens_ == 0; }
 
  private:

@@ -71,12 +71,13 @@ void StrictReader::on_token(const Token& t) {
   // Follow INSERT/REPLACE ... VALUES at depth 0, so that a row list of any length
   // is checked in chunks instead of buffered whole.
   const bool w = t.kind == TokenKind::word && !t.after_dot;
+  // The lexer looked every word up: its keyword id stands for a comparison of its text.
   if (toks_.empty()) {
-    insert_ = w && (strict::ieq(t.text, "INSERT") || strict::ieq(t.text, "REPLACE"));
-    show_ = w && strict::ieq(t.text, "SHOW");
+    insert_ = w && (t.kw == Kw::INSERT || t.kw == Kw::REPLACE);
+    show_ = w && t.kw == Kw::SHOW;
   } else if (insert_ && depth_ == 0 && w) {
-    if (strict::ieq(t.text, "SELECT") || strict::ieq(t.text, "WITH")) saw_select_ = true;
-    if (!saw_select_ && rows_start_ == 0 && (strict::ieq(t.text, "VALUES") || strict::ieq(t.text, "VALUE")))
+    if (t.kw == Kw::SELECT || t.kw == Kw::WITH) saw_select_ = true;
+    if (!saw_select_ && rows_start_ == 0 && (t.kw == Kw::VALUES || t.kw == Kw::VALUE))
       rows_start_ = toks_.size() + 1;
     else if (rows_start_ != 0)
       insert_ = false;  // ON DUPLICATE KEY UPDATE, RETURNING: the rows have ended
