@@ -5,8 +5,6 @@
 // file of their own (statement_reader_*.cpp).
 #include "policy/statement_reader.hpp"
 
-#include <algorithm>
-
 #include "policy/statement_reader_words.hpp"
 
 namespace djproxy::policy {
@@ -374,8 +372,8 @@ StatementInfo& StatementReader::finish() {
     }
   }
   if (!failed()) {
-    for (const auto& c : candidates_)
-      if (std::find(declared_.begin(), declared_.end(), c) == declared_.end()) add_schema(c, Access::read);
+    for (std::size_t i = 0; i < candidates_.size(); ++i)
+      if (!declared_.contains(candidates_[i])) add_schema(candidates_[i], Access::read);
   }
   // DELETE and UPDATE of ~lineage rows, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
   // into it: each can remove or change the lineage of existing user tables.

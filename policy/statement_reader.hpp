@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/name_arena.hpp"
 #include "policy/small_vector.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
@@ -136,8 +137,8 @@ class StatementReader {
   bool alias_next_ = false;
   bool sysvar_name_ = false;
 
-  SmallVector<std::string, 4> candidates_;  // qualifiers seen in expressions: a.b
-  SmallVector<std::string, 8> declared_;    // table names, aliases, CTE names
+  NameList<4> candidates_;  // qualifiers seen in expressions: a.b
+  NameList<8> declared_;    // table names, aliases, CTE names
 
   // statement-specific state
   bool temporary_ = false;

@@ -1,6 +1,6 @@
 #include "policy/strict_reader.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 #include "policy/strict_parser.hpp"
 
@@ -8,21 +8,17 @@ namespace djproxy::policy {
 
 StrictReader::StrictReader(const PolicyConfig& config) : config_(config) { toks_.reserve(96); }
 
-void NameArena::grow(std::size_t need) {
-  std::size_t cap = cap_;
-  while (cap < need) cap *= 2;
-  auto bigger = std::make_unique_for_overwrite<char[]>(cap);
-  std::memcpy(bigger.get(), data_, size_);
-  heap_ = std::move(bigger);
-  data_ = heap_.get();
-  cap_ = cap;
-}
-
 void StrictReader::reset(const std::optional<std::string>& current_schema) {
   current_ = &current_schema;
   toks_.clear();
   arena_.clear();
-  result_ = StrictResult{};
+  // Field by field: assigning a fresh StrictResult costs a string and a vector built and dropped.
+  result_.ok = true;
+  result_.why.clear();
+  result_.code = codes::not_supported;
+  result_.head_only = false;
+  result_.lineage_rows = StrictResult::LineageRows::none;
+  result_.schemas.clear();
   overflow_ = false;
   depth_ = 0;
   insert_ = false;
