@@ -230,6 +230,12 @@ bool in_migration_scope(std::string_view schema, const Migration& migration, con
   return false;
 }
 
+bool picks_bookkeeping_lineage_rows(std::span<const NameEquals> condition) {
+  for (const NameEquals& c : condition)
+    if (ieq(c.name, "table_name") && !c.value.empty() && c.value[0] == '~') return true;
+  return false;
+}
+
 Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,
                 const PolicyConfig& config) {
   // The loop below, for one statement, returns its decision (see decide_one): built

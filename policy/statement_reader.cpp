@@ -11,8 +11,9 @@ namespace djproxy::policy {
 using namespace reader_words;
 
 StatementReader::StatementReader(const SessionState& state, const PolicyConfig& config,
-                                 const std::optional<std::string>& current_schema, int nesting)
-    : state_(state), config_(config), current_(current_schema), nesting_(nesting) {
+                                 const std::optional<std::string>& current_schema, int nesting,
+                                 NestedAnalysis analyse_nested)
+    : state_(state), config_(config), current_(current_schema), nesting_(nesting), analyse_nested_(analyse_nested) {
   frames_.push_back(Frame{});
 }
 
@@ -380,9 +381,10 @@ StatementInfo& StatementReader::finish() {
   if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD)) {
     for (const auto& o : info_.objects)
       if (o.access == Access::write && (ieq(o.name, "~lineage"))) info_.lineage_delete = true;
-    info_.lineage_condition_bookkeeping_only = info_.lineage_delete && (delete_stmt_ || update_stmt_) &&
-                                               info_.objects.size() == 1 && capturing_ && !capture_overflow_ &&
-                                               lineage_condition_ok();
+    // Which rows the condition picks is the rules' judgement (rules.hpp): here only its reading.
+    if (info_.lineage_delete && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && capturing_ &&
+        !capture_overflow_)
+      read_row_condition();
   }
   if (!failed() && create_table_) info_.create_plain = had_defs_ && !create_like_or_select_;
   if (!failed() && literal_seen_) nested(literal_, verb_ == Kw::PREPARE ? "PREPARE" : "EXECUTE IMMEDIATE");
