@@ -40,7 +40,7 @@ class StatementReader {
   // After finish(), for a DELETE or UPDATE of ~lineage rows of one table whose WHERE
   // condition is only `name = 'text'` conjuncts joined by AND: those conjuncts. Empty
   // otherwise (a condition always has one).
-  std::span<const NameEquals> row_condition() const noexcept { return {row_condition_.begin(), row_condition_.end()}; }
+  std::span<const NameEquals> row_condition() const noexcept { return row_condition_; }
   bool empty() const noexcept { return tokens_ == 0; }
 
  private:
@@ -178,9 +178,11 @@ class StatementReader {
   bool definer_skip_ = false;
   bool capturing_ = false;
   bool capture_overflow_ = false;
-  SmallVector<CapturedToken, 16> where_;  // DELETE / UPDATE ... WHERE only
+  // Heap vectors, empty for every other statement: an inline array would be initialised
+  // for each one.
+  std::vector<CapturedToken> where_;  // DELETE / UPDATE ... WHERE only
   NameArena where_text_;
-  SmallVector<NameEquals, 4> row_condition_;
+  std::vector<NameEquals> row_condition_;
   // dynamic SQL and the migration token
   std::string literal_;
   bool literal_seen_ = false;

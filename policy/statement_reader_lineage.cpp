@@ -13,6 +13,7 @@ void StatementReader::capture(const Token& t) {
     capture_overflow_ = true;
     return;
   }
+  if (where_.empty()) where_.reserve(16);
   where_.push_back(CapturedToken{t.kind, t.punct, t.after_dot ? Kw::none : t.kw, t.truncated,
                                  static_cast<std::uint32_t>(where_text_.size()),
                                  static_cast<std::uint32_t>(t.text.size())});
@@ -28,7 +29,7 @@ void StatementReader::read_row_condition() {
     while (i < where_.size() && where_[i].kind == TokenKind::punct && (where_[i].punct == '(' || where_[i].punct == ')'))
       ++i;
   };
-  SmallVector<NameEquals, 4> pairs;
+  std::vector<NameEquals> pairs;
   while (true) {
     skip_parens();
     if (i + 3 > where_.size()) return;
@@ -60,7 +61,7 @@ void StatementReader::read_row_condition() {
     }
     return;
   }
-  for (const NameEquals& p : pairs) row_condition_.push_back(p);
+  row_condition_ = std::move(pairs);
 }
 
 }  // namespace djproxy::policy
