@@ -19,6 +19,12 @@ LexOptions lex_options(const SessionState& s) {
   return LexOptions{s.sql_mode, s.flavour, s.server_version, s.charset};
 }
 
+// The text of PREPARE / EXECUTE IMMEDIATE, read as a packet of its own (the readers'
+// NestedAnalysis).
+std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,
+                                          const PolicyConfig& config,
+                                          const std::optional<std::string>& current_schema, int nesting);
+
 }  // namespace
 
 struct StreamingAnalyser::Impl final : TokenSink {
@@ -26,7 +32,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
        std::optional<std::string> current)
       : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
         lexer(lex_options(s), *this), strict(c), routine(c) {
-    reader.emplace(state, config, this->current, nesting);
+    reader.emplace(state, config, this->current, nesting, &analyse_nested);
     strict.reset(this->current);
     routine.reset(this->current);
   }
@@ -39,7 +45,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     if (t.kind == TokenKind::user_var && !names_token && strict::ieq(t.text, "djproxy_migration")) names_token = true;
     reader->on_token(t);
     strict.on_token(t);
-    routine.on_token(t);
+    if (routine.listening()) routine.on_token(t);
   }
 
   // The allow-list reader's verdict and references join what the reader found.
@@ -84,10 +90,13 @@ struct StreamingAnalyser::Impl final : TokenSink {
 
   void end_statement(bool more = true) {
     if (!reader->empty()) {
-      // Read straight into its place in the list: a StatementInfo is costly to move.
+      // Moved once, straight into its place in the list: a StatementInfo is costly to move.
       const bool keep = statements.size() < kMaxStatements;
       std::optional<StatementInfo> dropped;
-      StatementInfo& info = keep ? statements.emplace_back(reader->finish()) : dropped.emplace(reader->finish());
+      StatementInfo& info = keep ? statements.emplace_back(std::move(reader->finish()))
+                                 : dropped.emplace(std::move(reader->finish()));
+      if (const auto condition = reader->row_condition(); !condition.empty())
+        info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
       merge(info, strict.finish());
       merge_body(info, routine.finish());
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
@@ -95,7 +104,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       if (!keep) too_many = true;
     }
     if (more) {
-      reader.emplace(state, config, current, nesting);
+      reader.emplace(state, config, current, nesting, &analyse_nested);
       strict.reset(current);
       routine.reset(current);
     }
@@ -274,6 +283,8 @@ Analysis analyse(std::string_view sql, const SessionState& state, const PolicyCo
   return conclude(impl);
 }
 
+namespace {
+
 std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,
                                           const PolicyConfig& config,
                                           const std::optional<std::string>& current_schema, int nesting) {
@@ -283,6 +294,8 @@ std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionSt
   std::erase_if(out, [](const StatementInfo& s) { return s.kind == StatementKind::empty; });
   return out;
 }
+
+}  // namespace
 
 Decision check_schema(std::string_view schema, SchemaCommand command, const SessionState& state,
                       const PolicyConfig& config) {

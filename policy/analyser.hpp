@@ -25,7 +25,7 @@ class StreamingAnalyser {
   void feed(std::string_view chunk);
   Analysis finish();
 
-  struct Impl;  // opaque; public only so the nested-analysis helper can reuse it
+  struct Impl;  // opaque; public only so that analyser.cpp's helpers (the nested analysis) can use it
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -28,6 +28,9 @@ class RoutineBody {
   // current_schema must stay unchanged until finish().
   void reset(const std::optional<std::string>& current_schema);
   void on_token(const Token& t);
+  // Whether on_token can still change the result: false once the head shows no stored
+  // program (almost every statement), so that the caller skips the call.
+  bool listening() const noexcept { return stage_ != Stage::inactive && stage_ != Stage::refused; }
   // nullopt: the statement defines no stored program body. Otherwise the body's
   // reading (ok = false with why: the definition or its body is not read).
   std::optional<StrictResult> finish();

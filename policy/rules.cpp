@@ -155,6 +155,9 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
 // rather than moved there (a Decision is seven strings).
 Decision decide_one(const StatementInfo& s, const SessionState& state, const PolicyConfig& config) {
   Decision d = decide_read(s, state, config);
+  // decide() returns a packet's only statement's decision as it is, and the loop's
+  // plain allow is the default Decision: decide_read returns a plain allow only as `{}`.
+  assert(d.verdict != Verdict::allow || d.audit || d == Decision{});
   if (config.create_tables || state.migration.kind != MigrationKind::none) return d;
   if (d.verdict != Verdict::allow) return d;
   if (!s.strict_refusal.empty()) {
@@ -227,15 +230,17 @@ bool in_migration_scope(std::string_view schema, const Migration& migration, con
   return false;
 }
 
+bool picks_bookkeeping_lineage_rows(std::span<const NameEquals> condition) {
+  for (const NameEquals& c : condition)
+    if (ieq(c.name, "table_name") && !c.value.empty() && c.value[0] == '~') return true;
+  return false;
+}
+
 Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,
                 const PolicyConfig& config) {
-  if (statements.size() == 1) {
-    // The loop below, for one statement, returns its decision, or the default one when
-    // that is a plain allow; decide_read returns a plain allow only as `{}`, the default.
-    Decision d = decide_one(statements.front(), state, config);
-    assert(d.verdict != Verdict::allow || d.audit || d == Decision{});
-    return d;
-  }
+  // The loop below, for one statement, returns its decision (see decide_one): built
+  // here in the caller's object, never moved.
+  if (statements.size() == 1) return decide_one(statements.front(), state, config);
   std::size_t real = 0;
   for (const auto& s : statements)
     if (s.kind != StatementKind::empty) ++real;

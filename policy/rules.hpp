@@ -1,6 +1,7 @@
 // The rules: from what was read to one decision for the packet.
 #pragma once
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -14,6 +15,12 @@ bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& 
 
 // Whether `schema` matches a migration scope pattern (exact name or "prefix*").
 bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config);
+
+// DataJoint's bookkeeping: whether a DELETE or UPDATE of `~lineage` rows, by the
+// `name = 'text'` conjuncts of its condition, picks only rows of a bookkeeping table
+// (`table_name = '~...'`). Those may go outside a migration: populate(reserve_jobs=True)
+// deletes them right after creating its job queue.
+bool picks_bookkeeping_lineage_rows(std::span<const NameEquals> condition);
 
 // The decision for a whole packet, as enforced (dry-run is applied by the caller).
 Decision decide(const std::vector<StatementInfo>& statements, const SessionState& state,

@@ -5,16 +5,15 @@
 // file of their own (statement_reader_*.cpp).
 #include "policy/statement_reader.hpp"
 
-#include <algorithm>
-
 #include "policy/statement_reader_words.hpp"
 
 namespace djproxy::policy {
 using namespace reader_words;
 
 StatementReader::StatementReader(const SessionState& state, const PolicyConfig& config,
-                                 const std::optional<std::string>& current_schema, int nesting)
-    : state_(state), config_(config), current_(current_schema), nesting_(nesting) {
+                                 const std::optional<std::string>& current_schema, int nesting,
+                                 NestedAnalysis analyse_nested)
+    : state_(state), config_(config), current_(current_schema), nesting_(nesting), analyse_nested_(analyse_nested) {
   frames_.push_back(Frame{});
 }
 
@@ -342,7 +341,7 @@ void StatementReader::head(const Token& t) {
   }
 }
 
-StatementInfo StatementReader::finish() {
+StatementInfo& StatementReader::finish() {
   if (!failed() && phase_ != Phase::ignore) {
     if (pend_dot_) reject("name expected after '.'", codes::parse_error);
     if (!failed()) flush_name(nullptr);
@@ -374,17 +373,18 @@ StatementInfo StatementReader::finish() {
     }
   }
   if (!failed()) {
-    for (const auto& c : candidates_)
-      if (std::find(declared_.begin(), declared_.end(), c) == declared_.end()) add_schema(c, Access::read);
+    for (std::size_t i = 0; i < candidates_.size(); ++i)
+      if (!declared_.contains(candidates_[i])) add_schema(candidates_[i], Access::read);
   }
   // DELETE and UPDATE of ~lineage rows, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
   // into it: each can remove or change the lineage of existing user tables.
   if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD)) {
     for (const auto& o : info_.objects)
       if (o.access == Access::write && (ieq(o.name, "~lineage"))) info_.lineage_delete = true;
-    info_.lineage_condition_bookkeeping_only = info_.lineage_delete && (delete_stmt_ || update_stmt_) &&
-                                               info_.objects.size() == 1 && capturing_ && !capture_overflow_ &&
-                                               lineage_condition_ok();
+    // Which rows the condition picks is the rules' judgement (rules.hpp): here only its reading.
+    if (info_.lineage_delete && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && capturing_ &&
+        !capture_overflow_)
+      read_row_condition();
   }
   if (!failed() && create_table_) info_.create_plain = had_defs_ && !create_like_or_select_;
   if (!failed() && literal_seen_) nested(literal_, verb_ == Kw::PREPARE ? "PREPARE" : "EXECUTE IMMEDIATE");
@@ -392,7 +392,7 @@ StatementInfo StatementReader::finish() {
   if (failed()) {
     info_.kind = info_.kind == StatementKind::empty ? StatementKind::unknown : info_.kind;
   }
-  return std::move(info_);
+  return info_;
 }
 
 }  // namespace djproxy::policy

@@ -5,15 +5,24 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "policy/name_arena.hpp"
 #include "policy/small_vector.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
 namespace djproxy::policy {
+
+// Reads the text of PREPARE / EXECUTE IMMEDIATE as a packet of its own: the analyser
+// injects itself, so that the reader does not depend on it.
+using NestedAnalysis = std::vector<StatementInfo> (*)(std::string_view text, const SessionState& state,
+                                                      const PolicyConfig& config,
+                                                      const std::optional<std::string>& current_schema,
+                                                      int nesting);
 
 class StatementReader {
  public:
@@ -23,10 +32,15 @@ class StatementReader {
 
   // current_schema must stay unchanged until finish().
   StatementReader(const SessionState& state, const PolicyConfig& config,
-                  const std::optional<std::string>& current_schema, int nesting);
+                  const std::optional<std::string>& current_schema, int nesting, NestedAnalysis analyse_nested);
 
   void on_token(const Token& t);
-  StatementInfo finish();
+  // The result stays the reader's: the caller moves it straight into its place.
+  StatementInfo& finish();
+  // After finish(), for a DELETE or UPDATE of ~lineage rows of one table whose WHERE
+  // condition is only `name = 'text'` conjuncts joined by AND: those conjuncts. Empty
+  // otherwise (a condition always has one).
+  std::span<const NameEquals> row_condition() const noexcept { return row_condition_; }
   bool empty() const noexcept { return tokens_ == 0; }
 
  private:
@@ -68,7 +82,8 @@ class StatementReader {
     char punct = 0;
     Kw kw = Kw::none;
     bool truncated = false;
-    std::string text;
+    std::uint32_t off = 0;  // text in where_text_
+    std::uint32_t len = 0;
   };
 
   // statement_reader.cpp: the frame, dispatch, the heads of the short verbs, finish()
@@ -98,12 +113,13 @@ class StatementReader {
   void set_part(int i, std::string_view text);
   // statement_reader_lineage.cpp
   void capture(const Token& t);
-  bool lineage_condition_ok() const;
+  void read_row_condition();
 
   const SessionState& state_;
   const PolicyConfig& config_;
   const std::optional<std::string>& current_;
   int nesting_;
+  NestedAnalysis analyse_nested_;
   StatementInfo info_;
 
   enum class Phase : std::uint8_t { head, body, ignore };
@@ -135,8 +151,8 @@ class StatementReader {
   bool alias_next_ = false;
   bool sysvar_name_ = false;
 
-  SmallVector<std::string, 4> candidates_;  // qualifiers seen in expressions: a.b
-  SmallVector<std::string, 8> declared_;    // table names, aliases, CTE names
+  NameList<4> candidates_;  // qualifiers seen in expressions: a.b
+  NameList<8> declared_;    // table names, aliases, CTE names
 
   // statement-specific state
   bool temporary_ = false;
@@ -162,7 +178,11 @@ class StatementReader {
   bool definer_skip_ = false;
   bool capturing_ = false;
   bool capture_overflow_ = false;
-  std::vector<CapturedToken> where_;  // DELETE ... WHERE only
+  // Heap vectors, empty for every other statement: an inline array would be initialised
+  // for each one.
+  std::vector<CapturedToken> where_;  // DELETE / UPDATE ... WHERE only
+  NameArena where_text_;
+  std::vector<NameEquals> row_condition_;
   // dynamic SQL and the migration token
   std::string literal_;
   bool literal_seen_ = false;
@@ -172,10 +192,5 @@ class StatementReader {
   bool defs_pending_ = false;
   bool had_defs_ = false;
 };
-
-// Implemented by the analyser: reads the text of PREPARE / EXECUTE IMMEDIATE.
-std::vector<StatementInfo> analyse_nested(std::string_view text, const SessionState& state,
-                                          const PolicyConfig& config,
-                                          const std::optional<std::string>& current_schema, int nesting);
 
 }  // namespace djproxy::policy

@@ -3,8 +3,6 @@
 // schema references a name becomes.
 #include "policy/statement_reader.hpp"
 
-#include <algorithm>
-
 #include "policy/lexer.hpp"
 #include "policy/short_copy.hpp"
 #include "policy/statement_reader_words.hpp"
@@ -13,9 +11,9 @@ namespace djproxy::policy {
 using namespace reader_words;
 
 void StatementReader::declare(std::string_view name) {
-  if (std::find(declared_.begin(), declared_.end(), name) != declared_.end()) return;
+  if (declared_.contains(name)) return;
   if (declared_.size() >= kMaxRefs) return reject("too many table names in one statement");
-  declared_.push_back(std::string(name));
+  declared_.push_back(name);
 }
 
 void StatementReader::set_part(int i, std::string_view text) {
@@ -338,9 +336,9 @@ void StatementReader::flush_name(const Token* next) {
     }
     if (n == 3) add_object(p0, p1, Access::read);  // db.table.column
     else if (n == 2) {
-      if (std::find(candidates_.begin(), candidates_.end(), p0) == candidates_.end()) {
+      if (!candidates_.contains(p0)) {
         if (candidates_.size() >= kMaxRefs) return reject("too many qualified names in one statement");
-        candidates_.push_back(std::string(p0));
+        candidates_.push_back(p0);
       }
     }
     return;

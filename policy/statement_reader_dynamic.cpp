@@ -68,7 +68,7 @@ void StatementReader::dynamic_head(const Token& t) {
 
 void StatementReader::nested(const std::string& text, const char* verb) {
   if (nesting_ >= kMaxNesting) return reject("dynamic SQL nested too deeply");
-  auto inner = analyse_nested(text, state_, config_, current_, nesting_ + 1);
+  auto inner = analyse_nested_(text, state_, config_, current_, nesting_ + 1);
   if (inner.size() != 1) return reject(std::string(verb) + " text must hold exactly one statement");
   StatementInfo s = std::move(inner.front());
   if (s.migration_token) return reject("@djproxy_migration may only be set by a statement of its own");

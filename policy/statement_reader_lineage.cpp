@@ -1,6 +1,6 @@
-// DELETE / UPDATE of ~lineage rows: the WHERE condition is captured token by
-// token, and accepted only as `name = 'text'` conjuncts of which one picks the
-// rows of a bookkeeping table (table_name = '~...').
+// DELETE / UPDATE of ~lineage rows: the WHERE condition is captured token by token
+// and read as `name = 'text'` conjuncts joined by AND, the one shape the rules judge
+// (rules.hpp: whether it picks only a bookkeeping table's rows).
 #include "policy/statement_reader.hpp"
 
 #include "policy/statement_reader_words.hpp"
@@ -14,28 +14,31 @@ void StatementReader::capture(const Token& t) {
     return;
   }
   if (where_.empty()) where_.reserve(16);
-  where_.push_back(CapturedToken{t.kind, t.punct, t.after_dot ? Kw::none : t.kw, t.truncated, std::string(t.text)});
+  where_.push_back(CapturedToken{t.kind, t.punct, t.after_dot ? Kw::none : t.kw, t.truncated,
+                                 static_cast<std::uint32_t>(where_text_.size()),
+                                 static_cast<std::uint32_t>(t.text.size())});
+  where_text_.append(t.text.data(), t.text.size());
 }
 
-bool StatementReader::lineage_condition_ok() const {
-  // Accepts: conjuncts joined by AND (parentheses ignored), each `name = 'text'`,
-  // at least one of them `table_name = '~...'`.
-  bool bookkeeping = false;
+void StatementReader::read_row_condition() {
+  // Conjuncts joined by AND (parentheses ignored), each `name = 'text'` or `'text' = name`
+  // with the whole text read; anything else leaves row_condition_ empty.
+  const auto text = [&](const CapturedToken& c) { return std::string_view(where_text_.data() + c.off, c.len); };
   std::size_t i = 0;
   const auto skip_parens = [&] {
     while (i < where_.size() && where_[i].kind == TokenKind::punct && (where_[i].punct == '(' || where_[i].punct == ')'))
       ++i;
   };
-  i = 0;
+  std::vector<NameEquals> pairs;
   while (true) {
     skip_parens();
-    if (i + 3 > where_.size()) return false;
+    if (i + 3 > where_.size()) return;
     const auto& a = where_[i];
     const auto& eq = where_[i + 1];
     const auto& b = where_[i + 2];
     const bool a_name = a.kind == TokenKind::quoted_ident || (a.kind == TokenKind::word && a.kw == Kw::none);
     const bool b_name = b.kind == TokenKind::quoted_ident || (b.kind == TokenKind::word && b.kw == Kw::none);
-    if (!(eq.kind == TokenKind::punct && eq.punct == '=')) return false;
+    if (!(eq.kind == TokenKind::punct && eq.punct == '=')) return;
     const CapturedToken* name = nullptr;
     const CapturedToken* value = nullptr;
     if (a_name && b.kind == TokenKind::string) {
@@ -45,10 +48,10 @@ bool StatementReader::lineage_condition_ok() const {
       name = &b;
       value = &a;
     } else {
-      return false;
+      return;
     }
-    if (value->truncated) return false;
-    if (ieq(name->text, "table_name") && !value->text.empty() && value->text[0] == '~') bookkeeping = true;
+    if (value->truncated) return;
+    pairs.push_back(NameEquals{text(*name), text(*value)});
     i += 3;
     skip_parens();
     if (i == where_.size()) break;
@@ -56,9 +59,9 @@ bool StatementReader::lineage_condition_ok() const {
       ++i;
       continue;
     }
-    return false;
+    return;
   }
-  return bookkeeping;
+  row_condition_ = std::move(pairs);
 }
 
 }  // namespace djproxy::policy

@@ -1,6 +1,6 @@
 #include "policy/strict_reader.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 #include "policy/strict_parser.hpp"
 
@@ -8,21 +8,17 @@ namespace djproxy::policy {
 
 StrictReader::StrictReader(const PolicyConfig& config) : config_(config) { toks_.reserve(96); }
 
-void NameArena::grow(std::size_t need) {
-  std::size_t cap = cap_;
-  while (cap < need) cap *= 2;
-  auto bigger = std::make_unique_for_overwrite<char[]>(cap);
-  std::memcpy(bigger.get(), data_, size_);
-  heap_ = std::move(bigger);
-  data_ = heap_.get();
-  cap_ = cap;
-}
-
 void StrictReader::reset(const std::optional<std::string>& current_schema) {
   current_ = &current_schema;
   toks_.clear();
   arena_.clear();
-  result_ = StrictResult{};
+  // Field by field: assigning a fresh StrictResult costs a string and a vector built and dropped.
+  result_.ok = true;
+  result_.why.clear();
+  result_.code = codes::not_supported;
+  result_.head_only = false;
+  result_.lineage_rows = StrictResult::LineageRows::none;
+  result_.schemas.clear();
   overflow_ = false;
   depth_ = 0;
   insert_ = false;
@@ -71,12 +67,13 @@ void StrictReader::on_token(const Token& t) {
   // Follow INSERT/REPLACE ... VALUES at depth 0, so that a row list of any length
   // is checked in chunks instead of buffered whole.
   const bool w = t.kind == TokenKind::word && !t.after_dot;
+  // The lexer looked every word up: its keyword id stands for a comparison of its text.
   if (toks_.empty()) {
-    insert_ = w && (strict::ieq(t.text, "INSERT") || strict::ieq(t.text, "REPLACE"));
-    show_ = w && strict::ieq(t.text, "SHOW");
+    insert_ = w && (t.kw == Kw::INSERT || t.kw == Kw::REPLACE);
+    show_ = w && t.kw == Kw::SHOW;
   } else if (insert_ && depth_ == 0 && w) {
-    if (strict::ieq(t.text, "SELECT") || strict::ieq(t.text, "WITH")) saw_select_ = true;
-    if (!saw_select_ && rows_start_ == 0 && (strict::ieq(t.text, "VALUES") || strict::ieq(t.text, "VALUE")))
+    if (t.kw == Kw::SELECT || t.kw == Kw::WITH) saw_select_ = true;
+    if (!saw_select_ && rows_start_ == 0 && (t.kw == Kw::VALUES || t.kw == Kw::VALUE))
       rows_start_ = toks_.size() + 1;
     else if (rows_start_ != 0)
       insert_ = false;  // ON DUPLICATE KEY UPDATE, RETURNING: the rows have ended

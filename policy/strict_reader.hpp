@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/short_copy.hpp"
+#include "policy/name_arena.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
@@ -48,34 +48,6 @@ struct StrictToken {
   char first = 0;         // a string literal's first character
   std::uint32_t off = 0;
   std::uint32_t len = 0;
-};
-
-// A statement's names, one after the other: in the reader's own storage while they
-// fit, on the heap beyond (up to StrictReader::kMaxArena).
-class NameArena {
- public:
-  NameArena() = default;
-  NameArena(const NameArena&) = delete;
-  NameArena& operator=(const NameArena&) = delete;
-
-  const char* data() const noexcept { return data_; }
-  std::size_t size() const noexcept { return size_; }
-  void clear() noexcept { size_ = 0; }
-  void shrink(std::size_t n) noexcept { size_ = n < size_ ? n : size_; }
-  void append(const char* p, std::size_t n) {
-    if (n > cap_ - size_) grow(size_ + n);
-    copy_short(data_ + size_, p, n);
-    size_ += n;
-  }
-
- private:
-  void grow(std::size_t need);
-
-  char inline_[2048];
-  std::unique_ptr<char[]> heap_;
-  char* data_ = inline_;
-  std::size_t size_ = 0;
-  std::size_t cap_ = sizeof inline_;
 };
 
 class StrictReader {

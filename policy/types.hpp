@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/rule.hpp"
@@ -125,6 +126,13 @@ struct ObjectRef {
   std::string name;
   Access access = Access::read;
   friend bool operator==(const ObjectRef&, const ObjectRef&) = default;
+};
+
+// One conjunct `name = 'text'` of a WHERE condition read whole (the reader's fact; the
+// rules judge it). Views into the reader's storage, valid until its next statement.
+struct NameEquals {
+  std::string_view name;
+  std::string_view value;
 };
 
 struct StatementInfo {
