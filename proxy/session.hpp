@@ -80,6 +80,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // COM_CHANGE_USER, which the server refuses without closing the connection (see
   // kept_after_failed_change_user()).
   Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
+  Awaitable<bool> pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size, std::uint8_t seq);
+  Awaitable<bool> pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq);
+  bool authentication_refused(const std::optional<protocol::ErrPacket>& err, bool change_user);
   void kept_after_failed_change_user();
   // The command loop, the response relay and the proxy's own queries (session_relay.cpp).
   Awaitable<void> command_loop();
