@@ -16,7 +16,7 @@
 #include "proxy/leg.hpp"
 #include "proxy/protocol/handshake.hpp"
 #include "proxy/protocol/packet.hpp"
-#include "proxy/protocol/response_tracker.hpp"
+#include "proxy/protocol/response_editor.hpp"
 #include "proxy/relay_buffer.hpp"
 #include "proxy/shared_state.hpp"
 
@@ -88,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
+  void note_response_packet(const protocol::ResponseTracker::Packet& packet);
   Awaitable<bool> internal_query(std::string_view sql);
   Awaitable<bool> relay_local_infile();
   Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
@@ -137,7 +138,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Shared by the state machines (session.cpp).
   void apply_ok(const protocol::OkPacket& ok);
-  bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
   void set_deadline(std::chrono::milliseconds timeout);
   // While the session waits on its client in the middle of a command (the rest of a
   // packet, or room to write a result), the idle timeout runs too: a client that stops
@@ -176,7 +176,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string schema_before_change_;
   std::optional<admin::Metrics::UserId> user_metric_;  // user_'s rejects_by_user label, once looked up
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)
-  protocol::ResponseTracker tracker_{false, false};
+  protocol::ResponseEditor editor_{false, false, false};
   int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded
 
   // Session state read from the server's session tracking.
@@ -209,9 +209,8 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kMaxPrepared = 64;
   std::vector<Prepared> prepared_;
   std::optional<Prepared> pending_prepare_;  // its id comes with the server's answer
-  std::size_t internal_rows_ = 0;  // rows in the answer to the proxy's own query
 
-  // Gathered output of relay_response: runs of the server buffer and rewritten packets.
+  // Gathered output of relay_response: runs of the server buffer and replaced packets.
   static constexpr std::size_t kMaxSegments = 32;
   std::array<asio::const_buffer, kMaxSegments> segments_;
   std::size_t segment_count_ = 0;

@@ -167,13 +167,10 @@ Awaitable<bool> Session::pass_authentication_ok(protocol::Bytes payload, std::ui
   if (!ok) co_return false;
   apply_ok(*ok);
   tracking_pending_ = true;
-  if (client_needs_ok_rewrite(*ok)) {
+  if (protocol::ok_needs_reencoding(*ok, client_capabilities_ & cap::kSessionTrack,
+                                    backend_capabilities_ & cap::kSessionTrack)) {
     rewritten_.clear();
-    protocol::PacketBuilder builder(rewritten_);
-    std::string body;
-    ok->encode(body, false);
-    rewritten_.append(body);
-    builder.finish(client_seq);
+    protocol::append_untracked_ok_packet(rewritten_, *ok, client_seq);
     server_buffer_.consume(kHeaderSize + payload.size());
     const auto write_error = co_await client_.write(asio::buffer(rewritten_));
     if (write_error) co_return false;

@@ -278,7 +278,7 @@ Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecisi
   const bool answered = co_await internal_query(question);
   if (!answered) co_return Outcome::kClosed;
   const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
-  const auto decided = policy::after_table_check(std::move(asked), internal_rows_ > 0);
+  const auto decided = policy::after_table_check(std::move(asked), editor_.rows() > 0);
   record(decided, "COM_QUERY", sql, sql.size());
   if (decided.action != policy::Action::answer_ok) {
     log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");
