@@ -91,8 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void note_response_packet(const protocol::ResponseTracker::Packet& packet);
   Awaitable<bool> internal_query(std::string_view sql);
   Awaitable<bool> relay_local_infile();
-  Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
-  Awaitable<bool> discard_logical_packet(std::uint8_t* last_seq);
+  Awaitable<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);
   Awaitable<bool> drain_internal_responses();
   Awaitable<bool> send_state_tracking_query();
   // Shared by the state machines (session.cpp).

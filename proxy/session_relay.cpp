@@ -179,9 +179,10 @@ Awaitable<bool> Session::handle_command() {
   }
 }
 
-// Forwards one logical packet (a packet and its 16 MiB continuations) from one leg to
-// the other as it arrives, without holding more than the buffer.
-Awaitable<bool> Session::stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq) {
+// Moves one logical packet (a packet and its 16 MiB continuations) off `from` as it
+// arrives, to `to`, or nowhere without one (a refused statement read to its end),
+// holding no more than the buffer.
+Awaitable<bool> Session::move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq) {
   for (;;) {
     const bool filled = co_await fill(from, buffer, kHeaderSize);
     if (!filled) co_return false;
@@ -194,29 +195,11 @@ Awaitable<bool> Session::stream_logical_packet(Leg& from, RelayBuffer& buffer, L
         if (!filled) co_return false;
       }
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-      const auto write_error = co_await to.write(asio::buffer(buffer.data(), n));
-      if (write_error) co_return false;
-      buffer.consume(n);
-      left -= n;
-    }
-    if (header.length < kMaxPayload) co_return true;
-  }
-}
-
-Awaitable<bool> Session::discard_logical_packet(std::uint8_t* last_seq) {
-  for (;;) {
-    const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
-    if (!filled) co_return false;
-    const auto header = protocol::read_header(client_buffer_.data());
-    *last_seq = header.sequence;
-    std::uint64_t left = kHeaderSize + header.length;
-    while (left > 0) {
-      if (client_buffer_.empty()) {
-        const bool filled = co_await fill(client_, client_buffer_, 1);
-        if (!filled) co_return false;
+      if (to != nullptr) {
+        const auto write_error = co_await to->write(asio::buffer(buffer.data(), n));
+        if (write_error) co_return false;
       }
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, client_buffer_.size()));
-      client_buffer_.consume(n);
+      buffer.consume(n);
       left -= n;
     }
     if (header.length < kMaxPayload) co_return true;
@@ -230,7 +213,7 @@ Awaitable<bool> Session::relay_local_infile() {
     if (!filled) co_return false;
     const bool last = protocol::read_header(client_buffer_.data()).length == 0;
     std::uint8_t seq = 0;
-    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &seq);
+    const bool streamed = co_await move_logical_packet(client_, client_buffer_, &server_, &seq);
     if (!streamed) co_return false;
     if (last) co_return true;
   }
