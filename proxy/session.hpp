@@ -88,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
-  void note_response_packet(const protocol::ResponseTracker::Packet& packet);
+  void note_response_packet();
   Awaitable<bool> internal_query(std::string_view sql);
   Awaitable<bool> relay_local_infile();
   Awaitable<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);

@@ -255,14 +255,14 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
                      step.length > 0 ? at[kHeaderSize] : 0);
         co_return false;
       }
-      if (step.head) note_response_packet(step.packet);
+      if (step.head && (editor_.ok() || editor_.statement_id())) note_response_packet();
       switch (step.edit) {
         case Edit::kPass:
         case Edit::kPatchedStatus:
           add_segment(at, step.size);
           break;
         case Edit::kReplace:
-          add_segment(step.replacement.data(), step.replacement.size());
+          add_segment(editor_.replacement().data(), editor_.replacement().size());
           break;
         default:  // kDrop
           break;
@@ -311,14 +311,14 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
 
 // What a packet of the answer tells the session: state reported in OK packets, the id
 // of a statement just prepared.
-void Session::note_response_packet(const protocol::ResponseTracker::Packet& packet) {
-  if (packet.statement_id && pending_prepare_) {
-    pending_prepare_->id = *packet.statement_id;
+void Session::note_response_packet() {
+  if (editor_.statement_id() && pending_prepare_) {
+    pending_prepare_->id = *editor_.statement_id();
     if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
     prepared_.push_back(std::move(*pending_prepare_));
     pending_prepare_.reset();
   }
-  if (packet.ok) apply_ok(*packet.ok);
+  if (editor_.ok()) apply_ok(*editor_.ok());
 }
 
 }  // namespace djproxy::proxy

@@ -84,7 +84,7 @@ Relayed relay(ResponseEditor& editor, Packets input, std::size_t chunk = kCapaci
       if (step.edit == Edit::kPass || step.edit == Edit::kPatchedStatus) {
         r.out.insert(r.out.end(), held.begin() + parsed, held.begin() + parsed + step.size);
       } else if (step.edit == Edit::kReplace) {
-        r.out.insert(r.out.end(), step.replacement.begin(), step.replacement.end());
+        r.out.insert(r.out.end(), editor.replacement().begin(), editor.replacement().end());
       }
       parsed += step.size;
     }
@@ -244,14 +244,16 @@ TEST(ResponseEditor, ReportsOkPacketsAndPreparedIdsToTheSession) {
   std::string out;
   auto step = editor.next(input.data(), input.size(), kCapacity, out);
   ASSERT_TRUE(step.head);
-  EXPECT_EQ(step.packet.statement_id, 7U);
+  EXPECT_EQ(editor.statement_id(), 7U);
   EXPECT_TRUE(editor.finished());
 
   editor.start(Command::kQuery, true);
   input = packets({kOkState});
   step = editor.next(input.data(), input.size(), kCapacity, out);
-  ASSERT_TRUE(step.packet.ok);
-  EXPECT_EQ(parse_session_state(step.packet.ok->session_state).schema, "myproject_a");
+  ASSERT_TRUE(step.head);
+  ASSERT_TRUE(editor.ok());
+  EXPECT_EQ(parse_session_state(editor.ok()->session_state).schema, "myproject_a");
+  EXPECT_FALSE(editor.statement_id());
 }
 
 TEST(ResponseEditor, StopsAtTheLocalInfileRequestUntilTheFileIsSent) {
