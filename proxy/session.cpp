@@ -193,12 +193,4 @@ void Session::apply_ok(const protocol::OkPacket& ok) {
   }
 }
 
-bool Session::client_needs_ok_rewrite(const protocol::OkPacket& ok) const {
-  // The backend leg always tracks session state; a client that did not ask for it
-  // must get OK packets in the older encoding (info as the rest of the packet).
-  if (client_capabilities_ & cap::kSessionTrack) return false;
-  if (!(backend_capabilities_ & cap::kSessionTrack)) return false;
-  return !ok.info.empty() || !ok.session_state.empty() || (ok.status & protocol::status::kSessionStateChanged);
-}
-
 }  // namespace djproxy::proxy

@@ -16,7 +16,7 @@
 #include "proxy/leg.hpp"
 #include "proxy/protocol/handshake.hpp"
 #include "proxy/protocol/packet.hpp"
-#include "proxy/protocol/response_tracker.hpp"
+#include "proxy/protocol/response_editor.hpp"
 #include "proxy/relay_buffer.hpp"
 #include "proxy/shared_state.hpp"
 
@@ -80,15 +80,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // COM_CHANGE_USER, which the server refuses without closing the connection (see
   // kept_after_failed_change_user()).
   Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
+  Awaitable<bool> pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size, std::uint8_t seq);
+  Awaitable<bool> pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq);
+  bool authentication_refused(const std::optional<protocol::ErrPacket>& err, bool change_user);
   void kept_after_failed_change_user();
   // The command loop, the response relay and the proxy's own queries (session_relay.cpp).
   Awaitable<void> command_loop();
   Awaitable<bool> handle_command();
   Awaitable<bool> relay_response(protocol::Command command, bool forward);
+  void note_response_packet();
   Awaitable<bool> internal_query(std::string_view sql);
   Awaitable<bool> relay_local_infile();
-  Awaitable<bool> stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq);
-  Awaitable<bool> discard_logical_packet(std::uint8_t* last_seq);
+  Awaitable<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);
   Awaitable<bool> drain_internal_responses();
   Awaitable<bool> send_state_tracking_query();
   // Shared by the state machines (session.cpp).
@@ -136,7 +139,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Shared by the state machines (session.cpp).
   void apply_ok(const protocol::OkPacket& ok);
-  bool client_needs_ok_rewrite(const protocol::OkPacket& ok) const;
   void set_deadline(std::chrono::milliseconds timeout);
   // While the session waits on its client in the middle of a command (the rest of a
   // packet, or room to write a result), the idle timeout runs too: a client that stops
@@ -175,7 +177,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string schema_before_change_;
   std::optional<admin::Metrics::UserId> user_metric_;  // user_'s rejects_by_user label, once looked up
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)
-  protocol::ResponseTracker tracker_{false, false};
+  protocol::ResponseEditor editor_{false, false, false};
   int internal_responses_ = 0;  // answers to the proxy's own queries, not forwarded
 
   // Session state read from the server's session tracking.
@@ -212,9 +214,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // server when it ends, so what the token allowed cannot run after it.
   static constexpr std::size_t kMaxMigrationStatements = 4096;
   std::vector<std::uint32_t> migration_statements_;
-  std::size_t internal_rows_ = 0;  // rows in the answer to the proxy's own query
 
-  // Gathered output of relay_response: runs of the server buffer and rewritten packets.
+  // Gathered output of relay_response: runs of the server buffer and replaced packets.
   static constexpr std::size_t kMaxSegments = 32;
   std::array<asio::const_buffer, kMaxSegments> segments_;
   std::size_t segment_count_ = 0;

@@ -160,8 +160,9 @@ Awaitable<bool> Session::handshake() {
   const auto response_write_error = co_await server_.write(asio::buffer(local_packet_));
   if (response_write_error) co_return false;
 
-  tracker_ = protocol::ResponseTracker((backend_capabilities_ & cap::kDeprecateEof) != 0,
-                                       (backend_capabilities_ & cap::kSessionTrack) != 0);
+  editor_ = protocol::ResponseEditor((backend_capabilities_ & cap::kDeprecateEof) != 0,
+                                     (backend_capabilities_ & cap::kSessionTrack) != 0,
+                                     (client_capabilities_ & cap::kSessionTrack) != 0);
   co_return co_await relay_authentication(static_cast<std::uint8_t>(client_seq + 1), server_seq);
 }
 

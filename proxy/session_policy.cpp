@@ -101,7 +101,7 @@ Awaitable<Session::Outcome> Session::reject_command(bool whole, std::size_t visi
     client_buffer_.consume(visible);
   } else {
     std::uint8_t last_seq = 0;
-    const bool discarded = co_await discard_logical_packet(&last_seq);
+    const bool discarded = co_await move_logical_packet(client_, client_buffer_, nullptr, &last_seq);
     if (!discarded) co_return Outcome::kClosed;
     seq = static_cast<std::uint8_t>(last_seq + 1);
   }
@@ -226,7 +226,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   if (decided.decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decided.decision.audit_note);
   if (!whole) {
     std::uint8_t last_seq = 0;
-    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &last_seq);
+    const bool streamed = co_await move_logical_packet(client_, client_buffer_, &server_, &last_seq);
     co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
   }
   if (command == Command::kChangeUser && change) {
@@ -284,7 +284,7 @@ Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecisi
   const bool answered = co_await internal_query(question);
   if (!answered) co_return Outcome::kClosed;
   const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
-  const auto decided = policy::after_table_check(std::move(asked), internal_rows_ > 0);
+  const auto decided = policy::after_table_check(std::move(asked), editor_.rows() > 0);
   record(decided, "COM_QUERY", sql, sql.size());
   if (decided.action != policy::Action::answer_ok) {
     log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");

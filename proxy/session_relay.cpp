@@ -1,7 +1,8 @@
 // The command loop and the response relay: each command is read from the client,
-// decided (session_policy.cpp), and its answer streams back from the server, packet
-// headers read on the way (OK packets re-encoded for clients without session tracking,
-// EOF status patched, LOCAL INFILE, COM_SET_OPTION). Also the proxy's own queries.
+// decided (session_policy.cpp), and its answer streams back from the server as the
+// response editor (protocol/response_editor.hpp) decides packet by packet; the relay
+// carries out its steps, the client's LOCAL INFILE data, and what an answer settles
+// (COM_SET_OPTION, prepared names). Also the proxy's own queries.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -69,7 +70,7 @@ Awaitable<bool> Session::drain_internal_responses() {
 }
 
 // Asks the server something on the proxy's own account; the answer is read, not
-// forwarded (internal_rows_ counts its rows).
+// forwarded (editor_.rows() counts its rows).
 Awaitable<bool> Session::internal_query(std::string_view sql) {
   const bool drained = co_await drain_internal_responses();
   if (!drained) co_return false;
@@ -178,9 +179,10 @@ Awaitable<bool> Session::handle_command() {
   }
 }
 
-// Forwards one logical packet (a packet and its 16 MiB continuations) from one leg to
-// the other as it arrives, without holding more than the buffer.
-Awaitable<bool> Session::stream_logical_packet(Leg& from, RelayBuffer& buffer, Leg& to, std::uint8_t* last_seq) {
+// Moves one logical packet (a packet and its 16 MiB continuations) off `from` as it
+// arrives, to `to`, or nowhere without one (a refused statement read to its end),
+// holding no more than the buffer.
+Awaitable<bool> Session::move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq) {
   for (;;) {
     const bool filled = co_await fill(from, buffer, kHeaderSize);
     if (!filled) co_return false;
@@ -193,29 +195,11 @@ Awaitable<bool> Session::stream_logical_packet(Leg& from, RelayBuffer& buffer, L
         if (!filled) co_return false;
       }
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-      const auto write_error = co_await to.write(asio::buffer(buffer.data(), n));
-      if (write_error) co_return false;
-      buffer.consume(n);
-      left -= n;
-    }
-    if (header.length < kMaxPayload) co_return true;
-  }
-}
-
-Awaitable<bool> Session::discard_logical_packet(std::uint8_t* last_seq) {
-  for (;;) {
-    const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
-    if (!filled) co_return false;
-    const auto header = protocol::read_header(client_buffer_.data());
-    *last_seq = header.sequence;
-    std::uint64_t left = kHeaderSize + header.length;
-    while (left > 0) {
-      if (client_buffer_.empty()) {
-        const bool filled = co_await fill(client_, client_buffer_, 1);
-        if (!filled) co_return false;
+      if (to != nullptr) {
+        const auto write_error = co_await to->write(asio::buffer(buffer.data(), n));
+        if (write_error) co_return false;
       }
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, client_buffer_.size()));
-      client_buffer_.consume(n);
+      buffer.consume(n);
       left -= n;
     }
     if (header.length < kMaxPayload) co_return true;
@@ -229,30 +213,22 @@ Awaitable<bool> Session::relay_local_infile() {
     if (!filled) co_return false;
     const bool last = protocol::read_header(client_buffer_.data()).length == 0;
     std::uint8_t seq = 0;
-    const bool streamed = co_await stream_logical_packet(client_, client_buffer_, server_, &seq);
+    const bool streamed = co_await move_logical_packet(client_, client_buffer_, &server_, &seq);
     if (!streamed) co_return false;
     if (last) co_return true;
   }
 }
 
-// Streams the server's answer to the client. Runs of unchanged packets go out in one
-// gathered write per read; only OK packets a client cannot read as they are get
-// re-encoded. With `forward` false the answer is the proxy's own and only read.
+// Streams the server's answer to the client as the response editor steps through it
+// (protocol/response_editor.hpp): runs of passed packets go out in one gathered write
+// per read. With `forward` false the answer is the proxy's own and only read.
 Awaitable<bool> Session::relay_response(Command command, bool forward) {
-  tracker_.start(command);
-  const bool client_tracks = (client_capabilities_ & cap::kSessionTrack) != 0;
-  std::size_t parsed = 0;       // bytes of the buffer already classified
-  std::uint64_t stream_left = 0;  // bytes of the current packet not yet in the buffer
-  bool done = false;
-  bool infile = false;
-  bool failed = false;          // the response is an ERR
-  internal_rows_ = 0;
+  editor_.start(command, forward);
+  std::size_t parsed = 0;  // bytes of the buffer already stepped over
   segment_count_ = 0;
   rewritten_.clear();
 
-  auto add_segment = [&](const void* data, std::size_t n) {
-    if (!forward || n == 0) return;
-    auto* bytes = static_cast<const std::uint8_t*>(data);
+  auto add_segment = [&](const std::uint8_t* bytes, std::size_t n) {
     if (segment_count_ > 0) {
       auto& last = segments_[segment_count_ - 1];
       if (static_cast<const std::uint8_t*>(last.data()) + last.size() == bytes) {
@@ -266,68 +242,32 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
   for (;;) {
     while (segment_count_ < kMaxSegments - 1) {
       std::uint8_t* at = server_buffer_.data() + parsed;
-      const std::size_t available = server_buffer_.size() - parsed;
-      if (stream_left > 0) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(stream_left, available));
-        if (n == 0) break;
-        add_segment(at, n);
-        parsed += n;
-        stream_left -= n;
-        continue;
-      }
-      if (done || infile || available < kHeaderSize) break;
-      const auto header = protocol::read_header(at);
-      if (header.length > 0 && available < kHeaderSize + 1) break;
-      const std::uint32_t needed = tracker_.bytes_needed(header.length > 0 ? at[kHeaderSize] : 0, header.length);
-      if (kHeaderSize + needed > server_buffer_.capacity()) {
-        spdlog::warn("session {}: {}-byte status packet from the backend exceeds the buffer", id_, header.length);
+      const auto step = editor_.next(at, server_buffer_.size() - parsed, server_buffer_.capacity(), rewritten_);
+      using Edit = protocol::ResponseEditor::Edit;
+      if (step.edit == Edit::kNeedMore) break;
+      if (step.edit == Edit::kTooLarge) {
+        spdlog::warn("session {}: {}-byte status packet from the backend exceeds the buffer", id_, step.length);
         co_return false;
       }
-      if (available < kHeaderSize + needed) break;
-      const auto packet = tracker_.on_packet(header.length, Bytes(at + kHeaderSize, needed));
-      if (packet.verdict == protocol::ResponseTracker::Verdict::kProtocolError) {
+      if (step.edit == Edit::kProtocolError) {
         spdlog::warn("session {}: unexpected packet from the backend in the answer to {} (length {}, first byte 0x{:02x})",
-                     id_, protocol::command_name(static_cast<std::uint8_t>(command)), header.length,
-                     header.length > 0 ? at[kHeaderSize] : 0);
+                     id_, protocol::command_name(static_cast<std::uint8_t>(command)), step.length,
+                     step.length > 0 ? at[kHeaderSize] : 0);
         co_return false;
       }
-      const std::size_t packet_size = kHeaderSize + header.length;
-      failed = failed || packet.is_err;
-      if (packet.is_row) ++internal_rows_;
-      if (packet.statement_id && command == Command::kStmtPrepare &&
-          migration_.kind == policy::MigrationKind::by_token) {
-        migration_statements_.push_back(*packet.statement_id);
+      if (step.head && (editor_.ok() || editor_.statement_id())) note_response_packet();
+      switch (step.edit) {
+        case Edit::kPass:
+        case Edit::kPatchedStatus:
+          add_segment(at, step.size);
+          break;
+        case Edit::kReplace:
+          add_segment(editor_.replacement().data(), editor_.replacement().size());
+          break;
+        default:  // kDrop
+          break;
       }
-      if (packet.statement_id && pending_prepare_) {
-        pending_prepare_->id = *packet.statement_id;
-        if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
-        prepared_.push_back(std::move(*pending_prepare_));
-        pending_prepare_.reset();
-      }
-      if (packet.ok) {
-        apply_ok(*packet.ok);
-        if (forward && client_needs_ok_rewrite(*packet.ok)) {
-          const std::size_t start = rewritten_.size();
-          protocol::PacketBuilder builder(rewritten_);
-          std::string body;
-          packet.ok->encode(body, false);
-          rewritten_.append(body);
-          builder.finish(at[3]);
-          add_segment(rewritten_.data() + start, rewritten_.size() - start);
-          parsed += packet_size;
-          done = packet.verdict == protocol::ResponseTracker::Verdict::kDone;
-          continue;
-        }
-      }
-      if (packet.is_eof && !client_tracks && header.length >= 5) {
-        at[kHeaderSize + 4] &= static_cast<std::uint8_t>(~(protocol::status::kSessionStateChanged >> 8));
-      }
-      const std::size_t take = std::min(available, packet_size);
-      add_segment(at, take);
-      parsed += take;
-      stream_left = packet_size - take;
-      done = packet.verdict == protocol::ResponseTracker::Verdict::kDone;
-      infile = packet.verdict == protocol::ResponseTracker::Verdict::kLocalInfile;
+      parsed += step.size;
     }
 
     if (segment_count_ > 0) {
@@ -340,7 +280,8 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
     server_buffer_.consume(parsed);
     parsed = 0;
     rewritten_.clear();
-    if (done && stream_left == 0) {
+    if (editor_.finished()) {
+      const bool failed = editor_.failed();
       if (command == Command::kSetOption && pending_multi_statements_ && !failed) {
         multi_statements_ = *pending_multi_statements_;
       }
@@ -349,11 +290,10 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
       pending_prepared_names_.reset();
       co_return true;
     }
-    if (infile && stream_left == 0) {
+    if (editor_.wants_infile()) {
       const bool relayed_infile = co_await relay_local_infile();
       if (!relayed_infile) co_return false;
-      tracker_.infile_sent();
-      infile = false;
+      editor_.infile_sent();
       continue;
     }
     // A partial packet near the end of the buffer moves to the front, so a status
@@ -367,6 +307,21 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
     }
     server_buffer_.commit(got);
   }
+}
+
+// What a packet of the answer tells the session: state reported in OK packets, the id
+// of a statement just prepared.
+void Session::note_response_packet() {
+  if (editor_.statement_id() && migration_.kind == policy::MigrationKind::by_token) {
+    migration_statements_.push_back(*editor_.statement_id());
+  }
+  if (editor_.statement_id() && pending_prepare_) {
+    pending_prepare_->id = *editor_.statement_id();
+    if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());
+    prepared_.push_back(std::move(*pending_prepare_));
+    pending_prepare_.reset();
+  }
+  if (editor_.ok()) apply_ok(*editor_.ok());
 }
 
 }  // namespace djproxy::proxy

@@ -131,6 +131,7 @@ namespace err {
 inline constexpr std::uint16_t kConCount = 1040;        // ER_CON_COUNT_ERROR, 08004
 inline constexpr std::uint16_t kHandshake = 1043;       // ER_HANDSHAKE_ERROR, 08S01
 inline constexpr std::uint16_t kDbAccessDenied = 1044;  // ER_DBACCESS_DENIED_ERROR, 42000
+inline constexpr std::uint16_t kAccessDenied = 1045;    // ER_ACCESS_DENIED_ERROR, 28000
 inline constexpr std::uint16_t kUnknownCommand = 1047;  // ER_UNKNOWN_COM_ERROR, 08S01
 inline constexpr std::uint16_t kNetPacketTooLarge = 1153;  // ER_NET_PACKET_TOO_LARGE, 08S01
 inline constexpr std::uint16_t kNetPacketsOutOfOrder = 1156;  // ER_NET_PACKETS_OUT_OF_ORDER, 08S01
@@ -142,6 +143,9 @@ inline constexpr std::uint16_t kServerShutdown = 1053;  // ER_SERVER_SHUTDOWN, 0
 // C API) reads one arriving from the wire as a malformed packet (2027).
 inline constexpr std::uint16_t kCannotConnect = 1429;   // ER_CONNECT_TO_FOREIGN_DATA_SOURCE, HY000
 inline constexpr std::uint16_t kIdleTimeout = 4031;     // ER_CLIENT_INTERACTION_TIMEOUT
+// The backend went away during authentication: CR_SERVER_LOST, a client library's own
+// code (see kCannotConnect), which the proxy has always sent there.
+inline constexpr std::uint16_t kServerLost = 2013;      // CR_SERVER_LOST, HY000
 }  // namespace err
 
 }  // namespace djproxy::protocol

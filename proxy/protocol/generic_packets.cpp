@@ -44,6 +44,17 @@ void OkPacket::encode(std::string& payload, bool session_track) const {
   }
 }
 
+bool ok_needs_reencoding(const OkPacket& ok, bool client_tracks, bool backend_tracks) {
+  if (client_tracks || !backend_tracks) return false;
+  return !ok.info.empty() || !ok.session_state.empty() || (ok.status & status::kSessionStateChanged);
+}
+
+void append_untracked_ok_packet(std::string& out, const OkPacket& ok, std::uint8_t sequence) {
+  PacketBuilder builder(out);
+  ok.encode(out, false);
+  builder.finish(sequence);
+}
+
 std::optional<ErrPacket> ErrPacket::parse(Bytes payload) {
   Reader r(payload);
   if (r.u8() != 0xFF) return std::nullopt;

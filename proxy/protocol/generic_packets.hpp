@@ -55,6 +55,13 @@ void append_greeting_err_packet(std::string& out, std::uint16_t code, std::strin
 void append_ok_packet(std::string& out, std::uint8_t sequence, std::uint16_t status, std::uint16_t warnings,
                       std::uint64_t affected_rows = 0);
 
+// The backend leg always tracks session state; a client that did not ask for it must
+// get OK packets in the older encoding (info as the rest of the packet, no state).
+bool ok_needs_reencoding(const OkPacket& ok, bool client_tracks, bool backend_tracks);
+// Appends `ok` as a complete packet in the encoding of a client without
+// CLIENT_SESSION_TRACK.
+void append_untracked_ok_packet(std::string& out, const OkPacket& ok, std::uint8_t sequence);
+
 inline bool is_err(Bytes payload) { return !payload.empty() && payload[0] == 0xFF; }
 // A short 0xFE packet ends a result set: the classic EOF (under 9 bytes), or an OK
 // packet under CLIENT_DEPRECATE_EOF (any length below a full 16 MiB packet).

@@ -1,0 +1,327 @@
+#include "proxy/protocol/response_editor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "proxy/protocol/generic_packets.hpp"
+#include "tests/protocol/bytes.hpp"
+
+namespace djproxy::protocol {
+namespace {
+using testing::hex;
+using Edit = ResponseEditor::Edit;
+using Packets = std::vector<std::uint8_t>;
+
+constexpr std::size_t kCapacity = 64 * 1024;
+
+// Payloads (hex). OK "00 00 00 SS SS 00 00", EOF "fe 00 00 SS SS".
+const std::string kOk = "00 00 00 02 00 00 00";
+const std::string kOkMore = "00 00 00 0a 00 00 00";  // SERVER_MORE_RESULTS_EXISTS
+// OK with SERVER_SESSION_STATE_CHANGED (0x4002): empty info, schema "myproject_a".
+const std::string kOkState = "00 00 00 02 40 00 00 00 0e 01 0c 0b 6d 79 70 72 6f 6a 65 63 74 5f 61";
+const std::string kOkStateMore = "00 00 00 0a 40 00 00 00 0e 01 0c 0b 6d 79 70 72 6f 6a 65 63 74 5f 61";
+// The same two in the encoding of a client without CLIENT_SESSION_TRACK.
+const std::string kOkStateUntracked = "00 00 00 02 00 00 00";
+const std::string kOkStateMoreUntracked = "00 00 00 0a 00 00 00";
+const std::string kEof = "fe 00 00 02 00";
+const std::string kEofState = "fe 00 00 02 40";      // SERVER_SESSION_STATE_CHANGED on an EOF
+const std::string kEofStateMore = "fe 00 00 0a 40";
+const std::string kEofStateMorePatched = "fe 00 00 0a 00";
+const std::string kErr = "ff 7a 04 23 34 32 30 30 30 6e 6f";
+const std::string kColumn = "03 64 65 66";
+const std::string kRow = "01 31";
+
+// Appends one packet: header (length, sequence) and payload.
+void add(Packets& out, std::uint8_t seq, const std::string& payload_hex) {
+  const auto payload = hex(payload_hex);
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  out.insert(out.end(), {static_cast<std::uint8_t>(n), static_cast<std::uint8_t>(n >> 8),
+                         static_cast<std::uint8_t>(n >> 16), seq});
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+Packets packets(const std::vector<std::string>& payloads, std::uint8_t first_seq = 1) {
+  Packets out;
+  std::uint8_t seq = first_seq;
+  for (const auto& p : payloads) add(out, seq++, p);
+  return out;
+}
+
+// What a relay that carries out the editor's steps sends on, with the server's bytes
+// arriving `chunk` at a time into a buffer of `capacity`.
+struct Relayed {
+  Packets out;
+  std::vector<Edit> heads;  // the edit of each packet's head, in order
+  std::size_t tails = 0;    // steps over the rest of a packet held only in part
+  Edit error = Edit::kNeedMore;
+  bool finished = false;
+  bool wants_infile = false;
+  std::size_t unread = 0;   // bytes of the input never stepped over
+};
+
+Relayed relay(ResponseEditor& editor, Packets input, std::size_t chunk = kCapacity, std::size_t capacity = kCapacity) {
+  Relayed r;
+  Packets held;
+  held.reserve(capacity);
+  std::size_t fed = 0;
+  for (;;) {
+    std::string replacements;
+    replacements.reserve(capacity);
+    std::size_t parsed = 0;
+    for (;;) {
+      const auto step = editor.next(held.data() + parsed, held.size() - parsed, capacity, replacements);
+      if (step.edit == Edit::kNeedMore) break;
+      if (step.edit == Edit::kTooLarge || step.edit == Edit::kProtocolError) {
+        r.error = step.edit;
+        return r;
+      }
+      if (step.head) {
+        r.heads.push_back(step.edit);
+      } else {
+        ++r.tails;
+      }
+      if (step.edit == Edit::kPass || step.edit == Edit::kPatchedStatus) {
+        r.out.insert(r.out.end(), held.begin() + parsed, held.begin() + parsed + step.size);
+      } else if (step.edit == Edit::kReplace) {
+        r.out.insert(r.out.end(), editor.replacement().begin(), editor.replacement().end());
+      }
+      parsed += step.size;
+    }
+    held.erase(held.begin(), held.begin() + parsed);
+    if (editor.finished() || editor.wants_infile()) break;
+    const std::size_t n = std::min({chunk, input.size() - fed, capacity - held.size()});
+    if (n == 0) break;
+    held.insert(held.end(), input.begin() + fed, input.begin() + fed + n);
+    fed += n;
+  }
+  r.finished = editor.finished();
+  r.wants_infile = editor.wants_infile();
+  r.unread = held.size() + input.size() - fed;
+  return r;
+}
+
+ResponseEditor editor_for(Command command, bool client_tracks, bool deprecate_eof = false, bool forward = true) {
+  ResponseEditor editor(deprecate_eof, true, client_tracks);
+  editor.start(command, forward);
+  return editor;
+}
+
+TEST(ResponseEditor, PassesOkWithStateToATrackingClient) {
+  auto editor = editor_for(Command::kQuery, true);
+  const auto input = packets({kOkState});
+  const auto r = relay(editor, input);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.heads, std::vector<Edit>{Edit::kPass});
+  EXPECT_EQ(r.out, input);
+}
+
+TEST(ResponseEditor, ReplacesOkWithStateForAClientWithoutTracking) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto r = relay(editor, packets({kOkState}));
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.heads, std::vector<Edit>{Edit::kReplace});
+  EXPECT_EQ(r.out, packets({kOkStateUntracked}));  // same sequence id
+}
+
+TEST(ResponseEditor, PassesAPlainOkForAClientWithoutTracking) {
+  auto editor = editor_for(Command::kPing, false);
+  const auto input = packets({kOk});
+  const auto r = relay(editor, input);
+  EXPECT_EQ(r.heads, std::vector<Edit>{Edit::kPass});
+  EXPECT_EQ(r.out, input);
+}
+
+TEST(ResponseEditor, NeverReencodesWhenTheBackendDoesNotTrack) {
+  ResponseEditor editor(false, false, false);
+  editor.start(Command::kQuery, true);
+  const auto input = packets({"00 00 00 02 00 00 00 03 61 62 63"});  // info "abc"
+  const auto r = relay(editor, input);
+  EXPECT_EQ(r.heads, std::vector<Edit>{Edit::kPass});
+  EXPECT_EQ(r.out, input);
+}
+
+TEST(ResponseEditor, PatchesTheStatusOfClassicEofsForAClientWithoutTracking) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto r = relay(editor, packets({"01", kColumn, kEofState, kRow, kEofState}));
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.heads, (std::vector<Edit>{Edit::kPass, Edit::kPass, Edit::kPatchedStatus, Edit::kPass,
+                                        Edit::kPatchedStatus}));
+  EXPECT_EQ(r.out, packets({"01", kColumn, kEof, kRow, kEof}));
+}
+
+TEST(ResponseEditor, LeavesEofStatusAloneForATrackingClient) {
+  auto editor = editor_for(Command::kQuery, true);
+  const auto input = packets({"01", kColumn, kEofState, kRow, kEofState});
+  const auto r = relay(editor, input);
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(std::count(r.heads.begin(), r.heads.end(), Edit::kPass), 5);
+}
+
+// A multi-statement answer: an OK that says more follows, a result set, the last OK.
+// Each OK is edited on its own; the answer ends only with the last.
+const std::vector<std::string> kMultiResult = {kOkStateMore, "01", kColumn, kEofStateMore, kRow, kEofStateMore,
+                                               kOkState};
+const std::vector<std::string> kMultiResultUntracked = {
+    kOkStateMoreUntracked, "01", kColumn, kEofStateMorePatched, kRow, kEofStateMorePatched, kOkStateUntracked};
+
+TEST(ResponseEditor, EditsEachResultOfAMultiResultAnswer) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto r = relay(editor, packets(kMultiResult));
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.heads, (std::vector<Edit>{Edit::kReplace, Edit::kPass, Edit::kPass, Edit::kPatchedStatus, Edit::kPass,
+                                        Edit::kPatchedStatus, Edit::kReplace}));
+  EXPECT_EQ(r.out, packets(kMultiResultUntracked));
+  EXPECT_EQ(editor.rows(), 1U);
+  EXPECT_FALSE(editor.failed());
+}
+
+// However the server's bytes arrive, down to one at a time, the client gets the same.
+class Chunking : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(Chunking, SplitPacketsGiveTheSameAnswer) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto r = relay(editor, packets(kMultiResult), GetParam());
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.out, packets(kMultiResultUntracked));
+  EXPECT_EQ(r.tails, 0U) << "packets that fit are stepped over whole";
+}
+
+TEST_P(Chunking, ARowLongerThanTheBufferStreamsThrough) {
+  auto editor = editor_for(Command::kQuery, false);
+  std::string row = "fc 2c 01";  // a 300-byte column value
+  for (int i = 0; i < 300; ++i) row += " 61";
+  const auto input = packets({"01", kColumn, kEof, row, kEofState});
+  const auto r = relay(editor, input, GetParam(), 64);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.out, packets({"01", kColumn, kEof, row, kEof}));
+  EXPECT_GT(r.tails, 0U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, Chunking, ::testing::Values(1, 2, 3, 5, 7, 13, 64, kCapacity));
+
+TEST(ResponseEditor, ErrEndsTheAnswerAndFailsIt) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto input = packets({kErr});
+  const auto r = relay(editor, input);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(editor.failed());
+  EXPECT_EQ(r.out, input);
+}
+
+TEST(ResponseEditor, ErrAfterRowsEndsTheAnswer) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto input = packets({"01", kColumn, kEof, kRow, kRow, kErr});
+  const auto r = relay(editor, input);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(editor.failed());
+  EXPECT_EQ(editor.rows(), 2U);
+  EXPECT_EQ(r.out, input);
+}
+
+TEST(ResponseEditor, ErrInALaterResultFailsTheAnswer) {
+  auto editor = editor_for(Command::kQuery, true, true);
+  const auto r = relay(editor, packets({kOkMore, kErr}));
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(editor.failed());
+}
+
+TEST(ResponseEditor, DropsEveryByteOfTheProxysOwnAnswer) {
+  auto editor = editor_for(Command::kQuery, false, false, false);
+  std::string row = "fc 2c 01";
+  for (int i = 0; i < 300; ++i) row += " 61";
+  const auto r = relay(editor, packets({"01", kColumn, kEofState, kRow, row, kEofState}), 7, 64);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(std::count(r.heads.begin(), r.heads.end(), Edit::kDrop), 6);
+  EXPECT_EQ(editor.rows(), 2U);
+}
+
+TEST(ResponseEditor, ReportsOkPacketsAndPreparedIdsToTheSession) {
+  ResponseEditor editor(false, true, false);
+  editor.start(Command::kStmtPrepare, true);
+  auto input = packets({"00 07 00 00 00 00 00 00 00 00 00 00"});
+  std::string out;
+  auto step = editor.next(input.data(), input.size(), kCapacity, out);
+  ASSERT_TRUE(step.head);
+  EXPECT_EQ(editor.statement_id(), 7U);
+  EXPECT_TRUE(editor.finished());
+
+  editor.start(Command::kQuery, true);
+  input = packets({kOkState});
+  step = editor.next(input.data(), input.size(), kCapacity, out);
+  ASSERT_TRUE(step.head);
+  ASSERT_TRUE(editor.ok());
+  EXPECT_EQ(parse_session_state(editor.ok()->session_state).schema, "myproject_a");
+  EXPECT_FALSE(editor.statement_id());
+}
+
+TEST(ResponseEditor, StopsAtTheLocalInfileRequestUntilTheFileIsSent) {
+  auto editor = editor_for(Command::kQuery, false);
+  const auto request = packets({"fb 2f 74 6d 70"});
+  auto r = relay(editor, request);
+  EXPECT_TRUE(r.wants_infile);
+  EXPECT_FALSE(r.finished);
+  EXPECT_EQ(r.out, request);
+  editor.infile_sent();
+  r = relay(editor, packets({kOkState}, 3));
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.out, packets({kOkStateUntracked}, 3));
+}
+
+TEST(ResponseEditor, BytesAfterTheAnswerAreNotSteppedOver) {
+  auto editor = editor_for(Command::kPing, true);
+  auto input = packets({kOk});
+  std::string out;
+  const auto step = editor.next(input.data(), input.size(), kCapacity, out);
+  EXPECT_EQ(step.size, input.size());
+  add(input, 1, kOk);  // not part of this answer
+  EXPECT_EQ(editor.next(input.data() + step.size, input.size() - step.size, kCapacity, out).edit, Edit::kNeedMore);
+}
+
+TEST(ResponseEditor, NeedsTheWholeHeaderAndAWholeStatusPacket) {
+  auto editor = editor_for(Command::kQuery, true);
+  auto input = packets({kOkState});
+  std::string out;
+  for (std::size_t held = 0; held < input.size(); ++held) {
+    EXPECT_EQ(editor.next(input.data(), held, kCapacity, out).edit, Edit::kNeedMore) << held;
+  }
+  EXPECT_EQ(editor.next(input.data(), input.size(), kCapacity, out).edit, Edit::kPass);
+}
+
+TEST(ResponseEditor, AStatusPacketLargerThanTheBufferIsRefused) {
+  auto editor = editor_for(Command::kQuery, true);
+  const auto r = relay(editor, packets({kOkState}), kCapacity, 16);
+  EXPECT_EQ(r.error, Edit::kTooLarge);
+}
+
+TEST(ResponseEditor, APacketNoGrammarAllowsIsAProtocolError) {
+  auto editor = editor_for(Command::kPing, true);
+  EXPECT_EQ(relay(editor, packets({"42 42"})).error, Edit::kProtocolError);
+  editor = editor_for(Command::kQuery, true);
+  EXPECT_EQ(relay(editor, packets({"01", kColumn, kRow})).error, Edit::kProtocolError);  // row where EOF belongs
+}
+
+// A 16 MiB row continues in the next packet, whose first bytes look like an EOF with
+// the session-state flag: they are payload, passed as they are.
+TEST(ResponseEditor, TheTailOfA16MiBRowIsPayloadNotAnEof) {
+  auto editor = editor_for(Command::kQuery, false);
+  Packets input = packets({"01", kColumn, kEof});
+  Packets big(kHeaderSize + kMaxPayload, 0x61);
+  big[0] = big[1] = big[2] = 0xFF;
+  big[3] = 4;
+  big[4] = 0xFD;  // a lenenc length with three bytes follows
+  input.insert(input.end(), big.begin(), big.end());
+  add(input, 5, kEofState);  // the continuation
+  add(input, 6, kEofState);  // the real EOF
+  const auto r = relay(editor, input);
+  EXPECT_TRUE(r.finished);
+  ASSERT_EQ(r.out.size(), input.size());
+  const std::size_t continuation = input.size() - 2 * (kHeaderSize + 5);
+  EXPECT_TRUE(std::equal(r.out.begin(), r.out.begin() + continuation + kHeaderSize + 5, input.begin()));
+  EXPECT_EQ(r.out[r.out.size() - 1], 0x00) << "the real EOF is patched";
+  EXPECT_EQ(editor.rows(), 1U);
+}
+
+}  // namespace
+}  // namespace djproxy::protocol
