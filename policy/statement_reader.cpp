@@ -69,6 +69,8 @@ void StatementReader::on_token(const Token& t) {
   if (t.kind == TokenKind::word && t.truncated) return reject("identifier too long");
   if (phase_ == Phase::head)
     head(t);
+  else if (phase_ == Phase::grant_tail)
+    grant_tail(t);
   else
     body(t);
   last_kind_ = t.kind;

@@ -102,6 +102,8 @@ class StatementReader {
   void set_head(const Token& t);
   void note_set_target(std::string_view name);
   void dynamic_head(const Token& t);
+  void grant_tail(const Token& t);
+  void add_grant_pattern(std::string_view pattern);
   bool statement_name(const Token& t);
   void nested(const std::string& text, const char* verb);
   // statement_reader_body.cpp
@@ -122,7 +124,10 @@ class StatementReader {
   NestedAnalysis analyse_nested_;
   StatementInfo info_;
 
-  enum class Phase : std::uint8_t { head, body, ignore };
+  enum class Phase : std::uint8_t { head, body, grant_tail, ignore };
+  // After a GRANT / REVOKE target: TO | FROM, accounts, and at most WITH GRANT OPTION.
+  enum class GrantTail : std::uint8_t { to, account, after_account, host, after_host, with, grant, done };
+  GrantTail grant_tail_ = GrantTail::to;
   Phase phase_ = Phase::head;
   Kw verb_ = Kw::none;
   // GRANT / REVOKE: the parenthesis depth, from 1, before ON; 100 (plus the depth) after it.

@@ -82,6 +82,7 @@ void StatementReader::body(const Token& t) {
   if (pend_dot_) return reject("name expected after '.'", codes::parse_error);
   if (nparts_ > 0) flush_name(&t);
   if (failed()) return;
+  if (phase_ == Phase::grant_tail) return grant_tail(t);
   f = &top();
 
   if (f->expect == Pos::grant_target && t.kind != TokenKind::punct) {
@@ -381,11 +382,12 @@ void StatementReader::flush_name(const Token* next) {
       if (n == 3 || star) return reject("cannot read this SHOW name");
       return;
     case Pos::grant_target: {
-      phase_ = Phase::ignore;
+      phase_ = Phase::grant_tail;
+      grant_tail_ = GrantTail::to;
       if (n == 1 && !star) {
         if (p0 == "*") {
           if (!current_) return reject("GRANT ON * without a current schema");
-          return add_schema(*current_, Access::ddl);
+          return add_grant_pattern(*current_);
         }
         return add_object(view(current_), p0, Access::ddl);
       }
@@ -394,7 +396,7 @@ void StatementReader::flush_name(const Token* next) {
           info_.global_scope = true;
           return add_schema("*", Access::ddl);
         }
-        return add_schema(p0, Access::ddl);
+        return add_grant_pattern(p0);
       }
       if (n == 2 && !star) return add_object(p0, p1, Access::ddl);
       return reject("cannot read the GRANT target");

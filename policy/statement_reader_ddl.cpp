@@ -125,4 +125,80 @@ void StatementReader::ddl_head(const Token& t) {
   body(t);
 }
 
+// A database-level grant names a pattern, not a schema: the server matches `_` and `%`
+// as wildcards, so `myproject_a.*` also grants `myprojectXa` (found by review). Only a
+// pattern with every wildcard escaped names one schema, the one it is read as here.
+void StatementReader::add_grant_pattern(std::string_view pattern) {
+  std::string name;
+  name.reserve(pattern.size());
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size() && (pattern[i + 1] == '_' || pattern[i + 1] == '%')) {
+      name += pattern[++i];
+      continue;
+    }
+    if (c == '_' || c == '%' || c == '\\')
+      return reject("a database-level GRANT / REVOKE on a name with an unescaped '_' or '%', a pattern that "
+                    "matches other schemas (write myproject\\_a.*)");
+    name += c;
+  }
+  add_schema(name, Access::ddl);
+}
+
+// What follows the target is allowed only as accounts: IDENTIFIED, REQUIRE, resource
+// limits and PUBLIC change or reach accounts beyond the grant (found by review).
+void StatementReader::grant_tail(const Token& t) {
+  auto refuse = [this] {
+    reject("GRANT / REVOKE is read only as ... TO | FROM accounts [WITH GRANT OPTION]; IDENTIFIED, REQUIRE, "
+           "resource limits and PUBLIC change accounts");
+  };
+  const bool account_word = (t.kind == TokenKind::word && t.kw == Kw::none && !ieq(t.text, "PUBLIC")) ||
+                            t.kind == TokenKind::quoted_ident || t.kind == TokenKind::string;
+  switch (grant_tail_) {
+    case GrantTail::to:
+      if (is_word(t, Kw::TO) || is_word(t, Kw::FROM)) {
+        grant_tail_ = GrantTail::account;
+        return;
+      }
+      return refuse();
+    case GrantTail::account:
+      if (!account_word || ieq(t.text, "CURRENT_USER")) return refuse();
+      grant_tail_ = GrantTail::after_account;
+      return;
+    case GrantTail::after_account:
+    case GrantTail::after_host:
+      if (grant_tail_ == GrantTail::after_account && t.kind == TokenKind::user_var) {  // 'u'@'h' reads as 'u' @'h'
+        grant_tail_ = GrantTail::after_host;
+        return;
+      }
+      if (grant_tail_ == GrantTail::after_account && is_punct(t, '@')) {
+        grant_tail_ = GrantTail::host;
+        return;
+      }
+      if (is_punct(t, ',')) {
+        grant_tail_ = GrantTail::account;
+        return;
+      }
+      if (is_word(t, Kw::WITH)) {
+        grant_tail_ = GrantTail::with;
+        return;
+      }
+      return refuse();
+    case GrantTail::host:
+      if (!account_word) return refuse();
+      grant_tail_ = GrantTail::after_host;
+      return;
+    case GrantTail::with:
+      if (!is_word(t, Kw::GRANT)) return refuse();
+      grant_tail_ = GrantTail::grant;
+      return;
+    case GrantTail::grant:
+      if (t.kind != TokenKind::word || !ieq(t.text, "OPTION")) return refuse();
+      grant_tail_ = GrantTail::done;
+      return;
+    case GrantTail::done:
+      return refuse();
+  }
+}
+
 }  // namespace djproxy::policy
