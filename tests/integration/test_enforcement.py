@@ -60,6 +60,17 @@ def scalar(sql, args=None):
     return rows[0][0] if rows else None
 
 
+def esc(schema):
+    """A schema name as a GRANT pattern that names only it."""
+    return schema.replace("_", "\\_")
+
+
+def no_grant(schema):
+    return scalar("SELECT COUNT(*) FROM information_schema.schema_privileges WHERE table_schema IN (%s, %s)",
+                  (schema, esc(schema))) == 0
+
+
+
 def table_exists(schema, table):
     return scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=%s AND table_name=%s",
                   (schema, table)) == 1
@@ -240,10 +251,12 @@ class SchemaChanges(_Base):
             (f"DROP DATABASE `{O}`", ER_DBACCESS_DENIED, lambda: schema_exists(O)),
             (f"ALTER DATABASE `{P}` CHARACTER SET {other_cs}", ER_DBACCESS_DENIED,
              lambda: charset() == cs_before),
-            (f"GRANT SELECT ON `{O}`.* TO {victim}@'%%'", ER_DBACCESS_DENIED,
-             lambda: scalar("SELECT COUNT(*) FROM information_schema.schema_privileges WHERE table_schema=%s", (O,)) == 0),
-            (f"GRANT ALL ON `{P}`.* TO {victim}@'%%'", ER_DBACCESS_DENIED,
-             lambda: scalar("SELECT COUNT(*) FROM information_schema.schema_privileges WHERE table_schema=%s", (P,)) == 0),
+            # A database-level grant names a pattern: escaped, it names the one schema and is
+            # refused as a schema change; unescaped ('_' matches any character) it is not read.
+            (f"GRANT SELECT ON `{esc(O)}`.* TO {victim}@'%%'", ER_DBACCESS_DENIED, lambda: no_grant(O)),
+            (f"GRANT ALL ON `{esc(P)}`.* TO {victim}@'%%'", ER_DBACCESS_DENIED, lambda: no_grant(P)),
+            (f"GRANT SELECT ON `{O}`.* TO {victim}@'%%'", ER_NOT_SUPPORTED_YET, lambda: no_grant(O)),
+            (f"GRANT ALL ON `{P}`.* TO {victim}@'%%'", ER_NOT_SUPPORTED_YET, lambda: no_grant(P)),
             (f"CREATE USER {user}@'%%' IDENTIFIED BY 'x'", ER_DBACCESS_DENIED,
              lambda: scalar("SELECT COUNT(*) FROM mysql.user WHERE user=%s", (user,)) == 0),
             (f"DROP USER {victim}@'%%'", ER_DBACCESS_DENIED, lambda: scalar("SELECT COUNT(*) FROM mysql.user WHERE user=%s", (victim,)) == 1),
