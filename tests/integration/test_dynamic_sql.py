@@ -395,6 +395,11 @@ class WithheldToken(_Base):
         # Not one reached the server, in a dry run either.
         self.assertIsNone(self.scalar(conn, "SELECT @a"))
         conn.close()
+        self.assert_withheld(p, audit, secret, len(statements))
+
+    def assert_withheld(self, p, audit, secret, count):
+        """After the proxy stops: no trace of the token in either log, and one withheld
+        refusal per statement."""
         self.assertEqual(p.stop(), "clean", p.log_tail())
         with open(audit, "rb") as f:
             raw = f.read()
@@ -403,7 +408,7 @@ class WithheldToken(_Base):
         self.assertNotIn(secret.encode(), raw, "a token reached the audit log")
         self.assertNotIn(secret.encode(), log, "a token reached the operational log")
         withheld = [r for r in self.records(audit) if r.get("query_withheld")]
-        self.assertEqual(len(withheld), len(statements), self.records(audit))
+        self.assertEqual(len(withheld), count, [str(r)[:300] for r in self.records(audit)])
         for r in withheld:
             self.assertNotIn("query", r)
             self.assertNotIn("digest", r)
@@ -431,15 +436,7 @@ class WithheldToken(_Base):
             self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
             self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
             conn.close()
-        self.assertEqual(p.stop(), "clean", p.log_tail())
-        with open(audit, "rb") as f:
-            raw = f.read()
-        with open(p.log_path, "rb") as f:
-            log = f.read()
-        self.assertNotIn(secret.encode(), raw, "a token reached the audit log")
-        self.assertNotIn(secret.encode(), log, "a token reached the operational log")
-        withheld = [r for r in self.records(audit) if r.get("query_withheld")]
-        self.assertEqual(len(withheld), len(statements), [str(r)[:300] for r in self.records(audit)])
+        self.assert_withheld(p, audit, secret, len(statements))
 
     def test_streamed_enforce(self):
         self.check_streamed("enforce")
