@@ -154,6 +154,8 @@ inline constexpr std::array kDescriptors = std::to_array<Descriptor>({
    .description = "Allow CREATE/DROP TEMPORARY TABLE outside migrations."},
   {.key = "policy.bookkeeping_tables", .env = "DJPROXY_POLICY_BOOKKEEPING_TABLES", .kind = Kind::boolean, .default_text = "true",
    .description = "Allow CREATE TABLE IF NOT EXISTS of DataJoint's `~` tables inside the prefix."},
+  {.key = "policy.server_files", .env = "DJPROXY_POLICY_SERVER_FILES", .kind = Kind::boolean, .default_text = "false",
+   .description = "In production, forward statements that read or write files on the database server (INTO OUTFILE/DUMPFILE, LOAD DATA/XML without LOCAL, LOAD_FILE(), DATA/INDEX DIRECTORY), migrations included."},
   {.key = "policy.lower_case_table_names", .env = "DJPROXY_POLICY_LOWER_CASE_TABLE_NAMES", .kind = Kind::integer, .default_text = "0",
    .description = "The server's lower_case_table_names, for comparing schema names.", .min = 0, .max = 2},
   {.key = "policy.extra_readable_schemas", .env = "DJPROXY_POLICY_EXTRA_READABLE_SCHEMAS", .kind = Kind::list,

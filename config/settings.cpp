@@ -81,6 +81,7 @@ Settings::Settings(std::vector<Entry> entries, Sources sources, std::vector<std:
   policy_.schema_prefix = database_.schema_prefix;
   policy_.temporary_tables = get<bool>(e, index_of("policy.temporary_tables"), true);
   policy_.bookkeeping_tables = get<bool>(e, index_of("policy.bookkeeping_tables"), true);
+  policy_.server_files = get<bool>(e, index_of("policy.server_files"), false);
   policy_.lower_case_table_names = static_cast<int>(get<std::int64_t>(e, index_of("policy.lower_case_table_names")));
   policy_.extra_readable_schemas = get<std::vector<std::string>>(e, index_of("policy.extra_readable_schemas"));
 

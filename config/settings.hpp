@@ -84,6 +84,7 @@ struct PolicySettings {
   std::optional<std::string> schema_prefix;
   bool temporary_tables = true;
   bool bookkeeping_tables = true;
+  bool server_files = false;
   int lower_case_table_names = 0;
   std::vector<std::string> extra_readable_schemas;
 };

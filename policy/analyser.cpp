@@ -5,6 +5,7 @@
 #include "policy/lexer.hpp"
 #include "policy/routine_body.hpp"
 #include "policy/rules.hpp"
+#include "policy/server_files.hpp"
 #include "policy/statement_reader.hpp"
 #include "policy/strict_parser.hpp"
 #include "policy/strict_reader.hpp"
@@ -45,6 +46,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     if (t.kind == TokenKind::user_var && !names_token && strict::ieq(t.text, "djproxy_migration")) names_token = true;
     reader->on_token(t);
     strict.on_token(t);
+    files.on_token(t);
     if (routine.listening()) routine.on_token(t);
   }
 
@@ -99,6 +101,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
         info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
       merge(info, strict.finish());
       merge_body(info, routine.finish());
+      if (!files.found().empty()) info.server_file = files.found();
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
       if (info.unsupported.empty()) follow_prepared_names(info);
       if (!keep) too_many = true;
@@ -107,6 +110,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       reader.emplace(state, config, current, nesting, &analyse_nested);
       strict.reset(current);
       routine.reset(current);
+      files.reset();
     }
   }
 
@@ -174,6 +178,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
   std::optional<StatementReader> reader;
   StrictReader strict;
   RoutineBody routine;
+  ServerFileScan files;
   std::vector<StatementInfo> statements;
   bool too_many = false;
   std::optional<std::vector<PreparedName>> names;  // set once the packet changes them

@@ -63,7 +63,7 @@ void RoutineBody::refuse(std::string why) {
 
 void RoutineBody::begin_body() {
   if (!body_) body_.emplace(config_);
-  body_->reset(schema_);
+  body_->reset(schema_, true);
   stage_ = Stage::body;
 }
 

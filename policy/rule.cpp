@@ -7,8 +7,9 @@ namespace {
 constexpr std::array<std::string_view, kRuleCount> kNames = {
     "",          "prefix",      "system-schema", "schema-change",  "migration-scope", "migration-token",
     "migration", "fail-closed", "bookkeeping",   "lineage",        "administrative",  "command",
+    "server-files",
 };
-static_assert(static_cast<std::size_t>(Rule::command) + 1 == kRuleCount, "a rule without a name");
+static_assert(static_cast<std::size_t>(Rule::server_files) + 1 == kRuleCount, "a rule without a name");
 
 constexpr std::array<Rule, kRuleCount> make_all() {
   std::array<Rule, kRuleCount> out{};

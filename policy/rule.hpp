@@ -22,8 +22,9 @@ enum class Rule : std::uint8_t {
   lineage,          // ~lineage rows of user tables changed outside a migration
   administrative,   // FLUSH, RESET, replication, plugins ... in production
   command,          // a protocol command the proxy does not forward
+  server_files,     // a file on the database server read or written, in production
 };
-inline constexpr std::size_t kRuleCount = 12;
+inline constexpr std::size_t kRuleCount = 13;
 
 // The stable name: "" for none, else e.g. "schema-change", "fail-closed".
 std::string_view to_string(Rule rule) noexcept;

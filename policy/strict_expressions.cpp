@@ -258,7 +258,12 @@ void Parser::function_call(const Name& name) {
     leave();
     return;
   }
-  if (ieq(fn, "LOAD_FILE")) refuse("LOAD_FILE reads files on the database server");
+  if (ieq(fn, "LOAD_FILE")) {
+    if (!config_.allow_server_files) refuse("LOAD_FILE reads files on the database server");
+    function_arguments(fn);
+    leave();
+    return;
+  }
   if (ieq(fn, "CAST") || ieq(fn, "CONVERT")) {
     expect('(');
     expression();

@@ -36,6 +36,8 @@ void Parser::syntax(const std::string& why) const {
 }
 
 void Parser::add_schema(std::string_view schema, Access access) {
+  if (body_ && ieq(schema, "information_schema"))
+    refuse("information_schema in a stored program's body (it would show what the program's definer sees)");
   for (auto& s : out_.schemas) {
     if (s.name == schema) {
       if (static_cast<int>(access) > static_cast<int>(s.access)) s.access = access;

@@ -38,8 +38,9 @@ inline bool ieq(std::string_view a, std::string_view b) noexcept {
 class Parser {
  public:
   Parser(const StrictToken* toks, std::size_t begin, std::size_t end, std::string_view arena,
-         const PolicyConfig& config, const std::optional<std::string>& current, StrictResult& out)
-      : toks_(toks), pos_(begin), end_(end), arena_(arena), config_(config), current_(current), out_(out) {}
+         const PolicyConfig& config, const std::optional<std::string>& current, StrictResult& out, bool body)
+      : toks_(toks), pos_(begin), end_(end), arena_(arena), config_(config), current_(current), out_(out),
+        body_(body) {}
 
   void statement();  // one whole statement, to the end of the range
   void rows();       // INSERT rows: row (',' row)* to the end of the range
@@ -109,6 +110,7 @@ class Parser {
   void dynamic_statement();
   void call_statement();
   void load_statement();
+  void field_terms();
   void maintenance_statement();
   void create_table(bool temporary);
   void column_definition();
@@ -166,6 +168,11 @@ class Parser {
   const PolicyConfig& config_;
   const std::optional<std::string>& current_;
   StrictResult& out_;
+  // A stored program's body: it runs at each call with its definer's privileges (a
+  // trigger's and an event's always, a routine's unless SQL SECURITY INVOKER), where
+  // SHOW, KILL and information_schema see every account's threads, grants and schemas
+  // and the proxy filters none of it. A worker may run these itself; a body may not.
+  bool body_;
   int depth_ = 0;
 };
 

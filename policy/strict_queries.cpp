@@ -130,8 +130,25 @@ void Parser::opt_alias() {
 
 void Parser::into_clause() {
   expect("INTO");
-  if (is("OUTFILE") || is("DUMPFILE"))
-    refuse("SELECT ... INTO " + std::string(text(peek())) + " writes a file on the database server");
+  if (is("OUTFILE") || is("DUMPFILE")) {
+    if (!config_.allow_server_files)
+      refuse("SELECT ... INTO " + std::string(text(peek())) + " writes a file on the database server");
+    // INTO OUTFILE 'file' [CHARACTER SET cs] [FIELDS ...] [LINES ...] | INTO DUMPFILE 'file'
+    const bool outfile = is("OUTFILE");
+    ++pos_;
+    if (peek().kind != TokenKind::string || at_end()) syntax("a file name expected");
+    ++pos_;
+    if (!outfile) return;
+    if (accept("CHARACTER")) {
+      expect("SET");
+      charset_name();
+    } else if (accept("CHARSET")) {
+      charset_name();
+    }
+    if (accept("FIELDS") || accept("COLUMNS")) field_terms();
+    if (accept("LINES")) field_terms();
+    return;
+  }
   do {
     if (peek().kind != TokenKind::user_var || at_end()) refuse("SELECT ... INTO of something other than @variables");
     ++pos_;

@@ -8,8 +8,9 @@ namespace djproxy::policy {
 
 StrictReader::StrictReader(const PolicyConfig& config) : config_(config) { toks_.reserve(96); }
 
-void StrictReader::reset(const std::optional<std::string>& current_schema) {
+void StrictReader::reset(const std::optional<std::string>& current_schema, bool body) {
   current_ = &current_schema;
+  body_ = body;
   toks_.clear();
   arena_.clear();
   // Field by field: assigning a fresh StrictResult costs a string and a vector built and dropped.
@@ -100,7 +101,7 @@ void StrictReader::check_rows(std::size_t end) {
       result_.lineage_rows = StrictResult::LineageRows::other;
   }
   try {
-    strict::Parser p(toks_.data(), rows_start_, end, {arena_.data(), arena_.size()}, config_, *current_, result_);
+    strict::Parser p(toks_.data(), rows_start_, end, {arena_.data(), arena_.size()}, config_, *current_, result_, body_);
     p.rows();
   } catch (const strict::Refusal& r) {
     result_.ok = false;
@@ -123,7 +124,7 @@ StrictResult& StrictReader::finish() {
   }
   if (result_.ok) {
     try {
-      strict::Parser p(toks_.data(), 0, toks_.size(), {arena_.data(), arena_.size()}, config_, *current_, result_);
+      strict::Parser p(toks_.data(), 0, toks_.size(), {arena_.data(), arena_.size()}, config_, *current_, result_, body_);
       p.statement();
     } catch (const strict::Refusal& r) {
       result_.ok = false;

@@ -62,8 +62,9 @@ class StrictReader {
   StrictReader& operator=(const StrictReader&) = delete;
 
   // Starts a statement; the buffers keep their capacity from one statement to the next.
-  // current_schema must stay unchanged until finish().
-  void reset(const std::optional<std::string>& current_schema);
+  // current_schema must stay unchanged until finish(). `body`: the statement is a stored
+  // program's body, which runs with its definer's privileges (strict_parser.hpp).
+  void reset(const std::optional<std::string>& current_schema, bool body = false);
   void on_token(const Token& t);
   // The result stays the reader's until the next reset(): the caller may move from it.
   StrictResult& finish();
@@ -82,6 +83,7 @@ class StrictReader {
   NameArena arena_;
   StrictResult result_;
   bool overflow_ = false;
+  bool body_ = false;
   // INSERT ... VALUES rows, checked as they arrive
   int depth_ = 0;
   bool insert_ = false;

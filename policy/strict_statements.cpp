@@ -50,6 +50,8 @@ void Parser::dispatch() {
   const StrictToken& t = peek();
   if (t.kind != TokenKind::word) syntax("a statement must start with a keyword");
   const std::string_view w = text(t);
+  if (body_ && (ieq(w, "SHOW") || ieq(w, "KILL")))
+    refuse(std::string(w) + " in a stored program's body (it would run with the program's definer's privileges)");
   if (ieq(w, "SELECT") || ieq(w, "WITH") || ieq(w, "VALUES") || ieq(w, "TABLE")) return query_expression();
   if (ieq(w, "INSERT") || ieq(w, "REPLACE")) return insert_statement();
   if (ieq(w, "UPDATE")) return update_statement();
@@ -318,11 +320,22 @@ void Parser::call_statement() {
   }
 }
 
+// FIELDS / COLUMNS / LINES: [OPTIONALLY] ENCLOSED | TERMINATED | ESCAPED | STARTING BY 'text' ...
+void Parser::field_terms() {
+  while (is("TERMINATED") || is("OPTIONALLY") || is("ENCLOSED") || is("ESCAPED") || is("STARTING")) {
+    accept("OPTIONALLY");
+    ++pos_;
+    expect("BY");
+    if (peek().kind != TokenKind::string || at_end()) syntax("a string expected");
+    ++pos_;
+  }
+}
+
 void Parser::load_statement() {
   ++pos_;
   if (!accept("DATA") && !accept("XML")) return head_only("LOAD INDEX");
   while (is("LOW_PRIORITY") || is("CONCURRENT")) ++pos_;
-  if (!accept("LOCAL"))
+  if (!accept("LOCAL") && !config_.allow_server_files)
     refuse("LOAD DATA without LOCAL reads a file on the database server");
   expect("INFILE");
   if (peek().kind != TokenKind::string || at_end()) syntax("a file name expected");
@@ -351,12 +364,7 @@ void Parser::load_statement() {
       expect("BY");
       string_value();
     } else if (accept("FIELDS") || accept("COLUMNS") || accept("LINES")) {
-      while (is("TERMINATED") || is("OPTIONALLY") || is("ENCLOSED") || is("ESCAPED") || is("STARTING")) {
-        accept("OPTIONALLY");
-        ++pos_;
-        expect("BY");
-        string_value();
-      }
+      field_terms();
     } else if (accept("IGNORE")) {
       operand();
       if (!accept("LINES")) expect("ROWS");

@@ -71,6 +71,9 @@ struct PolicyConfig {
   Mode mode = Mode::enforce;
   bool allow_temporary_tables = true;
   bool allow_bookkeeping_tables = true;
+  // Production forwards statements that read or write the database server's files
+  // (policy/server_files.hpp) only when set.
+  bool allow_server_files = false;
   int lower_case_table_names = 0;  // 0, 1 or 2, as the server reports it
   std::vector<std::string> extra_readable_schemas;
 };
@@ -167,6 +170,8 @@ struct StatementInfo {
   std::string strict_refusal;  // non-empty: a construct it does not model, and why
   std::uint16_t strict_code = 0;  // 1064 where the text is not valid SQL, else 1235
   bool strict_head_only = false;  // only the head was read: the rules must refuse it
+  // Reads or writes a file on the database server (policy/server_files.hpp): what, or "".
+  std::string_view server_file;
   friend bool operator==(const StatementInfo&, const StatementInfo&) = default;
 };
 

@@ -107,6 +107,7 @@ policy::PolicyConfig policy_config(const config::Settings& s) {
   c.mode = p.mode == config::PolicyMode::dry_run ? policy::Mode::dry_run : policy::Mode::enforce;
   c.allow_temporary_tables = p.temporary_tables;
   c.allow_bookkeeping_tables = p.bookkeeping_tables;
+  c.allow_server_files = p.server_files;
   c.lower_case_table_names = p.lower_case_table_names;
   c.extra_readable_schemas = p.extra_readable_schemas;
   return c;

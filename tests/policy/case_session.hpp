@@ -41,6 +41,7 @@ inline PolicyConfig config_for(std::uint32_t f) {
   c.lower_case_table_names = (f & kLctn1) ? 1 : 0;
   c.allow_temporary_tables = !(f & kNoTemp);
   c.allow_bookkeeping_tables = !(f & kNoBook);
+  c.allow_server_files = f & kFiles;
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include "policy/decide_command.hpp"
 #include "policy/rules.hpp"
 #include "tests/policy/agreement_cases_table.hpp"
+#include "tests/policy/case_session.hpp"
 #include "tests/policy/policy_cases_table.hpp"
 
 namespace djproxy::policy::test {
@@ -17,35 +18,8 @@ constexpr auto kComPrepare = static_cast<std::uint8_t>(ProtocolCommand::stmt_pre
 
 SessionFacts facts_for(std::uint32_t f) {
   SessionFacts facts;
-  auto& s = facts.state;
-  s.current_schema = "myproject_full";
-  if (f & kNoDb) s.current_schema.reset();
-  s.sql_mode.ansi_quotes = f & kAnsi;
-  s.sql_mode.no_backslash_escapes = f & kNbe;
-  s.sql_mode.pipes_as_concat = f & kPipes;
-  if (f & kMysql8) {
-    s.flavour = ServerFlavour::mysql;
-    s.server_version = 80036;
-  }
-  if (f & kOldMaria) s.server_version = 100500;
-  if (f & kGbk) s.charset = CharsetClass::gbk;
-  if (f & kSjis) s.charset = CharsetClass::sjis;
-  if (f & kLatin1) s.charset = CharsetClass::single_byte;
-  s.multi_statements = f & kMulti;
-  if (f & kMigUser) s.migration.kind = MigrationKind::by_user;
-  if (f & kMigToken) s.migration = {MigrationKind::by_token, {"myproject_a*", "myproject_full"}};
+  facts.state = session_for(f);
   return facts;
-}
-
-PolicyConfig config_for(std::uint32_t f) {
-  PolicyConfig c;
-  c.schema_prefix = (f & kNoPrefix) ? "" : "myproject_";
-  c.create_tables = f & kDev;
-  c.mode = (f & kDry) ? Mode::dry_run : Mode::enforce;
-  c.lower_case_table_names = (f & kLctn1) ? 1 : 0;
-  c.allow_temporary_tables = !(f & kNoTemp);
-  c.allow_bookkeeping_tables = !(f & kNoBook);
-  return c;
 }
 
 CommandDecision decide(std::string_view sql, std::uint32_t flags, std::uint8_t command = kComQuery) {

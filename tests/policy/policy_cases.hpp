@@ -27,6 +27,7 @@ enum Flags : std::uint32_t {
   kNoTemp = 1u << 16,      // allow_temporary_tables = false
   kNoBook = 1u << 17,      // allow_bookkeeping_tables = false
   kPrepare = 1u << 18,     // COM_STMT_PREPARE
+  kFiles = 1u << 19,       // allow_server_files = true
 };
 
 enum class Expect : std::uint8_t { allow, audit, reject, rewrite_create, token, token_null };
