@@ -84,16 +84,16 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     d.rule = Rule::migration_token;
     return d;
   }
-  if (!s.server_file.empty() && !config.create_tables && !config.allow_server_files)
-    return reject(codes::specific_access_denied, Rule::server_files,
-                  "djproxy: " + verb_of(s) + " rejected: " + std::string(s.server_file) +
-                      "; production allows it only with policy.server_files = true");
   for (const auto& u : s.schemas) {
     std::string why;
     Rule rule = Rule::none;
     if (!schema_allowed(u.name, u.access, config, why, rule))
       return reject(codes::db_access_denied, rule, "djproxy: " + subject(s, u.name) + " rejected: " + why);
   }
+  if (!s.server_file.empty() && !config.create_tables && !config.allow_server_files)
+    return reject(codes::specific_access_denied, Rule::server_files,
+                  "djproxy: " + verb_of(s) + " rejected: " + std::string(s.server_file) +
+                      "; production allows it only with policy.server_files = true");
   if (s.kind == StatementKind::administrative && s.verb != "KILL" && s.verb != "HELP" && !config.create_tables) {
     return reject(codes::specific_access_denied, Rule::administrative,
                   "djproxy: " + s.verb + " rejected: administrative statements are not allowed in production "

@@ -49,6 +49,8 @@ def settings_env(flags):
         env["DJPROXY_POLICY_TEMPORARY_TABLES"] = "false"
     if "no_book" in flags:
         env["DJPROXY_POLICY_BOOKKEEPING_TABLES"] = "false"
+    if "files" in flags:
+        env["DJPROXY_POLICY_SERVER_FILES"] = "true"
     return env
 
 

@@ -18,7 +18,7 @@ constexpr std::pair<std::uint32_t, const char*> kFlagNames[] = {
     {kNoDb, "no_db"},       {kMysql8, "mysql8"},   {kMulti, "multi"},          {kDry, "dry"},
     {kGbk, "gbk"},          {kMigToken, "mig_token"}, {kNoPrefix, "no_prefix"}, {kLctn1, "lctn1"},
     {kSjis, "sjis"},        {kPipes, "pipes"},     {kOldMaria, "old_maria"},   {kLatin1, "latin1"},
-    {kNoTemp, "no_temp"},   {kNoBook, "no_book"},  {kPrepare, "prepare"},
+    {kNoTemp, "no_temp"},   {kNoBook, "no_book"},  {kPrepare, "prepare"},     {kFiles, "files"},
 };
 
 const char* expect_name(Expect e) {

@@ -1,0 +1,168 @@
+"""What a migration session still may not do, over the wire, with the server as the oracle
+(review of 2026-12-05, round 3, findings F3 and F4):
+
+- F3: in a migration the older token reader decides, and it forwarded server-side file
+  access: `LOAD_FILE()`, `INTO OUTFILE`/`DUMPFILE`, `LOAD DATA INFILE` without `LOCAL`,
+  `DATA DIRECTORY`. The server does these with its own rights wherever secure_file_priv
+  lets it (unset here, as on many servers), beyond any prefix. Production now refuses them
+  in migrations too (1227, rule server-files) unless `policy.server_files` allows them.
+- F4: a stored program created in a migration runs later, at a worker's CALL, with its
+  definer's privileges: `SHOW PROCESSLIST`, `KILL`, `SHOW DATABASES` or information_schema
+  in its body would show or end every account's threads and list every schema.
+
+The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may, so only
+the proxy stands in the way; every outcome is checked on the server directly.
+"""
+import os
+import random
+import shutil
+import tempfile
+import unittest
+
+import pymysql
+
+from djproxy_harness import PROXY_BIN, DjproxyProcess
+from test_decide_command import admin
+
+
+def uid():
+    return "%08x" % random.SystemRandom().getrandbits(32)
+
+
+class MigrationReach(unittest.TestCase):
+    def setUp(self):
+        if not PROXY_BIN:
+            self.skipTest("needs the djproxy binary (DJPROXY_IT_PROXY_BIN)")
+        u = uid()
+        self.P = f"myproject_r{u}"
+        self.mig, self.worker = f"rmig{u}", f"rwrk{u}"
+        admin(f"CREATE DATABASE `{self.P}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{self.P}`")
+        admin(f"CREATE TABLE `{self.P}`.t (v TEXT)")
+        admin(f"CREATE USER '{self.mig}'@'%' IDENTIFIED BY 'mpass'")
+        admin(f"GRANT ALL ON *.* TO '{self.mig}'@'%' WITH GRANT OPTION")
+        # A worker that also holds FILE: the setting, not its grants, is what the proxy reads.
+        admin(f"CREATE USER '{self.worker}'@'%' IDENTIFIED BY 'wpass'")
+        admin(f"GRANT FILE ON *.* TO '{self.worker}'@'%'")
+        admin(f"GRANT ALL ON `{self.P}`.* TO '{self.worker}'@'%'")
+        for user in (self.mig, self.worker):
+            self.addCleanup(admin, f"DROP USER IF EXISTS '{user}'@'%'")
+        # The server writes here; a fresh directory that the test removes.
+        self.dir = tempfile.mkdtemp(prefix="djproxy_files_")
+        os.chmod(self.dir, 0o777)
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.source = os.path.join(self.dir, "source.txt")
+        with open(self.source, "w") as f:
+            f.write("secret-%s\n" % u)
+        os.chmod(self.source, 0o644)
+        self.secret = "secret-%s" % u
+
+    def proxy(self, **env):
+        settings = {"DJPROXY_POLICY_MODE": "enforce", "DJ_CREATE_TABLES": "false",
+                    "DJ_SCHEMA_PREFIX": "myproject_", "DJPROXY_MIGRATION_USERS": self.mig}
+        settings.update(env)
+        p = DjproxyProcess(settings).start()
+
+        def stop():
+            self.assertEqual(p.stop(), "clean", p.log_tail())
+        self.addCleanup(stop)
+        return p
+
+    def connect(self, p, user, password):
+        conn = pymysql.connect(host="127.0.0.1", port=p.port, user=user, password=password, autocommit=True,
+                               connect_timeout=10, read_timeout=60)
+        self.addCleanup(conn.close)
+        return conn
+
+    def refused(self, conn, sql, code):
+        with conn.cursor() as c:
+            with self.assertRaises(pymysql.MySQLError, msg=sql) as cm:
+                c.execute(sql)
+        self.assertEqual(cm.exception.args[0], code, (sql, cm.exception.args))
+        self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
+
+    def rows_of_t(self):
+        return admin(f"SELECT v FROM `{self.P}`.t")
+
+    def test_server_files_are_refused_in_a_migration(self):
+        conn = self.connect(self.proxy(), self.mig, "mpass")
+        out = os.path.join(self.dir, "out.txt")
+        dump = os.path.join(self.dir, "dump.bin")
+        tables = os.path.join(self.dir, "tables")
+        for sql in (f"SELECT LOAD_FILE('{self.source}')",
+                    f"SELECT `load_file` ('{self.source}')",
+                    f"SELECT 1 INTO OUTFILE '{out}'",
+                    f"SELECT v FROM `{self.P}`.t INTO DUMPFILE '{dump}'",
+                    f"LOAD DATA INFILE '{self.source}' INTO TABLE `{self.P}`.t",
+                    f"LOAD DATA /*M!110000 LOCAL*/ INFILE '{self.source}' INTO TABLE `{self.P}`.t",
+                    f"INSERT INTO `{self.P}`.t SELECT LOAD_FILE('{self.source}')",
+                    f"CREATE TABLE `{self.P}`.d (a INT) DATA DIRECTORY = '{tables}'",
+                    f"PREPARE s FROM 'SELECT LOAD_FILE(''{self.source}'')'"):
+            self.refused(conn, sql, 1227)
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(dump))
+        self.assertFalse(os.path.exists(tables))
+        self.assertEqual(self.rows_of_t(), ())
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{self.P}'"),
+                         ((1,),))
+        # The migration itself goes on: schema changes still pass.
+        with conn.cursor() as c:
+            c.execute(f"CREATE TABLE `{self.P}`.m (a INT)")
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{self.P}'"),
+                         ((2,),))
+
+    def test_the_setting_lets_server_files_through_inside_the_prefix(self):
+        conn = self.connect(self.proxy(DJPROXY_POLICY_SERVER_FILES="true"), self.worker, "wpass")
+        out = os.path.join(self.dir, "out.txt")
+        with conn.cursor() as c:
+            c.execute(f"SELECT LOAD_FILE('{self.source}')")
+            self.assertEqual(c.fetchone()[0].decode().strip(), self.secret)
+            c.execute(f"LOAD DATA INFILE '{self.source}' INTO TABLE `{self.P}`.t")
+            c.execute(f"SELECT v FROM `{self.P}`.t INTO OUTFILE '{out}' FIELDS TERMINATED BY ',' "
+                      f"LINES TERMINATED BY '\\n'")
+        self.assertEqual(self.rows_of_t(), ((self.secret,),))
+        with open(out) as f:
+            self.assertEqual(f.read().strip(), self.secret)
+        # Still confined: a table outside the prefix is refused before the file is read.
+        self.refused(conn, f"LOAD DATA INFILE '{self.source}' INTO TABLE other_schema.t", 1044)
+
+    def test_without_the_setting_a_worker_holding_file_is_refused(self):
+        conn = self.connect(self.proxy(), self.worker, "wpass")
+        out = os.path.join(self.dir, "out.txt")
+        for sql in (f"SELECT LOAD_FILE('{self.source}')",
+                    f"SELECT 1 INTO OUTFILE '{out}'",
+                    f"LOAD DATA INFILE '{self.source}' INTO TABLE `{self.P}`.t"):
+            self.refused(conn, sql, 1227)
+        self.assertFalse(os.path.exists(out))
+        self.assertEqual(self.rows_of_t(), ())
+
+    def test_a_body_may_not_run_with_its_definers_view(self):
+        conn = self.connect(self.proxy(), self.mig, "mpass")
+        P = self.P
+        for sql in (f"CREATE PROCEDURE `{P}`.p1() SHOW FULL PROCESSLIST",
+                    f"CREATE PROCEDURE `{P}`.p2() SQL SECURITY DEFINER SHOW DATABASES",
+                    f"CREATE PROCEDURE `{P}`.p3(i BIGINT) KILL QUERY i",
+                    f"CREATE PROCEDURE `{P}`.p4() SELECT user, info FROM information_schema.processlist",
+                    f"CREATE FUNCTION `{P}`.f1() RETURNS INT RETURN "
+                    f"(SELECT COUNT(*) FROM INFORMATION_SCHEMA.SCHEMATA)",
+                    f"CREATE EVENT `{P}`.e1 ON SCHEDULE EVERY 1 HOUR DO KILL 1",
+                    f"CREATE TRIGGER `{P}`.tr1 BEFORE INSERT ON `{P}`.t FOR EACH ROW "
+                    f"SET NEW.v = (SELECT COUNT(*) FROM information_schema.user_privileges)"):
+            self.refused(conn, sql, 1235)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = '{P}'"),
+                         ((0,),))
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.events WHERE event_schema = '{P}'"),
+                         ((0,),))
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = '{P}'"),
+                         ((0,),))
+        # A body of the project's own rows is created, and a worker's CALL runs it.
+        with conn.cursor() as c:
+            c.execute(f"CREATE PROCEDURE `{P}`.ok() SELECT COUNT(*) FROM `{P}`.t")
+        worker = self.connect(self.proxy(), self.worker, "wpass")
+        with worker.cursor() as c:
+            c.execute(f"CALL `{P}`.ok()")
+            self.assertEqual(c.fetchall(), ((0,),))
+
+
+if __name__ == "__main__":
+    unittest.main()
