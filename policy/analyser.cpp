@@ -61,7 +61,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     }
     if (r.head_only) info.strict_head_only = true;
     // An upsert or REPLACE into ~lineage whose every row is a bookkeeping table's.
-    if (info.lineage_delete && r.lineage_rows == StrictResult::LineageRows::bookkeeping &&
+    if (r.lineage_rows == StrictResult::LineageRows::bookkeeping && changes_lineage_rows(info) &&
         (info.verb.starts_with("INSERT") || info.verb.starts_with("REPLACE")))
       info.lineage_condition_bookkeeping_only = true;
     if (r.lineage_rows == StrictResult::LineageRows::other) info.lineage_condition_bookkeeping_only = false;
@@ -97,8 +97,9 @@ struct StreamingAnalyser::Impl final : TokenSink {
       std::optional<StatementInfo> dropped;
       StatementInfo& info = keep ? statements.emplace_back(std::move(reader->finish()))
                                  : dropped.emplace(std::move(reader->finish()));
-      if (const auto condition = reader->row_condition(); !condition.empty())
-        info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
+      if (changes_lineage_rows(info))
+        if (const auto condition = reader->row_condition(); !condition.empty())
+          info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
       merge(info, strict.finish());
       merge_body(info, routine.finish());
       if (!files.found().empty()) info.server_file = files.found();

@@ -143,7 +143,7 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     }
     return reject(code, Rule::schema_change, message);
   }
-  if (s.lineage_delete && !config.create_tables && state.migration.kind == MigrationKind::none &&
+  if (!config.create_tables && changes_lineage_rows(s) && state.migration.kind == MigrationKind::none &&
       !s.lineage_condition_bookkeeping_only) {
     return reject(codes::table_access_denied, Rule::lineage,
                   "djproxy: " + subject(s) +
@@ -231,6 +231,13 @@ bool in_migration_scope(std::string_view schema, const Migration& migration, con
       return true;
     }
   }
+  return false;
+}
+
+bool changes_lineage_rows(const StatementInfo& s) {
+  if (!s.rewrites_rows) return false;
+  for (const auto& o : s.objects)
+    if (o.access == Access::write && ieq(o.name, "~lineage")) return true;
   return false;
 }
 

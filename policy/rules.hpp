@@ -16,6 +16,10 @@ bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& 
 // Whether `schema` matches a migration scope pattern (exact name or "prefix*").
 bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config);
 
+// DataJoint's lineage: whether the statement may remove or change rows of a `~lineage`
+// table (DELETE, UPDATE, REPLACE, an upsert or LOAD DATA into it).
+bool changes_lineage_rows(const StatementInfo& s);
+
 // DataJoint's bookkeeping: whether a DELETE or UPDATE of `~lineage` rows, by the
 // `name = 'text'` conjuncts of its condition, picks only rows of a bookkeeping table
 // (`table_name = '~...'`). Those may go outside a migration: populate(reserve_jobs=True)

@@ -88,7 +88,6 @@ void StatementReader::start_verb(const Token& t) {
   }
   if (t.kind != TokenKind::word) return reject("a statement must start with a keyword");
   verb_ = t.kw;
-  step_ = 1;
   const auto append_verb = [&](std::string_view v) {
     if (!info_.verb.empty()) info_.verb += ' ';
     info_.verb += v;
@@ -246,11 +245,12 @@ void StatementReader::head(const Token& t) {
     case Kw::PREPARE: case Kw::EXECUTE:
       return dynamic_head(t);
     case Kw::GRANT: case Kw::REVOKE:
-      if (is_punct(t, '(')) ++step_;
-      else if (is_punct(t, ')')) --step_;
-      else if (step_ == 1 && is_word(t, Kw::ON)) {
-        step_ = 100;
-      } else if (step_ == 100) {
+      if (is_punct(t, '(')) ++grant_depth_;
+      else if (is_punct(t, ')')) --grant_depth_;
+      else if (grant_depth_ != 0) return;
+      else if (grant_step_ == GrantStep::privileges && is_word(t, Kw::ON)) {
+        grant_step_ = GrantStep::target;
+      } else if (grant_step_ == GrantStep::target) {
         if (is_word(t, Kw::TABLE) || is_word(t, Kw::FUNCTION) || is_word(t, Kw::PROCEDURE)) return;
         on_is_target_ = true;
         expect(Pos::grant_target, Access::ddl);
@@ -378,16 +378,13 @@ StatementInfo& StatementReader::finish() {
     for (std::size_t i = 0; i < candidates_.size(); ++i)
       if (!declared_.contains(candidates_[i])) add_schema(candidates_[i], Access::read);
   }
-  // DELETE and UPDATE of ~lineage rows, REPLACE and INSERT ... ON DUPLICATE KEY UPDATE
-  // into it: each can remove or change the lineage of existing user tables.
-  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD)) {
-    for (const auto& o : info_.objects)
-      if (o.access == Access::write && (ieq(o.name, "~lineage"))) info_.lineage_delete = true;
-    // Which rows the condition picks is the rules' judgement (rules.hpp): here only its reading.
-    if (info_.lineage_delete && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && capturing_ &&
-        !capture_overflow_)
-      read_row_condition();
-  }
+  // DELETE, UPDATE, REPLACE, INSERT ... ON DUPLICATE KEY UPDATE and LOAD DATA can remove
+  // or change rows already there; which tables' rows matter is the rules' judgement.
+  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD))
+    info_.rewrites_rows = true;
+  // Judged now: the caller moves info_ away before it asks for row_condition().
+  one_table_condition_ =
+      !failed() && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && capturing_ && !capture_overflow_;
   if (!failed() && create_table_) info_.create_plain = had_defs_ && !create_like_or_select_;
   if (!failed() && literal_seen_) nested(literal_, verb_ == Kw::PREPARE ? "PREPARE" : "EXECUTE IMMEDIATE");
   if (tokens_ == 0) info_.kind = StatementKind::empty;

@@ -37,10 +37,10 @@ class StatementReader {
   void on_token(const Token& t);
   // The result stays the reader's: the caller moves it straight into its place.
   StatementInfo& finish();
-  // After finish(), for a DELETE or UPDATE of ~lineage rows of one table whose WHERE
-  // condition is only `name = 'text'` conjuncts joined by AND: those conjuncts. Empty
-  // otherwise (a condition always has one).
-  std::span<const NameEquals> row_condition() const noexcept { return row_condition_; }
+  // After finish(), for a DELETE or UPDATE of one table whose WHERE condition is only
+  // `name = 'text'` conjuncts joined by AND: those conjuncts. Empty otherwise (a
+  // condition always has one). Read on the first call: the rules ask for few statements'.
+  std::span<const NameEquals> row_condition();
   bool empty() const noexcept { return tokens_ == 0; }
 
  private:
@@ -130,9 +130,11 @@ class StatementReader {
   GrantTail grant_tail_ = GrantTail::to;
   Phase phase_ = Phase::head;
   Kw verb_ = Kw::none;
-  // GRANT / REVOKE: the parenthesis depth, from 1, before ON; 100 (plus the depth) after it.
-  // Every verb sets it to 1; the other heads keep steps of their own, each starting at its first.
-  int step_ = 0;
+  // GRANT / REVOKE: the privileges (whose column lists hold parentheses) until ON at
+  // depth 0, then the target (after an optional TABLE / FUNCTION / PROCEDURE).
+  enum class GrantStep : std::uint8_t { privileges, target };
+  GrantStep grant_step_ = GrantStep::privileges;
+  int grant_depth_ = 0;
   DdlStep ddl_step_ = DdlStep::kind;
   ShowStep show_step_ = ShowStep::what;
   SetStep set_step_ = SetStep::first;
@@ -188,6 +190,8 @@ class StatementReader {
   std::vector<CapturedToken> where_;  // DELETE / UPDATE ... WHERE only
   NameArena where_text_;
   std::vector<NameEquals> row_condition_;
+  bool condition_read_ = false;
+  bool one_table_condition_ = false;  // a DELETE / UPDATE of one table with a captured WHERE
   // dynamic SQL and the migration token
   std::string literal_;
   bool literal_seen_ = false;

@@ -1,6 +1,6 @@
-// DELETE / UPDATE of ~lineage rows: the WHERE condition is captured token by token
-// and read as `name = 'text'` conjuncts joined by AND, the one shape the rules judge
-// (rules.hpp: whether it picks only a bookkeeping table's rows).
+// DELETE / UPDATE of one table: the WHERE condition is captured token by token and
+// read, when the rules ask, as `name = 'text'` conjuncts joined by AND, the one shape
+// they judge (rules.hpp: whether it picks only a bookkeeping table's ~lineage rows).
 #include "policy/statement_reader.hpp"
 
 #include "policy/statement_reader_words.hpp"
@@ -18,6 +18,14 @@ void StatementReader::capture(const Token& t) {
                                  static_cast<std::uint32_t>(where_text_.size()),
                                  static_cast<std::uint32_t>(t.text.size())});
   where_text_.append(t.text.data(), t.text.size());
+}
+
+std::span<const NameEquals> StatementReader::row_condition() {
+  if (!condition_read_) {
+    condition_read_ = true;
+    if (one_table_condition_) read_row_condition();
+  }
+  return row_condition_;
 }
 
 void StatementReader::read_row_condition() {

@@ -26,6 +26,17 @@
 
 namespace {
 
+// Whether the statement changes ~lineage rows: a field of the reader's until 2026-12-06,
+// a judgement of the rules' since. Either way, so that this driver builds against a base
+// revision from before the move.
+template <class S>
+bool lineage_flag(const S& s) {
+  if constexpr (requires { s.lineage_delete; })
+    return s.lineage_delete;
+  else
+    return changes_lineage_rows(s);
+}
+
 using namespace djproxy::policy;
 using nlohmann::json;
 
@@ -89,7 +100,7 @@ json dump(const Analysis& a) {
     for (const auto& o : s.objects) objects.push_back({hex(o.schema), hex(o.name), std::string(to_string(o.access))});
     js["objects"] = std::move(objects);
     js["flags"] = {s.if_not_exists,   s.or_replace,     s.create_plain,   s.show_databases,
-                   s.global_scope,    s.lineage_delete, s.lineage_condition_bookkeeping_only,
+                   s.global_scope,    lineage_flag(s), s.lineage_condition_bookkeeping_only,
                    s.via_prepare,     s.migration_token, s.changes_lexing, s.changes_tracking,
                    s.strict_head_only};
     js["token_value"] = opt(s.token_value);
