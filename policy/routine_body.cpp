@@ -16,8 +16,8 @@ bool is_name(const Token& t) { return t.kind == TokenKind::word || t.kind == Tok
 // Words after which a CREATE defines no stored program (the definer, OR REPLACE,
 // AGGREGATE and the like are passed over).
 bool other_object(const Token& t) {
-  for (std::string_view w : {"TABLE", "VIEW", "DATABASE", "SCHEMA", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "USER",
-                             "ROLE", "SERVER", "SEQUENCE", "TEMPORARY", "TABLESPACE", "LOGFILE", "ALGORITHM", "PACKAGE"})
+  for (std::string_view w : {"TABLE", "DATABASE", "SCHEMA", "INDEX", "UNIQUE", "FULLTEXT", "SPATIAL", "USER",
+                             "ROLE", "SERVER", "SEQUENCE", "TEMPORARY", "TABLESPACE", "LOGFILE", "PACKAGE"})
     if (is(t, w)) return true;
   return false;
 }
@@ -28,6 +28,20 @@ const Token& select_word() {
     s.kind = TokenKind::word;
     s.kw = Kw::SELECT;
     s.text = "SELECT";
+    return s;
+  }();
+  return t;
+}
+
+// A view body's WITH, held back until the next token shows whether it begins the
+// definition's WITH CHECK OPTION or belongs to the query (WITH ROLLUP).
+const Token& with_word() {
+  static const Token t = [] {
+    Token s;
+    s.kind = TokenKind::word;
+    s.kw = Kw::WITH;
+    s.reserved = true;
+    s.text = "WITH";
     return s;
   }();
   return t;
@@ -49,6 +63,9 @@ void RoutineBody::reset(const std::optional<std::string>& current_schema) {
   each_ = false;
   wants_ = 0;
   after_comment_ = false;
+  security_ = false;
+  held_with_ = false;
+  tail_ = 0;
   charset_ = 0;
   body_first_ = true;
   set_ = -1;
@@ -103,10 +120,11 @@ void RoutineBody::on_token(const Token& t) {
       if (is_punct(t, '(')) ++depth_;
       else if (is_punct(t, ')')) --depth_;
       if (depth_ != 0 || !is_word(t)) return;
-      if (is(t, "DEFINER")) {
+      if (is(t, "DEFINER") && !security_) {  // DEFINER = user, not SQL SECURITY DEFINER
         skip_ = 2;
         return;
       }
+      security_ = is(t, "SECURITY");
       if (other_object(t)) {
         stage_ = Stage::inactive;
         return;
@@ -115,10 +133,12 @@ void RoutineBody::on_token(const Token& t) {
               : is(t, "FUNCTION") ? Kind::function
               : is(t, "TRIGGER")  ? Kind::trigger
               : is(t, "EVENT")    ? Kind::event
+              : is(t, "VIEW")     ? Kind::view
                                   : Kind::none;
       if (kind_ == Kind::none) return;
-      // ALTER PROCEDURE / FUNCTION change characteristics only; ALTER EVENT may carry DO.
-      stage_ = alter_ && kind_ != Kind::event ? Stage::inactive : Stage::ident;
+      // ALTER PROCEDURE / FUNCTION change characteristics only; ALTER EVENT may carry DO,
+      // ALTER VIEW always has its query.
+      stage_ = alter_ && kind_ != Kind::event && kind_ != Kind::view ? Stage::inactive : Stage::ident;
       return;
     case Stage::ident:  // [IF NOT EXISTS] name
       if (is(t, "IF") || is(t, "NOT") || is(t, "EXISTS")) return;
@@ -142,6 +162,7 @@ void RoutineBody::on_token(const Token& t) {
       if (parts_ == 1) schema_ = *current_;
       stage_ = kind_ == Kind::trigger ? Stage::trigger_head
                : kind_ == Kind::event ? Stage::event_head
+               : kind_ == Kind::view  ? Stage::view_head
                                       : Stage::params;
       if (stage_ == Stage::params) {
         if (!is_punct(t, '(')) return refuse("'(' expected after a routine's name");
@@ -222,6 +243,21 @@ void RoutineBody::on_token(const Token& t) {
       else if (is_punct(t, ')')) --depth_;
       if (depth_ == 0 && is(t, "DO")) begin_body();
       return;
+    case Stage::view_head:  // [(columns)] AS
+      if (is_punct(t, '(')) ++depth_;
+      else if (is_punct(t, ')')) --depth_;
+      else if (depth_ == 0) {
+        if (!is(t, "AS")) return refuse("AS expected in a view's definition");
+        // A view's unqualified names are the current schema's when it is created, not the view's.
+        schema_ = *current_;
+        begin_body();
+      }
+      return;
+    case Stage::view_tail:  // WITH [CASCADED | LOCAL] CHECK OPTION: CHECK (tail_ 0), OPTION (1), the end (2)
+      if (tail_ == 0 && is(t, "CHECK")) tail_ = 1;
+      else if (tail_ == 1 && is(t, "OPTION")) tail_ = 2;
+      else return refuse("a view's definition djproxy does not read after WITH CHECK OPTION");
+      return;
     case Stage::body:
       return feed(t);
   }
@@ -266,6 +302,25 @@ void RoutineBody::characteristic(const Token& t) {
 }
 
 void RoutineBody::feed(const Token& t) {
+  if (kind_ == Kind::view) {
+    if (held_with_) {
+      held_with_ = false;
+      if (depth_ == 0 && (is(t, "CASCADED") || is(t, "LOCAL") || is(t, "CHECK"))) {
+        stage_ = Stage::view_tail;
+        tail_ = is(t, "CHECK") ? 1 : 0;
+        return;
+      }
+      body_->on_token(with_word());
+    } else if (!body_first_ && depth_ == 0 && is(t, "WITH")) {
+      held_with_ = true;
+      return;
+    }
+    body_first_ = false;
+    if (is_punct(t, '(')) ++depth_;
+    else if (is_punct(t, ')')) --depth_;
+    body_->on_token(t);
+    return;
+  }
   if (body_first_) {
     body_first_ = false;
     if (kind_ == Kind::trigger && is(t, "SET")) {
@@ -326,7 +381,16 @@ std::optional<StrictResult> RoutineBody::finish() {
       r.why = std::move(refusal_);
       return r;
     }
+    case Stage::view_tail:
+      if (tail_ != 2) {
+        StrictResult r;
+        r.ok = false;
+        r.why = "an incomplete WITH CHECK OPTION in a view's definition";
+        return r;
+      }
+      return std::move(body_->finish());
     case Stage::body: {
+      if (held_with_) body_->on_token(with_word());  // the query's own trailing WITH: not valid SQL
       if (set_ >= 0 && set_ < 5) {
         StrictResult r;
         r.ok = false;

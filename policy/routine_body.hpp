@@ -1,8 +1,9 @@
 // A stored program's body, read by the allow-list reader as the statement it is.
 //
-// CREATE PROCEDURE / FUNCTION / TRIGGER / EVENT (and ALTER EVENT ... DO) store a
-// statement that every later CALL, row change or schedule runs without djproxy reading
-// it again, in production too. So where a prefix confines, the body must be a statement
+// CREATE PROCEDURE / FUNCTION / TRIGGER / EVENT / VIEW (and ALTER EVENT ... DO, ALTER
+// VIEW ... AS) store a statement that every later CALL, row change, schedule or read of
+// the view runs without djproxy reading it again, in production too, with the definer's
+// privileges unless SQL SECURITY INVOKER. So where a prefix confines, the body must be a statement
 // production would forward: the definition's head is read by a grammar of MariaDB's own
 // (sql/sql_yacc.yy: sp_c_chistic, sp_tail, trigger_tail, event_tail) and the body goes to
 // a StrictReader of its own, with unqualified names in the program's schema. A function's
@@ -36,10 +37,10 @@ class RoutineBody {
   std::optional<StrictResult> finish();
 
  private:
-  enum class Kind : std::uint8_t { none, procedure, function, trigger, event };
+  enum class Kind : std::uint8_t { none, procedure, function, trigger, event, view };
   enum class Stage : std::uint8_t {
     start, inactive, head, ident, name, params, characteristics, returns, type, type_args, type_after,
-    trigger_head, trigger_order, event_head, body, refused,
+    trigger_head, trigger_order, event_head, view_head, view_tail, body, refused,
   };
 
   void refuse(std::string why);
@@ -64,6 +65,9 @@ class RoutineBody {
   std::string_view want_[2];
   int wants_ = 0;
   bool after_comment_ = false;
+  bool security_ = false;   // SQL SECURITY read: DEFINER next is its value
+  bool held_with_ = false;  // a view body's WITH at depth 0, not yet passed on
+  int tail_ = 0;            // a view's WITH CHECK OPTION: the words read (see Stage::view_tail)
   int charset_ = 0;         // a type's CHARSET / COLLATE: 1 its name due, 2 CHARACTER read, SET due
   bool body_first_ = true;
   // A trigger's SET NEW.a = x, ...: 0 item start, 1 NEW read, 2 '.', 3 column, 4 ':' read, 5 expression.

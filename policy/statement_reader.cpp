@@ -248,7 +248,13 @@ void StatementReader::head(const Token& t) {
       if (is_punct(t, '(')) ++grant_depth_;
       else if (is_punct(t, ')')) --grant_depth_;
       else if (grant_depth_ != 0) return;
-      else if (grant_step_ == GrantStep::privileges && is_word(t, Kw::ON)) {
+      else if (grant_step_ == GrantStep::privileges && (is_word(t, Kw::TO) || is_word(t, Kw::FROM))) {
+        // GRANT role TO accounts, REVOKE ... FROM accounts with no ON: the accounts follow,
+        // read as after a target (review of 2026-12-06: `GRANT r1 TO dj IDENTIFIED BY` set a password).
+        info_.global_scope = true;
+        phase_ = Phase::grant_tail;
+        grant_tail_ = GrantTail::account;
+      } else if (grant_step_ == GrantStep::privileges && is_word(t, Kw::ON)) {
         grant_step_ = GrantStep::target;
       } else if (grant_step_ == GrantStep::target) {
         if (is_word(t, Kw::TABLE) || is_word(t, Kw::FUNCTION) || is_word(t, Kw::PROCEDURE)) return;

@@ -126,7 +126,10 @@ class StatementReader {
 
   enum class Phase : std::uint8_t { head, body, grant_tail, ignore };
   // After a GRANT / REVOKE target: TO | FROM, accounts, and at most WITH GRANT OPTION.
-  enum class GrantTail : std::uint8_t { to, account, after_account, host, after_host, with, grant, done };
+  // GRANT PROXY ON 'user'@'host' TO ...: proxied (its host may follow), proxied_host.
+  enum class GrantTail : std::uint8_t {
+    to, account, after_account, host, after_host, with, grant, done, proxied, proxied_host,
+  };
   GrantTail grant_tail_ = GrantTail::to;
   Phase phase_ = Phase::head;
   Kw verb_ = Kw::none;

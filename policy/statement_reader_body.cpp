@@ -86,8 +86,10 @@ void StatementReader::body(const Token& t) {
   f = &top();
 
   if (f->expect == Pos::grant_target && t.kind != TokenKind::punct) {
-    info_.global_scope = true;  // GRANT PROXY ON 'user' ...
-    phase_ = Phase::ignore;
+    info_.global_scope = true;  // GRANT PROXY ON 'user'@'host' TO accounts
+    if (t.kind != TokenKind::string) return reject("GRANT PROXY ON needs an account");
+    phase_ = Phase::grant_tail;
+    grant_tail_ = GrantTail::proxied;
     return;
   }
   if (f->expect == Pos::table && f->tokens > 0 && t.kind == TokenKind::user_var) {

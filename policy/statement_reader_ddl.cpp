@@ -149,7 +149,7 @@ void StatementReader::add_grant_pattern(std::string_view pattern) {
 // limits and PUBLIC change or reach accounts beyond the grant (found by review).
 void StatementReader::grant_tail(const Token& t) {
   auto refuse = [this] {
-    reject("GRANT / REVOKE is read only as ... TO | FROM accounts [WITH GRANT OPTION]; IDENTIFIED, REQUIRE, "
+    reject("GRANT / REVOKE is read only as ... TO | FROM accounts [WITH GRANT | ADMIN OPTION]; IDENTIFIED, REQUIRE, "
            "resource limits and PUBLIC change accounts");
   };
   const bool account_word = (t.kind == TokenKind::word && t.kw == Kw::none && !ieq(t.text, "PUBLIC")) ||
@@ -188,8 +188,23 @@ void StatementReader::grant_tail(const Token& t) {
       if (!account_word) return refuse();
       grant_tail_ = GrantTail::after_host;
       return;
-    case GrantTail::with:
-      if (!is_word(t, Kw::GRANT)) return refuse();
+    case GrantTail::proxied:
+      if (t.kind == TokenKind::user_var) {  // 'u'@'h' reads as 'u' @'h'
+        grant_tail_ = GrantTail::to;
+        return;
+      }
+      if (is_punct(t, '@')) {
+        grant_tail_ = GrantTail::proxied_host;
+        return;
+      }
+      grant_tail_ = GrantTail::to;
+      return grant_tail(t);
+    case GrantTail::proxied_host:
+      if (!account_word) return refuse();
+      grant_tail_ = GrantTail::to;
+      return;
+    case GrantTail::with:  // WITH GRANT OPTION, or a role's WITH ADMIN OPTION
+      if (!is_word(t, Kw::GRANT) && !(t.kind == TokenKind::word && ieq(t.text, "ADMIN"))) return refuse();
       grant_tail_ = GrantTail::grant;
       return;
     case GrantTail::grant:

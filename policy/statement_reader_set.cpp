@@ -13,6 +13,14 @@ void StatementReader::note_set_target(std::string_view name) {
   if (ieq(name, "sql_mode") || ieq(name, "character_set_client") || ieq(name, "names") || ieq(name, "charset") ||
       ieq(name, "character"))
     info_.changes_lexing = true;
+  // GLOBAL x = ..., PERSIST x = ..., @@global.x = ... as any item of the list (review of
+  // 2026-12-06: `SET @a = 1, GLOBAL general_log_file = '...'` was read as a user variable's).
+  // The word is looked for anywhere in the statement: no SET assignment needs it as a name.
+  if (ieq(name, "global") || ieq(name, "persist") || ieq(name, "persist_only")) {
+    info_.kind = StatementKind::administrative;
+    info_.verb = "SET GLOBAL";
+    phase_ = Phase::ignore;
+  }
   constexpr std::string_view kTracking = "session_track_";
   if (name.size() >= kTracking.size() && ieq(name.substr(0, kTracking.size()), kTracking)) {
     info_.changes_tracking = true;

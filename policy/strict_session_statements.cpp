@@ -203,6 +203,8 @@ void Parser::describe_statement() {
     ident();
   }
   if (is("FOR") && is("CONNECTION", 1)) {
+    // Another connection's plan shows its query's text: a definer's body would show any account's.
+    if (body_) refuse("EXPLAIN FOR CONNECTION in a stored program's body (it would run with the program's definer's privileges)");
     pos_ += 2;
     return expression();
   }

@@ -134,6 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void forget_prepared(std::uint32_t statement_id);
   Awaitable<bool> close_migration_statements();
   void end_token_migration(std::string_view how);
+  bool migration_token_expired() const;
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
@@ -196,6 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::CharsetClass charset_class_ = policy::CharsetClass::utf8;
   std::optional<policy::ServerVersion> server_version_;
   policy::Migration migration_;
+  std::int64_t migration_expires_at_ = 0;  // unix seconds: the token's, whose migration ends then
   std::string migration_token_id_;
   std::vector<policy::PreparedName> prepared_names_;  // policy::SessionState::prepared_names
   std::optional<std::vector<policy::PreparedName>> pending_prepared_names_;  // once the answer is not an ERR

@@ -342,10 +342,18 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   }
   migration_ = {policy::MigrationKind::by_token, check.token->scope};
   migration_token_id_ = check.token->id;
+  migration_expires_at_ = check.token->expires_at;
   spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
   shared_.metrics.migration_begun(admin::MigrationVia::token);
   audit_migration(audit::Event::migration_begin, check.token->note);
   co_return co_await answer_ok();
+}
+
+bool Session::migration_token_expired() const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return now >= migration_expires_at_;  // verify() reads expires_at the same way
 }
 
 void Session::end_token_migration(std::string_view how) {

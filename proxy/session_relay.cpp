@@ -138,6 +138,13 @@ Awaitable<bool> Session::handle_command() {
     if (!drained) co_return false;
   }
 
+  // A token's migration ends when the token does, not only when the session says so
+  // (review of 2026-12-06: a 4-second token's session still made schema changes after it).
+  if (migration_.kind == policy::MigrationKind::by_token && migration_token_expired()) {
+    if (!co_await close_migration_statements()) co_return false;
+    end_token_migration("ended: the token expired");
+  }
+
   const Bytes payload(client_buffer_.data() + kHeaderSize,
                       std::min<std::size_t>(client_buffer_.size(), visible) - kHeaderSize);
   shared_.metrics.command(payload[0]);

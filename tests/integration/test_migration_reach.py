@@ -1,5 +1,5 @@
 """What a migration session still may not do, over the wire, with the server as the oracle
-(review of 2026-12-05, round 3, findings F3 and F4):
+(review of 2026-12-05, round 3, findings F3 and F4; review of 2026-12-06, round 4):
 
 - F3: in a migration the older token reader decides, and it forwarded server-side file
   access: `LOAD_FILE()`, `INTO OUTFILE`/`DUMPFILE`, `LOAD DATA INFILE` without `LOCAL`,
@@ -9,6 +9,11 @@
 - F4: a stored program created in a migration runs later, at a worker's CALL, with its
   definer's privileges: `SHOW PROCESSLIST`, `KILL`, `SHOW DATABASES` or information_schema
   in its body would show or end every account's threads and list every schema.
+- Round 4: a view is such a body too (a DEFINER view over information_schema.PROCESSLIST
+  showed a worker every account's running queries); `SET @a = 1, GLOBAL x = ...` set a
+  global variable (a later item of the list); `GRANT role TO user IDENTIFIED BY` and
+  `GRANT PROXY ON ... IDENTIFIED BY` changed a password; `EXPLAIN FOR CONNECTION` in a
+  body showed another account's query; a token's migration outlived the token.
 
 The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may, so only
 the proxy stands in the way; every outcome is checked on the server directly.
@@ -17,12 +22,14 @@ import os
 import random
 import shutil
 import tempfile
+import time
 import unittest
 
 import pymysql
 
 from djproxy_harness import PROXY_BIN, DjproxyProcess
 from test_decide_command import admin
+from test_dynamic_sql import issue_token, new_key
 
 
 def uid():
@@ -47,6 +54,10 @@ class MigrationReach(unittest.TestCase):
         admin(f"GRANT ALL ON `{self.P}`.* TO '{self.worker}'@'%'")
         for user in (self.mig, self.worker):
             self.addCleanup(admin, f"DROP USER IF EXISTS '{user}'@'%'")
+        admin(f"CREATE ROLE r{self.P}")
+        admin(f"GRANT r{self.P} TO '{self.mig}'@'%' WITH ADMIN OPTION")  # what granting a role needs
+        self.addCleanup(admin, f"DROP ROLE IF EXISTS r{self.P}")
+        self.worker_priv = admin(f"SELECT priv FROM mysql.global_priv WHERE user = '{self.worker}'")
         # The server writes here; a fresh directory that the test removes.
         self.dir = tempfile.mkdtemp(prefix="djproxy_files_")
         os.chmod(self.dir, 0o777)
@@ -162,6 +173,51 @@ class MigrationReach(unittest.TestCase):
         with worker.cursor() as c:
             c.execute(f"CALL `{P}`.ok()")
             self.assertEqual(c.fetchall(), ((0,),))
+
+    def test_views_set_lists_and_role_grants(self):
+        conn = self.connect(self.proxy(), self.mig, "mpass")
+        P, W = self.P, self.worker
+        for sql in (f"CREATE VIEW `{P}`.v1 AS SELECT id, user, info FROM information_schema.PROCESSLIST",
+                    f"CREATE ALGORITHM = MERGE SQL SECURITY DEFINER VIEW `{P}`.v2 AS "
+                    f"SELECT * FROM INFORMATION_SCHEMA.USER_PRIVILEGES",
+                    f"CREATE PROCEDURE `{P}`.pe() EXPLAIN FORMAT=JSON FOR CONNECTION 1",
+                    f"GRANT r{P} TO '{W}'@'%' IDENTIFIED BY 'pwned'",
+                    f"GRANT PROXY ON '{self.mig}'@'%' TO '{W}'@'%' IDENTIFIED BY 'pwned'"):
+            self.refused(conn, sql, 1235)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.views WHERE table_schema = '{P}'"), ((0,),))
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = '{P}'"),
+                         ((0,),))
+        connections = admin("SELECT @@global.max_connections")
+        log_file = admin("SELECT @@global.general_log_file")
+        target = os.path.join(self.dir, "general.log")
+        for sql in ("SET @a = 1, GLOBAL max_connections = 7",
+                    "SET NAMES utf8mb4, @@global.max_connections = 7",
+                    f"SET sql_mode = '', GLOBAL general_log_file = '{target}'",
+                    "SET @a = 1, PERSIST max_connections = 7"):
+            self.refused(conn, sql, 1227)
+        self.assertEqual(admin("SELECT @@global.max_connections"), connections)
+        self.assertEqual(admin("SELECT @@global.general_log_file"), log_file)
+        self.assertFalse(os.path.exists(target))
+        self.assertEqual(admin(f"SELECT priv FROM mysql.global_priv WHERE user = '{W}'"), self.worker_priv)
+        # What the migration may do: a view of its own rows, a role granted to an account.
+        with conn.cursor() as c:
+            c.execute(f"CREATE VIEW `{P}`.ok AS SELECT v FROM `{P}`.t WITH CASCADED CHECK OPTION")
+            c.execute(f"GRANT r{P} TO '{W}'@'%'")
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.views WHERE table_schema = '{P}'"), ((1,),))
+        self.assertIn(f"r{P}", " ".join(r[0] for r in admin(f"SHOW GRANTS FOR '{W}'@'%'")))
+
+    def test_a_tokens_migration_ends_when_the_token_expires(self):
+        key = new_key(self.dir)
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
+        token = issue_token(key, ttl="3s")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (token,))
+            c.execute(f"CREATE TABLE `{self.P}`.during (a INT)")
+        time.sleep(4.2)
+        self.refused(conn, f"CREATE TABLE `{self.P}`.after_expiry (a INT)", 1142)
+        tables = admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.P}' "
+                       f"ORDER BY table_name")
+        self.assertEqual(tables, (("during",), ("t",)))
 
 
 if __name__ == "__main__":
