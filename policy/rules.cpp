@@ -255,6 +255,16 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
   std::size_t real = 0;
   for (const auto& s : statements)
     if (s.kind != StatementKind::empty) ++real;
+  // A token's migration lasts as long as the token, checked before each packet: a schema
+  // change behind other statements (DO SLEEP(70); CREATE TABLE ...) would run after it
+  // (review of 2026-12-06, round 5).
+  if (real > 1 && state.migration.kind == MigrationKind::by_token && !config.create_tables)
+    for (const auto& s : statements)
+      if (s.kind == StatementKind::ddl)
+        return reject(codes::not_supported, Rule::migration_scope,
+                      "djproxy: " + verb_of(s) +
+                          " rejected: in a token's migration a schema change must be the only statement of its "
+                          "packet (the token's expiry is checked before each packet)");
   Decision result;
   for (const auto& s : statements) {
     Decision d = decide_one(s, state, config);

@@ -219,6 +219,26 @@ class MigrationReach(unittest.TestCase):
                        f"ORDER BY table_name")
         self.assertEqual(tables, (("during",), ("t",)))
 
+    def test_a_tokens_schema_change_is_the_only_statement_of_its_packet(self):
+        # Round 5: `DO SLEEP(70); CREATE TABLE ...` sent before the token expired created the
+        # table after it; the expiry is checked before each packet, so DDL stands alone.
+        key = new_key(self.dir)
+        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
+        conn = pymysql.connect(host="127.0.0.1", port=p.port, user=self.worker, password="wpass", autocommit=True,
+                               connect_timeout=10, read_timeout=60,
+                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key),))
+        self.refused(conn, f"DO SLEEP(0); CREATE TABLE `{self.P}`.behind (a INT)", 1235)
+        self.refused(conn, f"CREATE TABLE `{self.P}`.one (a INT); CREATE TABLE `{self.P}`.two (a INT)", 1235)
+        with conn.cursor() as c:
+            c.execute(f"CREATE TABLE `{self.P}`.alone (a INT)")
+            c.execute("SELECT 1; SELECT 2")
+        tables = admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.P}' "
+                       f"ORDER BY table_name")
+        self.assertEqual(tables, (("alone",), ("t",)))
+
 
 if __name__ == "__main__":
     unittest.main()

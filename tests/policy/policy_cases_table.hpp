@@ -649,6 +649,12 @@ inline const Case kCases[] = {
     {"schema-change", kMigUser, "GRANT PROXY ON 'djmigrate'@'%' TO 'dj'@'%' WITH GRANT OPTION", A},
     {"schema-change", kMigUser, "REVOKE ALL PRIVILEGES, GRANT OPTION FROM dj", A},
     {"schema-change", kMigToken, "GRANT r1 TO dj", R, 1044},
+    // Review round 5: a schema change behind other statements ran after its token expired.
+    {"migration-scope", kMigToken | kMulti, "DO SLEEP(70); CREATE TABLE myproject_a.t (a INT)", R, 1235},
+    {"migration-scope", kMigToken | kMulti, "CREATE TABLE myproject_a.t (a INT); CREATE TABLE myproject_a.u (a INT)", R, 1235},
+    {"migration-scope", kMigToken | kMulti, "SELECT 1; SELECT 2", A},
+    {"migration-scope", kMigToken | kMulti, "CREATE TABLE myproject_a.t (a INT);", A},
+    {"migration-scope", kMigUser | kMulti, "DO SLEEP(1); CREATE TABLE myproject_a.t (a INT)", A},
     // Review round 3, F3: server files in a migration session (and production, and the setting).
     {"server-files", kMigToken, "SELECT LOAD_FILE('/etc/passwd')", R, 1227},
     {"server-files", kMigUser, "SELECT `load_file` ('/etc/passwd')", R, 1227},
