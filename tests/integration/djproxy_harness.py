@@ -95,6 +95,10 @@ class DjproxyProcess:
                 raise RuntimeError(f"djproxy exited during start-up; log:\n{self.log_tail()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                # The admin listener is bound after the proxy's own (proxy/server.cpp): a test
+                # that asks it at once could find it not yet listening (seen under ASan).
+                if "DJPROXY_ADMIN_LISTEN" not in self.extra_env:
+                    socket.create_connection(("127.0.0.1", self.admin_port), timeout=1).close()
                 return self
             except OSError:
                 time.sleep(0.02)
