@@ -19,7 +19,6 @@ The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may
 the proxy stands in the way; every outcome is checked on the server directly.
 """
 import os
-import random
 import shutil
 import tempfile
 import time
@@ -30,10 +29,7 @@ import pymysql
 from djproxy_harness import PROXY_BIN, DjproxyProcess
 from test_decide_command import admin
 from test_dynamic_sql import issue_token, new_key
-
-
-def uid():
-    return "%08x" % random.SystemRandom().getrandbits(32)
+from test_grants import uid
 
 
 class MigrationReach(unittest.TestCase):
