@@ -115,6 +115,13 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     }
     if (state.migration.kind == MigrationKind::by_user) return {};
     if (state.migration.kind == MigrationKind::by_token) {
+      // Without NO_AUTO_CREATE_USER the server creates, with no password, an account a
+      // GRANT names that does not exist: a token may not mint logins (review round 6).
+      if (s.object == ObjectKind::privilege && s.verb.ends_with("GRANT") && state.sql_mode.auto_create_user)
+        return reject(codes::specific_access_denied, Rule::migration_scope,
+                      "djproxy: " + verb_of(s) +
+                          " rejected: in a token's migration GRANT needs sql_mode NO_AUTO_CREATE_USER (without it the "
+                          "server creates an account the GRANT names that does not exist)");
       bool ok = !s.global_scope;
       std::string outside;
       for (const auto& u : s.schemas)
@@ -162,7 +169,10 @@ Decision decide_one(const StatementInfo& s, const SessionState& state, const Pol
   // decide() returns a packet's only statement's decision as it is, and the loop's
   // plain allow is the default Decision: decide_read returns a plain allow only as `{}`.
   assert(d.verdict != Verdict::allow || d.audit || d == Decision{});
-  if (config.create_tables || state.migration.kind != MigrationKind::none) return d;
+  // A migration authorizes schema changes, nothing else: its other statements are read as
+  // in production (review round 6: SHOW GRANTS FOR other accounts, SET sql_log_bin and
+  // SHOW ENGINE INNODB STATUS were forwarded in migrations).
+  if (config.create_tables || (state.migration.kind != MigrationKind::none && s.kind == StatementKind::ddl)) return d;
   if (d.verdict != Verdict::allow) return d;
   if (!s.strict_refusal.empty()) {
     if (s.strict_code == codes::parse_error)
@@ -258,9 +268,10 @@ Decision decide(const std::vector<StatementInfo>& statements, const SessionState
   // A token's migration lasts as long as the token, checked before each packet: a schema
   // change behind other statements (DO SLEEP(70); CREATE TABLE ...) would run after it
   // (review of 2026-12-06, round 5).
+  // EXECUTE of a name counts too: its text may be a schema change prepared earlier (round 6).
   if (real > 1 && state.migration.kind == MigrationKind::by_token && !config.create_tables)
     for (const auto& s : statements)
-      if (s.kind == StatementKind::ddl)
+      if (s.kind == StatementKind::ddl || (s.kind == StatementKind::dynamic_sql && s.verb == "EXECUTE"))
         return reject(codes::not_supported, Rule::migration_scope,
                       "djproxy: " + verb_of(s) +
                           " rejected: in a token's migration a schema change must be the only statement of its "

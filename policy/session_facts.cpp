@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, 27> kLexicallyNeutral = {
 
 SqlModeReading read_sql_mode(std::string_view sql_mode) {
   SqlModeReading reading;
+  reading.flags.auto_create_user = true;
   while (!sql_mode.empty()) {
     const std::size_t comma = sql_mode.find(',');
     const std::string name = upper(trim(sql_mode.substr(0, comma)));
@@ -50,6 +51,8 @@ SqlModeReading read_sql_mode(std::string_view sql_mode) {
       // Composites: the server lists their parts too, but a client may read an older
       // report; set what they imply.
       reading.flags.ansi_quotes = reading.flags.pipes_as_concat = reading.flags.ignore_space = true;
+    } else if (name == "NO_AUTO_CREATE_USER" || name == "TRADITIONAL") {
+      reading.flags.auto_create_user = false;
     } else if (name == "ORACLE" || name == "MSSQL") {
       // MariaDB switches to another grammar (PL/SQL blocks, [bracketed] names).
       reading.unsupported = "sql_mode " + name + " changes the SQL grammar; djproxy does not analyse it";

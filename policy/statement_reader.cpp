@@ -382,7 +382,10 @@ StatementInfo& StatementReader::finish() {
   }
   if (!failed()) {
     for (std::size_t i = 0; i < candidates_.size(); ++i)
-      if (!declared_.contains(candidates_[i])) add_schema(candidates_[i], Access::read);
+      // In a schema change a qualified name the reader cannot place may be one it changes
+      // (review round 6: ALTER TABLE ... EXCHANGE PARTITION ... WITH TABLE b.t).
+      if (!declared_.contains(candidates_[i]))
+        add_schema(candidates_[i], info_.kind == StatementKind::ddl ? Access::ddl : Access::read);
   }
   // DELETE, UPDATE, REPLACE, INSERT ... ON DUPLICATE KEY UPDATE and LOAD DATA can remove
   // or change rows already there; which tables' rows matter is the rules' judgement.

@@ -122,6 +122,13 @@ void StatementReader::keyword(const Token& t) {
       f.cte = false;
       return;
     case Kw::TABLE:
+      // The second table of ALTER TABLE: EXCHANGE PARTITION p WITH TABLE t, CONVERT
+      // PARTITION p TO TABLE t, CONVERT TABLE t TO PARTITION. The statement changes,
+      // creates or drops it (review round 6: read as a read, it escaped a token's scope).
+      if (alter_table_ && d0) {
+        expect(Pos::object, Access::ddl);
+        return;
+      }
       if (f.expect != Pos::table) {
         f.expect = Pos::table;
         f.access = Access::read;
@@ -179,6 +186,10 @@ void StatementReader::keyword(const Token& t) {
     case Kw::WHERE: case Kw::GROUP: case Kw::HAVING: case Kw::ORDER: case Kw::LIMIT: case Kw::WINDOW:
     case Kw::RETURNING: case Kw::UNION: case Kw::EXCEPT: case Kw::INTERSECT: case Kw::SET: case Kw::FOR:
     case Kw::LOCK: case Kw::LIKE:
+      // A MERGE table's UNION = (t1, t2) writes into the tables it lists, unqualified
+      // ones in the current schema (review round 6).
+      if (t.kw == Kw::UNION && d0 && (alter_table_ || (create_table_ && !create_like_or_select_)))
+        return reject("the UNION table list of a MERGE table");
       if (t.kw == Kw::LIKE && create_table_ &&
           (d0 || (frames_.size() == 2 && f.defs && f.tokens == 1))) {
         f.expect = Pos::table;
@@ -218,7 +229,8 @@ void StatementReader::keyword(const Token& t) {
       f.after_table = false;
       return;
     case Kw::RENAME:
-      if (alter_table_ && d0) {
+      // ALTER TABLE t RENAME [TO] u; ALTER EVENT e RENAME TO f moves the event (review round 6).
+      if ((alter_table_ || (verb_ == Kw::ALTER && info_.object == ObjectKind::event)) && d0) {
         alter_rename_ = 1;
         expect(Pos::object, Access::ddl);
       }

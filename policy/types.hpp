@@ -20,6 +20,9 @@ struct SqlMode {
   bool no_backslash_escapes = false;  // '\' is an ordinary character in strings
   bool pipes_as_concat = false;       // || is concatenation, not OR
   bool ignore_space = false;          // space allowed between a function name and '('
+  // No NO_AUTO_CREATE_USER: a GRANT to an account that does not exist creates it. Not a
+  // reading flag: the rules ask it of GRANT. False in the server's default sql_mode.
+  bool auto_create_user = false;
 };
 
 enum class ServerFlavour : std::uint8_t { mysql, mariadb };

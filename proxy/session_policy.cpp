@@ -359,6 +359,11 @@ bool Session::migration_token_expired() const {
 void Session::end_token_migration(std::string_view how) {
   spdlog::info("session {} user '{}': migration session {} (token {})", id_, user_, how, migration_token_id_);
   audit_migration(audit::Event::migration_end, how);
+  // A statement PREPAREd in the migration would run its schema change at any later
+  // EXECUTE (review round 6: one ran after the token expired). Names prepared before it
+  // go too: an EXECUTE of any of them is refused until it is prepared again.
+  prepared_names_.clear();
+  pending_prepared_names_.reset();
   migration_ = {};
   migration_token_id_.clear();
   set_migration_for_user();

@@ -22,7 +22,8 @@ struct ExplainOptions {
   bool migration = false;         // a migration user's session
   std::vector<std::string> migration_scope;  // a token's migration with this scope
   std::string user;               // change_user: the account it switches to
-  std::string sql_mode;           // as the server reports it
+  // As the server reports it; by default MariaDB 10.11's own.
+  std::string sql_mode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION";
   std::string charset = "utf8mb4";  // character_set_client
   std::string server_version = "10.11.19-MariaDB";  // as the greeting says it
   bool multi_statements = true;

@@ -65,10 +65,10 @@ def new_key(directory):
     return key
 
 
-def issue_token(key, ttl="10m"):
+def issue_token(key, ttl="10m", schema="myproject_*"):
     env = {k: v for k, v in os.environ.items() if not (k.startswith("DJ_") or k.startswith("DJPROXY_"))}
     env.update({"DJ_SCHEMA_PREFIX": "myproject_", "DJPROXY_MIGRATION_KEY_FILE": key, "DJ_CREATE_TABLES": "false"})
-    out = subprocess.run([PROXY_BIN, "token", "issue", "--ttl", ttl, "--schema", "myproject_*"], env=env,
+    out = subprocess.run([PROXY_BIN, "token", "issue", "--ttl", ttl, "--schema", schema], env=env,
                          cwd=LOG_DIR, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout.strip().splitlines()[-1].strip()

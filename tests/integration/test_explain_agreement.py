@@ -68,7 +68,7 @@ def explain(flags, sql, command="query", schema=SCHEMA, user=None):
         args += ["--schema", schema]
     modes = [m for f, m in (("ansi", "ANSI_QUOTES"), ("nbe", "NO_BACKSLASH_ESCAPES"), ("pipes", "PIPES_AS_CONCAT"))
              if f in flags]
-    if modes:
+    if modes or "auto_create" in flags:  # exactly these modes: NO_AUTO_CREATE_USER is not among them
         args += ["--sql-mode", ",".join(modes)]
     if "mig_user" in flags:
         args += ["--migration"]
@@ -149,7 +149,7 @@ class ExplainAgreesWithTheProxy(unittest.TestCase):
         with conn.cursor() as c:
             modes = [m for f, m in (("ansi", "ANSI_QUOTES"), ("nbe", "NO_BACKSLASH_ESCAPES"),
                                     ("pipes", "PIPES_AS_CONCAT")) if f in flags]
-            if modes:
+            if modes or "auto_create" in flags:
                 c.execute(f"SET SESSION sql_mode = '{','.join(modes)}'")
             if "mig_token" in flags:
                 c.execute("SET @djproxy_migration = %s", (self.token,))

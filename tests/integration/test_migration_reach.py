@@ -14,6 +14,12 @@
   global variable (a later item of the list); `GRANT role TO user IDENTIFIED BY` and
   `GRANT PROXY ON ... IDENTIFIED BY` changed a password; `EXPLAIN FOR CONNECTION` in a
   body showed another account's query; a token's migration outlived the token.
+- Round 6: a migration read its statements other than schema changes with the older
+  reader, which forwarded `SHOW GRANTS FOR` other accounts (their password hashes),
+  `SET sql_log_bin = 0` and `SHOW ENGINE INNODB STATUS`; `EXECUTE` of a schema change
+  prepared in a token's migration ran after the token expired; the other table of
+  `ALTER TABLE ... EXCHANGE PARTITION ... WITH TABLE` or `CONVERT PARTITION ... TO TABLE`
+  escaped the token's scope; with sql_mode '' a GRANT created a password-less account.
 
 The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may, so only
 the proxy stands in the way; every outcome is checked on the server directly.
@@ -234,6 +240,87 @@ class MigrationReach(unittest.TestCase):
         tables = admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.P}' "
                        f"ORDER BY table_name")
         self.assertEqual(tables, (("alone",), ("t",)))
+
+    def test_a_migration_reads_its_other_statements_as_production_does(self):
+        conn = self.connect(self.proxy(), self.mig, "mpass")  # ALL ON *.*: only the proxy refuses
+        self.refused(conn, "SHOW GRANTS FOR djroot", 1235)
+        self.refused(conn, f"SHOW CREATE USER '{self.worker}'@'%'", 1235)
+        self.refused(conn, "SET sql_log_bin = 0", 1235)
+        self.refused(conn, "SET SESSION server_id = 999", 1235)
+        self.refused(conn, "SHOW ENGINE INNODB STATUS", 1235)
+        with conn.cursor() as c:
+            c.execute("SELECT @@session.sql_log_bin, @@session.server_id = @@global.server_id")
+            self.assertEqual(c.fetchone(), (1, 1))
+            c.execute("SHOW GRANTS")  # its own
+            c.execute("SET foreign_key_checks = 0")
+            c.execute(f"CREATE TABLE `{self.P}`.made (a INT)")  # what a migration is for
+
+    def test_a_statement_prepared_in_a_tokens_migration_ends_with_it(self):
+        key = new_key(self.dir)
+        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
+        conn = pymysql.connect(host="127.0.0.1", port=p.port, user=self.worker, password="wpass", autocommit=True,
+                               connect_timeout=10, read_timeout=60,
+                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, ttl="3s"),))
+            c.execute(f"PREPARE s FROM 'CREATE TABLE `{self.P}`.late (a INT)'")
+        # Behind another statement the EXECUTE would run after the expiry checked before it.
+        self.refused(conn, "DO SLEEP(0); EXECUTE s", 1235)
+        time.sleep(4.2)
+        self.refused(conn, "EXECUTE s", 1235)
+        self.refused(conn, "EXECUTE s", 1235)
+        tables = admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.P}'")
+        self.assertEqual(tables, (("t",),))
+
+    def test_the_other_table_of_alter_table_is_in_the_tokens_scope(self):
+        P, Q = self.P, self.P + "q"
+        admin(f"CREATE DATABASE `{Q}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        admin(f"CREATE TABLE `{Q}`.t (id INT PRIMARY KEY, v TEXT)")
+        admin(f"INSERT INTO `{Q}`.t VALUES (5, 'q-original')")
+        admin(f"CREATE TABLE `{P}`.p (id INT PRIMARY KEY, v TEXT) PARTITION BY RANGE (id) "
+              f"(PARTITION p0 VALUES LESS THAN (100), PARTITION p1 VALUES LESS THAN (200))")
+        admin(f"INSERT INTO `{P}`.p VALUES (1, 'p-injected')")
+        admin(f"CREATE TABLE `{P}`.swap (id INT PRIMARY KEY, v TEXT)")
+        admin(f"CREATE EVENT `{P}`.e ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1")
+        admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
+        key = new_key(self.dir)
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        self.refused(conn, f"ALTER TABLE `{P}`.p EXCHANGE PARTITION p0 WITH TABLE `{Q}`.t", 1142)
+        self.refused(conn, f"ALTER TABLE `{P}`.p CONVERT PARTITION p1 TO TABLE `{Q}`.created", 1142)
+        self.refused(conn, f"ALTER TABLE `{P}`.p CONVERT TABLE `{Q}`.t TO PARTITION p2 VALUES LESS THAN (300)", 1142)
+        self.refused(conn, f"ALTER EVENT `{P}`.e RENAME TO `{Q}`.moved", 1142)
+        self.assertEqual(admin(f"SELECT id, v FROM `{Q}`.t"), ((5, "q-original"),))
+        self.assertEqual(admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{Q}'"),
+                         (("t",),))
+        self.assertEqual(admin(f"SELECT event_schema FROM information_schema.events WHERE event_name = 'e' "
+                               f"AND event_schema IN ('{P}', '{Q}')"), ((P,),))
+        with conn.cursor() as c:  # inside the scope the same statements work
+            c.execute(f"ALTER TABLE `{P}`.p EXCHANGE PARTITION p0 WITH TABLE `{P}`.swap")
+        self.assertEqual(admin(f"SELECT id, v FROM `{P}`.swap"), ((1, "p-injected"),))
+
+    def test_a_grant_in_a_tokens_migration_creates_no_account(self):
+        key = new_key(self.dir)
+        # Not a migration account here: the token is what authorizes the session.
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
+                            self.mig, "mpass")
+        evil = "evil" + self.mig
+        self.addCleanup(admin, f"DROP USER IF EXISTS '{evil}'@'%'")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key),))
+            c.execute("SET sql_mode = ''")
+        self.refused(conn, f"GRANT SELECT ON `{self.P}`.t TO '{evil}'@'%'", 1227)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.user WHERE user = '{evil}'"), ((0,),))
+        with conn.cursor() as c:
+            c.execute("SET sql_mode = 'NO_AUTO_CREATE_USER'")
+            c.execute(f"GRANT SELECT ON `{self.P}`.t TO '{self.worker}'@'%'")
+            with self.assertRaises(pymysql.MySQLError) as cm:  # the server's own refusal
+                c.execute(f"GRANT SELECT ON `{self.P}`.t TO '{evil}'@'%'")
+            self.assertFalse(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.user WHERE user = '{evil}'"), ((0,),))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ enum Flags : std::uint32_t {
   kNoBook = 1u << 17,      // allow_bookkeeping_tables = false
   kPrepare = 1u << 18,     // COM_STMT_PREPARE
   kFiles = 1u << 19,       // allow_server_files = true
+  kAutoCreate = 1u << 20,  // sql_mode without NO_AUTO_CREATE_USER
 };
 
 enum class Expect : std::uint8_t { allow, audit, reject, rewrite_create, token, token_null };
