@@ -48,7 +48,12 @@ class StatementReader {
 
   // Where the reader is inside the head of its verb: each head has steps of its own.
   // CREATE / ALTER / DROP / RENAME / TRUNCATE: the object kind, then IF [NOT] EXISTS and the name.
-  enum class DdlStep : std::uint8_t { kind, name };
+  // alter_database_comment: ALTER DATABASE COMMENT, the option ('=' or a string follows)
+  // or the name of a schema called comment (anything else follows).
+  enum class DdlStep : std::uint8_t { kind, name, alter_database_comment };
+  // DEFINER = user[@host] | CURRENT_USER[()] | role in the head of CREATE/ALTER: its parts
+  // are read as such, never as the object kind (review round 7: DEFINER=event PROCEDURE).
+  enum class DefinerStep : std::uint8_t { none, equals, user, after_user, host, close };
   // SHOW: what is shown, or after CREATE, TABLE (STATUS), CREATE DATABASE, CREATE PACKAGE.
   enum class ShowStep : std::uint8_t { what, create, table_status, create_database, create_package };
   // SET: the first word; assignments (read as a body); @djproxy_migration [:]= '<token>' | NULL;
@@ -109,6 +114,7 @@ class StatementReader {
   // statement_reader_body.cpp
   void body(const Token& t);
   void keyword(const Token& t);
+  void table_option(const Token& t);
   void punct(const Token& t);
   void flush_name(const Token* next);
   void declare(std::string_view name);
@@ -171,6 +177,8 @@ class StatementReader {
   bool on_is_target_ = false;   // CREATE INDEX .. ON t, CREATE TRIGGER .. ON t, GRANT .. ON
   bool routine_body_ = false;   // CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT
   bool alter_table_ = false;
+  // CONNECTION or ENGINE just read in CREATE/ALTER TABLE (table_option()).
+  enum class TableOption : std::uint8_t { none, connection, engine, engine_name } table_option_ = TableOption::none;
   bool rename_list_ = false;
   int alter_rename_ = 0;
   bool show_mode_ = false;
@@ -185,7 +193,9 @@ class StatementReader {
   bool update_stmt_ = false;
   bool upsert_ = false;  // INSERT ... ON DUPLICATE KEY UPDATE
   int skip_names_ = 0;
-  bool definer_skip_ = false;
+  DefinerStep definer_ = DefinerStep::none;
+  bool definer_current_user_ = false;  // CURRENT_USER, which () may follow
+  std::string comment_word_;           // ALTER DATABASE COMMENT: the word as written
   bool capturing_ = false;
   bool capture_overflow_ = false;
   // Heap vectors, empty for every other statement: an inline array would be initialised

@@ -32,6 +32,12 @@ void StatementReader::body(const Token& t) {
   if (routine_body_ && t.kind == TokenKind::word && !t.after_dot && (t.kw == Kw::PREPARE || t.kw == Kw::EXECUTE))
     return reject("dynamic SQL (PREPARE, EXECUTE) in a stored program");
 
+  if (table_option_ != TableOption::none) table_option(t);
+  if (failed()) return;
+  if ((create_table_ && !create_like_or_select_) || alter_table_) {
+    if (is_word(t, Kw::CONNECTION)) table_option_ = TableOption::connection;
+    if (is_word(t, Kw::ENGINE)) table_option_ = TableOption::engine;
+  }
   if (alter_rename_ == 1) {
     if (t.kind == TokenKind::word && !t.after_dot &&
         (t.kw == Kw::COLUMN || t.kw == Kw::INDEX || t.kw == Kw::KEY)) {
@@ -99,6 +105,40 @@ void StatementReader::body(const Token& t) {
 
   if (t.kind == TokenKind::word) return keyword(t);
   if (t.kind == TokenKind::punct) return punct(t);
+}
+
+// A table's storage engine decides where its rows live. A FEDERATED, CONNECT or SPIDER
+// table reads and writes the tables its CONNECTION (or options) name, on any server and in
+// any schema, a MERGE table those of its UNION list: only engines that keep rows in the
+// table itself can be confined by a prefix and a token's scope (review round 6).
+void StatementReader::table_option(const Token& t) {
+  const TableOption option = table_option_;
+  table_option_ = TableOption::none;
+  if (option == TableOption::connection) {
+    // The option, not a column named so, is followed by '=' or a string.
+    if (is_punct(t, '=') || t.kind == TokenKind::string)
+      reject("a table's CONNECTION (FEDERATED, CONNECT, SPIDER engines)");
+    return;
+  }
+  if (option == TableOption::engine && is_punct(t, '=')) {
+    table_option_ = TableOption::engine_name;
+    return;
+  }
+  static constexpr std::string_view kConfined[] = {"InnoDB", "XtraDB", "Aria", "MyISAM", "MEMORY", "HEAP",
+                                                   "CSV", "ARCHIVE", "BLACKHOLE", "SEQUENCE", "RocksDB"};
+  static constexpr std::string_view kReaching[] = {"FEDERATED", "FEDERATEDX", "CONNECT", "SPIDER",
+                                                   "MRG_MyISAM", "MERGE", "OQGRAPH", "S3"};
+  const bool definite = option == TableOption::engine_name || t.kind == TokenKind::string;
+  if (definite) {  // ENGINE = name, ENGINE 'name': the option, whose name must be a confined engine
+    for (std::string_view e : kConfined)
+      if (ieq(t.text, e)) return;
+    return reject("ENGINE " + std::string(t.text.substr(0, 64)) + ": only engines that keep a table's rows in it");
+  }
+  // ENGINE name without '=' may also be a column named engine and its type: refused only
+  // when the word names an engine that reaches other tables.
+  if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident)
+    for (std::string_view e : kReaching)
+      if (ieq(t.text, e)) return reject("ENGINE " + std::string(e) + ": only engines that keep a table's rows in it");
 }
 
 void StatementReader::keyword(const Token& t) {

@@ -8,6 +8,53 @@ namespace djproxy::policy {
 using namespace reader_words;
 
 void StatementReader::ddl_head(const Token& t) {
+  if (definer_ == DefinerStep::after_user) {
+    definer_ = DefinerStep::none;
+    if (t.kind == TokenKind::user_var) return;  // @host, as the lexer reads it after a name
+    if (is_punct(t, '@')) {
+      definer_ = DefinerStep::host;
+      return;
+    }
+    if (is_punct(t, '(') && definer_current_user_) {
+      definer_ = DefinerStep::close;
+      return;
+    }
+  } else if (definer_ != DefinerStep::none) {
+    const bool part = t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident || t.kind == TokenKind::string;
+    switch (definer_) {
+      case DefinerStep::equals:
+        if (!is_punct(t, '=')) return reject("DEFINER without '='", codes::parse_error);
+        definer_ = DefinerStep::user;
+        return;
+      case DefinerStep::user:
+        if (!part || t.after_dot) return reject("cannot read the DEFINER of " + info_.verb);
+        definer_current_user_ = t.kind == TokenKind::word && ieq(t.text, "CURRENT_USER");
+        definer_ = DefinerStep::after_user;
+        return;
+      case DefinerStep::host:
+        if (!part && t.kind != TokenKind::number) return reject("cannot read the DEFINER of " + info_.verb);
+        definer_ = DefinerStep::none;
+        return;
+      default:  // close
+        if (!is_punct(t, ')')) return reject("cannot read the DEFINER of " + info_.verb);
+        definer_ = DefinerStep::none;
+        return;
+    }
+  }
+  if (ddl_step_ == DdlStep::alter_database_comment) {
+    // ALTER DATABASE COMMENT [=] 'text' changes the current schema; ALTER DATABASE comment
+    // <option> changes the schema named comment (checked on MariaDB 10.11).
+    ddl_step_ = DdlStep::name;
+    to_body();
+    if (is_punct(t, '=') || t.kind == TokenKind::string) {
+      if (!current_) return reject("ALTER DATABASE without a name and without a current schema");
+      add_schema(*current_, Access::ddl);
+    } else {
+      add_schema(comment_word_, Access::ddl);
+    }
+    phase_ = Phase::ignore;
+    return;
+  }
   if (ddl_step_ == DdlStep::kind) {
     if (verb_ == Kw::TRUNCATE && !is_word(t, Kw::TABLE)) {
       info_.object = ObjectKind::table;
@@ -20,22 +67,18 @@ void StatementReader::ddl_head(const Token& t) {
       --skip_names_;
       return;
     }
-    if (t.kind != TokenKind::word || t.after_dot) {
-      if (definer_skip_) return;
-      return reject("cannot read the head of " + info_.verb);
-    }
+    if (t.kind != TokenKind::word || t.after_dot) return reject("cannot read the head of " + info_.verb);
     const auto set_kind = [&](ObjectKind k, std::string_view word) {
       info_.object = k;
       info_.verb += ' ';
       info_.verb += word;
       ddl_step_ = DdlStep::name;
-      definer_skip_ = false;
     };
     switch (t.kw) {
       case Kw::OR: return;
       case Kw::REPLACE: info_.or_replace = true; return;
       case Kw::TEMPORARY: temporary_ = true; return;
-      case Kw::DEFINER: definer_skip_ = true; return;
+      case Kw::DEFINER: definer_ = DefinerStep::equals; return;
       case Kw::ALGORITHM: skip_names_ = 2; return;
       case Kw::SQL: skip_names_ = 2; return;  // SQL SECURITY {DEFINER|INVOKER}
       case Kw::ONLINE: case Kw::OFFLINE: case Kw::IGNORE: case Kw::UNIQUE: case Kw::FULLTEXT:
@@ -95,7 +138,6 @@ void StatementReader::ddl_head(const Token& t) {
         phase_ = Phase::ignore;
         return;
       default:
-        if (definer_skip_) return;
         return reject("unknown object kind `" + std::string(t.text.substr(0, 64)) + "` after " + info_.verb);
     }
   }
@@ -110,7 +152,16 @@ void StatementReader::ddl_head(const Token& t) {
     case ObjectKind::index:
       break;  // the index name is skipped; ON names the table
     case ObjectKind::database:
-      if (verb_ == Kw::ALTER && t.kind == TokenKind::word && t.kw != Kw::none) {
+      // ALTER DATABASE [name] options: only the reserved words that begin an option, and
+      // COMMENT before '=' or a string, leave the name out; any other word is the name
+      // (review round 7: `ALTER DATABASE backup ...` was read as the current schema's).
+      if (verb_ == Kw::ALTER && is_word(t, Kw::COMMENT)) {
+        phase_ = Phase::head;
+        ddl_step_ = DdlStep::alter_database_comment;
+        comment_word_ = std::string(t.text);
+        return;
+      }
+      if (verb_ == Kw::ALTER && (is_word(t, Kw::CHARACTER) || is_word(t, Kw::COLLATE) || is_word(t, Kw::DEFAULT))) {
         if (!current_) return reject("ALTER DATABASE without a name and without a current schema");
         add_schema(*current_, Access::ddl);
         phase_ = Phase::ignore;

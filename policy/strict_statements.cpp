@@ -52,6 +52,12 @@ void Parser::dispatch() {
   const std::string_view w = text(t);
   if (body_ && (ieq(w, "SHOW") || ieq(w, "KILL")))
     refuse(std::string(w) + " in a stored program's body (it would run with the program's definer's privileges)");
+  // Production reads CREATE TABLE and DROP TEMPORARY TABLE whole, for the rules to judge;
+  // in a body the rules never see them again: each CALL would change the schema outside
+  // any migration (review round 7: CREATE PROCEDURE p() CREATE OR REPLACE TABLE t ...).
+  if (body_ && (ieq(w, "CREATE") || (ieq(w, "DROP") && !is("PREPARE", 1))))
+    refuse(std::string(w) + " in a stored program's body (it would change the schema at each call, outside any "
+                            "migration)");
   if (ieq(w, "SELECT") || ieq(w, "WITH") || ieq(w, "VALUES") || ieq(w, "TABLE")) return query_expression();
   if (ieq(w, "INSERT") || ieq(w, "REPLACE")) return insert_statement();
   if (ieq(w, "UPDATE")) return update_statement();

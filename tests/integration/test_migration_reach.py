@@ -20,6 +20,10 @@
   prepared in a token's migration ran after the token expired; the other table of
   `ALTER TABLE ... EXCHANGE PARTITION ... WITH TABLE` or `CONVERT PARTITION ... TO TABLE`
   escaped the token's scope; with sql_mode '' a GRANT created a password-less account.
+- Round 7: a procedure whose body was `CREATE OR REPLACE TABLE` rebuilt a table at each
+  later CALL in plain production; a DEFINER named `event` or `user` was read as the object
+  kind, so `CREATE DEFINER=event PROCEDURE other_schema.p` escaped the token's scope and the
+  migration account's prefix; `ALTER DATABASE backup ...` was read as the current schema's.
 
 The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may, so only
 the proxy stands in the way; every outcome is checked on the server directly.
@@ -321,6 +325,74 @@ class MigrationReach(unittest.TestCase):
                 c.execute(f"GRANT SELECT ON `{self.P}`.t TO '{evil}'@'%'")
             self.assertFalse(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
         self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.user WHERE user = '{evil}'"), ((0,),))
+
+    def test_a_body_may_not_change_the_schema_at_each_call(self):
+        key = new_key(self.dir)
+        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
+        conn = self.connect(p, self.worker, "wpass")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=self.P),))
+        self.refused(conn, f"CREATE PROCEDURE `{self.P}`.p() CREATE OR REPLACE TABLE `{self.P}`.t (a INT)", 1235)
+        self.refused(conn, f"CREATE PROCEDURE `{self.P}`.p() CREATE TEMPORARY TABLE tt (a INT)", 1235)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = '{self.P}'"),
+                         ((0,),))
+        admin(f"INSERT INTO `{self.P}`.t VALUES ('kept')")
+        self.assertEqual(self.rows_of_t(), (("kept",),))
+
+    def test_a_definer_is_never_read_as_the_object_kind(self):
+        P, Q = self.P, self.P + "q"
+        admin(f"CREATE DATABASE `{Q}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
+        admin(f"CREATE PROCEDURE `{Q}`.p() SELECT 'original'")
+        key = new_key(self.dir)
+        # An account that may name any definer (ALL ON *.*), here a worker with a token.
+        worker = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
+                              self.mig, "mpass")
+        with worker.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        self.refused(worker, f"CREATE OR REPLACE DEFINER=event PROCEDURE `{Q}`.p() SELECT 'replaced'", 1142)
+        self.refused(worker, f"CREATE DEFINER=function@localhost FUNCTION `{Q}`.f() RETURNS INT RETURN 42", 1142)
+        self.refused(worker, f"ALTER DATABASE `{Q}` COMMENT 'altered'", 1044)
+        with worker.cursor() as c:  # inside the scope a keyword-named definer is just a definer
+            c.execute(f"CREATE DEFINER=CURRENT_USER PROCEDURE `{P}`.mine() SELECT 1")
+        self.assertEqual(admin(f"SELECT routine_schema, routine_name, routine_definition FROM information_schema.routines "
+                               f"WHERE routine_schema IN ('{P}', '{Q}') ORDER BY 1, 2"),
+                         ((P, "mine", "SELECT 1"), (Q, "p", "SELECT 'original'")))
+        # The migration account: schema changes inside the prefix only.
+        other = "other" + self.worker
+        admin(f"CREATE DATABASE `{other}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{other}`")
+        admin(f"CREATE TABLE `{other}`.t (v TEXT)")
+        mig = self.connect(self.proxy(), self.mig, "mpass")
+        self.refused(mig, f"CREATE DEFINER=user TRIGGER `{other}`.tr BEFORE INSERT ON `{other}`.t FOR EACH ROW SET @a = 1",
+                     1044)
+        self.refused(mig, f"CREATE DEFINER=server PROCEDURE `{other}`.p() SQL SECURITY INVOKER SELECT 1", 1044)
+        self.refused(mig, f"CREATE DEFINER=user SQL SECURITY INVOKER VIEW `{other}`.v AS SELECT 1 AS a", 1044)
+        self.refused(mig, f"ALTER DATABASE `{other}` CHARACTER SET latin1", 1044)
+        self.assertEqual(admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{other}'"),
+                         (("t",),))
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = '{other}'"),
+                         ((0,),))
+        admin(f"INSERT INTO `{other}`.t VALUES ('root writes')")  # no trigger of a missing definer in the way
+
+    def test_a_table_keeps_its_rows_in_itself(self):
+        P, Q = self.P, self.P + "q"
+        admin(f"CREATE DATABASE `{Q}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        admin(f"CREATE TABLE `{Q}`.m (a INT) ENGINE=MyISAM")
+        admin(f"INSERT INTO `{Q}`.m VALUES (7)")
+        key = new_key(self.dir)
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        # A MERGE table in the scope would write into Q.m, outside it.
+        self.refused(conn, f"CREATE TABLE `{P}`.m (a INT) ENGINE=MRG_MyISAM UNION=(`{Q}`.m) INSERT_METHOD=LAST", 1235)
+        self.refused(conn, f"CREATE TABLE `{P}`.m (a INT) ENGINE=MRG_MyISAM", 1235)
+        with conn.cursor() as c:
+            c.execute(f"CREATE TABLE `{P}`.ok (id INT, engine VARCHAR(8), connection TEXT) ENGINE=InnoDB")
+        self.assertEqual(admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{P}' "
+                               f"ORDER BY 1"), (("ok",), ("t",)))
 
 
 if __name__ == "__main__":
