@@ -6,6 +6,8 @@
 #   bench/run.sh                 build dir ./build (djproxy, djproxy_bench_client)
 #   BUILD=build-rel DURATION=20 ROUNDS=1 BLOB_MB=512 CHURN=2000 bench/run.sh
 #   WORKLOADS="churn blob" bench/run.sh   only these (of: sysbench blob churn)
+#   SB_PS_MODE=disable bench/run.sh       sysbench over the text protocol (default auto:
+#                                         prepared statements, analysed once per connection)
 #
 # Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
 # a BLOB_MB LONGBLOB insert and fetch (C client), a CHURN-connection loop (connect,
@@ -21,6 +23,7 @@ DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-1}
 BLOB_MB=${BLOB_MB:-1000}  # MB of 10^6 bytes: 1000 is the 1 GB row of the RSS target
 CHURN=${CHURN:-2000}
+SB_PS_MODE=${SB_PS_MODE:-auto}
 WORKLOADS=${WORKLOADS:-sysbench blob churn}
 TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
@@ -108,7 +111,7 @@ setups=(direct haproxy djproxy)
 declare -A result  # result[workload,setup] = space-separated values per round
 
 wants sysbench && echo "== sysbench prepare ($TABLES tables x $TABLE_SIZE rows)" >&2
-sb_common=(--db-driver=mysql --mysql-host=$HOST --mysql-user=djroot --mysql-password=djroot
+sb_common=(--db-driver=mysql --db-ps-mode="$SB_PS_MODE" --mysql-host=$HOST --mysql-user=djroot --mysql-password=djroot
   --mysql-db=myproject_bench --tables="$TABLES" --table-size="$TABLE_SIZE")
 wants sysbench && sysbench oltp_read_only "${sb_common[@]}" --mysql-port="$db_port" prepare >"$WORK/sysbench-prepare.log"
 
@@ -227,7 +230,7 @@ echo
 echo "Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM," \
   "$(uname -sr); client, proxies and MariaDB $(mariadbd --version | awk '{print $3}') share the cores." \
   "HAProxy $(haproxy -v | awk 'NR==1 {print $3}') in TCP mode, 2 threads; djproxy TLS off on both legs." \
-  "sysbench ${DURATION} s per run, $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s): figures are" \
+  "sysbench ${DURATION} s per run (--db-ps-mode=$SB_PS_MODE), $TABLES tables x $TABLE_SIZE rows; $ROUNDS round(s): figures are" \
   "medians over the rounds, ratios medians of the per-round ratios."
 echo
 echo "| workload | unit | direct | HAProxy | djproxy | djproxy/direct | djproxy/HAProxy | djproxy/HAProxy, rounds' range |"

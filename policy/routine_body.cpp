@@ -204,6 +204,10 @@ void RoutineBody::on_token(const Token& t) {
         return;
       }
       if (is(t, "UNSIGNED") || is(t, "SIGNED") || is(t, "ZEROFILL") || is(t, "BINARY")) return;
+      // Two-word types: DOUBLE PRECISION, CHAR VARYING, LONG VARCHAR, NATIONAL CHAR (review round 8).
+      if (is(t, "PRECISION") || is(t, "VARYING") || is(t, "VARCHAR") || is(t, "VARBINARY") || is(t, "CHAR") ||
+          is(t, "VARCHARACTER"))
+        return;
       if (is(t, "CHARSET") || is(t, "COLLATE")) {
         charset_ = 1;
         return;

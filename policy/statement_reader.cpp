@@ -256,6 +256,16 @@ void StatementReader::head(const Token& t) {
         grant_tail_ = GrantTail::account;
       } else if (grant_step_ == GrantStep::privileges && is_word(t, Kw::ON)) {
         grant_step_ = GrantStep::target;
+        if (grant_proxy_) {
+          // GRANT | REVOKE PROXY ON account: the target is an account, however written
+          // (review round 8: `GRANT PROXY ON djroot TO dj` was read as a table's grant).
+          info_.global_scope = true;
+          phase_ = Phase::grant_tail;
+          grant_tail_ = GrantTail::proxied_account;
+        }
+      } else if (grant_step_ == GrantStep::privileges && t.kind == TokenKind::word && !t.after_dot &&
+                 ieq(t.text, "PROXY")) {
+        grant_proxy_ = true;
       } else if (grant_step_ == GrantStep::target) {
         if (is_word(t, Kw::TABLE) || is_word(t, Kw::FUNCTION) || is_word(t, Kw::PROCEDURE)) return;
         on_is_target_ = true;

@@ -134,7 +134,7 @@ class StatementReader {
   // After a GRANT / REVOKE target: TO | FROM, accounts, and at most WITH GRANT OPTION.
   // GRANT PROXY ON 'user'@'host' TO ...: proxied (its host may follow), proxied_host.
   enum class GrantTail : std::uint8_t {
-    to, account, after_account, host, after_host, with, grant, done, proxied, proxied_host,
+    to, account, after_account, host, after_host, with, grant, done, proxied_account, proxied, proxied_host,
   };
   GrantTail grant_tail_ = GrantTail::to;
   Phase phase_ = Phase::head;
@@ -144,6 +144,7 @@ class StatementReader {
   enum class GrantStep : std::uint8_t { privileges, target };
   GrantStep grant_step_ = GrantStep::privileges;
   int grant_depth_ = 0;
+  bool grant_proxy_ = false;  // the privilege is PROXY: ON names an account
   DdlStep ddl_step_ = DdlStep::kind;
   ShowStep show_step_ = ShowStep::what;
   SetStep set_step_ = SetStep::first;

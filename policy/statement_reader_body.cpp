@@ -54,7 +54,13 @@ void StatementReader::body(const Token& t) {
     sysvar_name_ = true;
     return;
   }
-  if (is_name(t) || (t.kind == TokenKind::punct && t.punct == '*' && f->expect == Pos::grant_target && nparts_ == 0)) {
+  // Where a schema change expects a name, a word the server does not reserve is one, even
+  // a word that steers the reader elsewhere (review round 8: `DROP TABLE a.t, local`,
+  // `RENAME TABLE a.t TO value`, `DROP DATABASE local`).
+  const bool ddl_name = info_.kind == StatementKind::ddl && f->expect != Pos::none && t.kind == TokenKind::word &&
+                        !t.reserved && nparts_ == 0;
+  if (is_name(t) || ddl_name ||
+      (t.kind == TokenKind::punct && t.punct == '*' && f->expect == Pos::grant_target && nparts_ == 0)) {
     std::string_view text = t.kind == TokenKind::punct ? std::string_view("*") : t.text;
     if (t.truncated) return reject("identifier too long");
     if (nparts_ > 0 && pend_dot_) {

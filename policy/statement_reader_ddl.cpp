@@ -239,6 +239,10 @@ void StatementReader::grant_tail(const Token& t) {
       if (!account_word) return refuse();
       grant_tail_ = GrantTail::after_host;
       return;
+    case GrantTail::proxied_account:
+      if (!account_word) return refuse();
+      grant_tail_ = GrantTail::proxied;
+      return;
     case GrantTail::proxied:
       if (t.kind == TokenKind::user_var) {  // 'u'@'h' reads as 'u' @'h'
         grant_tail_ = GrantTail::to;

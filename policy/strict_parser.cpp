@@ -70,10 +70,18 @@ void Parser::table_name(Access access) {
   Name n = qualified();
   if (punct('.')) refuse("'.*' where a table is expected");
   if (n.n == 3) syntax("three-part table name");
+  written_in_body(n, access);
   if (n.n == 2)
     add_schema(n.parts[0], access);
   else if (current_)
     add_schema(*current_, access);
+}
+
+// The lineage rule reads each statement a worker sends; a body's statements run unread
+// at each call (review round 8: a procedure deleted ~lineage rows outside any migration).
+void Parser::written_in_body(const Name& n, Access access) const {
+  if (body_ && access != Access::read && n.n >= 1 && ieq(n.parts[n.n - 1], "~lineage"))
+    refuse("a change to DataJoint's ~lineage in a stored program's body");
 }
 
 void Parser::schema_name(Access access) { add_schema(ident(), access); }

@@ -92,6 +92,7 @@ class Parser {
   void schema_name(Access access);      // schema
   void charset_name();
   Name qualified();                     // ident ('.' ident){0,2}
+  void written_in_body(const Name& n, Access access) const;
 
   // ---- statements (strict_statements.cpp)
   void dispatch();

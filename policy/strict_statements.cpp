@@ -286,6 +286,7 @@ void Parser::delete_statement() {
     Name n = qualified();
     if (punct('.') && punct('*', 1)) pos_ += 2;
     if (n.n == 3) syntax("three-part table name");
+    written_in_body(n, Access::write);
     if (n.n == 2) add_schema(n.parts[0], Access::write);
     else if (current_) add_schema(*current_, Access::write);
   };

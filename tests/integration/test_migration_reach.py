@@ -24,6 +24,10 @@
   later CALL in plain production; a DEFINER named `event` or `user` was read as the object
   kind, so `CREATE DEFINER=event PROCEDURE other_schema.p` escaped the token's scope and the
   migration account's prefix; `ALTER DATABASE backup ...` was read as the current schema's.
+- Round 8: words the reader steers by but the server does not reserve (`local`, `value`,
+  `quick`, `begin`) were not read as names in schema changes (`DROP TABLE a.t, local` after
+  `USE` of another schema, `DROP DATABASE local`); `GRANT PROXY ON djroot TO dj` was read as
+  a table's grant; a procedure's body deleted ~lineage rows at each call.
 
 The migration account holds ALL ON *.* (FILE, PROCESS, SUPER), as a real one may, so only
 the proxy stands in the way; every outcome is checked on the server directly.
@@ -393,6 +397,53 @@ class MigrationReach(unittest.TestCase):
             c.execute(f"CREATE TABLE `{P}`.ok (id INT, engine VARCHAR(8), connection TEXT) ENGINE=InnoDB")
         self.assertEqual(admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{P}' "
                                f"ORDER BY 1"), (("ok",), ("t",)))
+
+    def test_unreserved_keywords_are_names_in_a_schema_change(self):
+        P, Q = self.P, self.P + "q"
+        admin(f"CREATE DATABASE `{Q}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        admin(f"CREATE TABLE `{Q}`.local (a INT)")
+        admin(f"CREATE TABLE `{Q}`.quick (a INT)")
+        admin(f"INSERT INTO `{Q}`.quick VALUES (9)")
+        admin(f"CREATE TABLE `{P}`.t2 (a INT)")
+        admin(f"CREATE TABLE `{P}`.t3 (a INT)")
+        admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
+        key = new_key(self.dir)
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+            c.execute(f"USE `{Q}`")  # inside the prefix, outside the token's scope
+        self.refused(conn, f"DROP TABLE `{P}`.t2, local", 1142)
+        self.refused(conn, f"RENAME TABLE `{P}`.t3 TO value", 1142)
+        self.refused(conn, f"ALTER TABLE quick RENAME TO `{P}`.stolen", 1142)
+        self.assertEqual(admin(f"SELECT table_schema, table_name FROM information_schema.tables "
+                               f"WHERE table_schema IN ('{P}', '{Q}') ORDER BY 1, 2"),
+                         ((P, "t"), (P, "t2"), (P, "t3"), (Q, "local"), (Q, "quick")))
+        self.assertEqual(admin(f"SELECT a FROM `{Q}`.quick"), ((9,),))
+        # The migration account: a schema named like such a word is outside the prefix.
+        admin("CREATE DATABASE IF NOT EXISTS local")
+        self.addCleanup(admin, "DROP DATABASE IF EXISTS local")
+        mig = self.connect(self.proxy(), self.mig, "mpass")
+        self.refused(mig, "DROP DATABASE local", 1044)
+        self.refused(mig, "CREATE DATABASE value", 1044)
+        self.assertEqual(admin("SELECT schema_name FROM information_schema.schemata "
+                               "WHERE schema_name IN ('local', 'value')"), (("local",),))
+
+    def test_grant_proxy_names_an_account_and_bodies_leave_lineage_alone(self):
+        key = new_key(self.dir)
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
+                            self.mig, "mpass")
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=self.P),))
+            c.execute(f"USE `{self.P}`")
+        self.refused(conn, f"GRANT PROXY ON {self.mig} TO {self.worker}", 1044)
+        self.refused(conn, f"GRANT PROXY ON `{self.mig}` TO {self.worker} WITH GRANT OPTION", 1044)
+        self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.proxies_priv WHERE user = '{self.worker}'"), ((0,),))
+        self.refused(conn, f"CREATE PROCEDURE `{self.P}`.p() DELETE FROM `{self.P}`.`~lineage`", 1235)
+        with conn.cursor() as c:
+            c.execute(f"CREATE FUNCTION `{self.P}`.f() RETURNS DOUBLE PRECISION DETERMINISTIC RETURN 1")
+        self.assertEqual(admin(f"SELECT routine_name FROM information_schema.routines "
+                               f"WHERE routine_schema = '{self.P}'"), (("f",),))
 
 
 if __name__ == "__main__":
