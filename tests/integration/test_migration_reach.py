@@ -89,10 +89,21 @@ class MigrationReach(unittest.TestCase):
         self.addCleanup(stop)
         return p
 
-    def connect(self, p, user, password):
+    def connect(self, p, user, password, multi=False):
         conn = pymysql.connect(host="127.0.0.1", port=p.port, user=user, password=password, autocommit=True,
-                               connect_timeout=10, read_timeout=60)
+                               connect_timeout=10, read_timeout=60,
+                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS if multi else 0)
         self.addCleanup(conn.close)
+        return conn
+
+    def token_session(self, schema="myproject_*", ttl="10m", account=None, multi=False, **env):
+        """A session in a token's migration, through a proxy with its own key. `account`:
+        (user, password), by default the worker's."""
+        key = new_key(self.dir)
+        user, password = account or (self.worker, "wpass")
+        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, **env), user, password, multi)
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = %s", (issue_token(key, ttl=ttl, schema=schema),))
         return conn
 
     def refused(self, conn, sql, code):
@@ -217,11 +228,8 @@ class MigrationReach(unittest.TestCase):
         self.assertIn(f"r{P}", " ".join(r[0] for r in admin(f"SHOW GRANTS FOR '{W}'@'%'")))
 
     def test_a_tokens_migration_ends_when_the_token_expires(self):
-        key = new_key(self.dir)
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
-        token = issue_token(key, ttl="3s")
+        conn = self.token_session(ttl="3s")
         with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (token,))
             c.execute(f"CREATE TABLE `{self.P}`.during (a INT)")
         time.sleep(4.2)
         self.refused(conn, f"CREATE TABLE `{self.P}`.after_expiry (a INT)", 1142)
@@ -232,14 +240,7 @@ class MigrationReach(unittest.TestCase):
     def test_a_tokens_schema_change_is_the_only_statement_of_its_packet(self):
         # Round 5: `DO SLEEP(70); CREATE TABLE ...` sent before the token expired created the
         # table after it; the expiry is checked before each packet, so DDL stands alone.
-        key = new_key(self.dir)
-        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
-        conn = pymysql.connect(host="127.0.0.1", port=p.port, user=self.worker, password="wpass", autocommit=True,
-                               connect_timeout=10, read_timeout=60,
-                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
-        self.addCleanup(conn.close)
-        with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key),))
+        conn = self.token_session(multi=True)
         self.refused(conn, f"DO SLEEP(0); CREATE TABLE `{self.P}`.behind (a INT)", 1235)
         self.refused(conn, f"CREATE TABLE `{self.P}`.one (a INT); CREATE TABLE `{self.P}`.two (a INT)", 1235)
         with conn.cursor() as c:
@@ -264,14 +265,8 @@ class MigrationReach(unittest.TestCase):
             c.execute(f"CREATE TABLE `{self.P}`.made (a INT)")  # what a migration is for
 
     def test_a_statement_prepared_in_a_tokens_migration_ends_with_it(self):
-        key = new_key(self.dir)
-        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
-        conn = pymysql.connect(host="127.0.0.1", port=p.port, user=self.worker, password="wpass", autocommit=True,
-                               connect_timeout=10, read_timeout=60,
-                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
-        self.addCleanup(conn.close)
+        conn = self.token_session(ttl="3s", multi=True)
         with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, ttl="3s"),))
             c.execute(f"PREPARE s FROM 'CREATE TABLE `{self.P}`.late (a INT)'")
         # Behind another statement the EXECUTE would run after the expiry checked before it.
         self.refused(conn, "DO SLEEP(0); EXECUTE s", 1235)
@@ -293,10 +288,7 @@ class MigrationReach(unittest.TestCase):
         admin(f"CREATE TABLE `{P}`.swap (id INT PRIMARY KEY, v TEXT)")
         admin(f"CREATE EVENT `{P}`.e ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1")
         admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
-        key = new_key(self.dir)
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
-        with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        conn = self.token_session(schema=P)
         self.refused(conn, f"ALTER TABLE `{P}`.p EXCHANGE PARTITION p0 WITH TABLE `{Q}`.t", 1142)
         self.refused(conn, f"ALTER TABLE `{P}`.p CONVERT PARTITION p1 TO TABLE `{Q}`.created", 1142)
         self.refused(conn, f"ALTER TABLE `{P}`.p CONVERT TABLE `{Q}`.t TO PARTITION p2 VALUES LESS THAN (300)", 1142)
@@ -311,14 +303,11 @@ class MigrationReach(unittest.TestCase):
         self.assertEqual(admin(f"SELECT id, v FROM `{P}`.swap"), ((1, "p-injected"),))
 
     def test_a_grant_in_a_tokens_migration_creates_no_account(self):
-        key = new_key(self.dir)
         # Not a migration account here: the token is what authorizes the session.
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
-                            self.mig, "mpass")
+        conn = self.token_session(account=(self.mig, "mpass"), DJPROXY_MIGRATION_USERS="nobody")
         evil = "evil" + self.mig
         self.addCleanup(admin, f"DROP USER IF EXISTS '{evil}'@'%'")
         with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key),))
             c.execute("SET sql_mode = ''")
         self.refused(conn, f"GRANT SELECT ON `{self.P}`.t TO '{evil}'@'%'", 1227)
         self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.user WHERE user = '{evil}'"), ((0,),))
@@ -331,11 +320,7 @@ class MigrationReach(unittest.TestCase):
         self.assertEqual(admin(f"SELECT COUNT(*) FROM mysql.user WHERE user = '{evil}'"), ((0,),))
 
     def test_a_body_may_not_change_the_schema_at_each_call(self):
-        key = new_key(self.dir)
-        p = self.proxy(DJPROXY_MIGRATION_KEY_FILE=key)
-        conn = self.connect(p, self.worker, "wpass")
-        with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=self.P),))
+        conn = self.token_session(schema=self.P)
         self.refused(conn, f"CREATE PROCEDURE `{self.P}`.p() CREATE OR REPLACE TABLE `{self.P}`.t (a INT)", 1235)
         self.refused(conn, f"CREATE PROCEDURE `{self.P}`.p() CREATE TEMPORARY TABLE tt (a INT)", 1235)
         self.assertEqual(admin(f"SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = '{self.P}'"),
@@ -349,12 +334,8 @@ class MigrationReach(unittest.TestCase):
         self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
         admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
         admin(f"CREATE PROCEDURE `{Q}`.p() SELECT 'original'")
-        key = new_key(self.dir)
         # An account that may name any definer (ALL ON *.*), here a worker with a token.
-        worker = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
-                              self.mig, "mpass")
-        with worker.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        worker = self.token_session(schema=P, account=(self.mig, "mpass"), DJPROXY_MIGRATION_USERS="nobody")
         self.refused(worker, f"CREATE OR REPLACE DEFINER=event PROCEDURE `{Q}`.p() SELECT 'replaced'", 1142)
         self.refused(worker, f"CREATE DEFINER=function@localhost FUNCTION `{Q}`.f() RETURNS INT RETURN 42", 1142)
         self.refused(worker, f"ALTER DATABASE `{Q}` COMMENT 'altered'", 1044)
@@ -386,10 +367,7 @@ class MigrationReach(unittest.TestCase):
         self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
         admin(f"CREATE TABLE `{Q}`.m (a INT) ENGINE=MyISAM")
         admin(f"INSERT INTO `{Q}`.m VALUES (7)")
-        key = new_key(self.dir)
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
-        with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
+        conn = self.token_session(schema=P)
         # A MERGE table in the scope would write into Q.m, outside it.
         self.refused(conn, f"CREATE TABLE `{P}`.m (a INT) ENGINE=MRG_MyISAM UNION=(`{Q}`.m) INSERT_METHOD=LAST", 1235)
         self.refused(conn, f"CREATE TABLE `{P}`.m (a INT) ENGINE=MRG_MyISAM", 1235)
@@ -408,10 +386,8 @@ class MigrationReach(unittest.TestCase):
         admin(f"CREATE TABLE `{P}`.t2 (a INT)")
         admin(f"CREATE TABLE `{P}`.t3 (a INT)")
         admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
-        key = new_key(self.dir)
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key), self.worker, "wpass")
+        conn = self.token_session(schema=P)
         with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=P),))
             c.execute(f"USE `{Q}`")  # inside the prefix, outside the token's scope
         self.refused(conn, f"DROP TABLE `{P}`.t2, local", 1142)
         self.refused(conn, f"RENAME TABLE `{P}`.t3 TO value", 1142)
@@ -430,11 +406,8 @@ class MigrationReach(unittest.TestCase):
                                "WHERE schema_name IN ('local', 'value')"), (("local",),))
 
     def test_grant_proxy_names_an_account_and_bodies_leave_lineage_alone(self):
-        key = new_key(self.dir)
-        conn = self.connect(self.proxy(DJPROXY_MIGRATION_KEY_FILE=key, DJPROXY_MIGRATION_USERS="nobody"),
-                            self.mig, "mpass")
+        conn = self.token_session(schema=self.P, account=(self.mig, "mpass"), DJPROXY_MIGRATION_USERS="nobody")
         with conn.cursor() as c:
-            c.execute("SET @djproxy_migration = %s", (issue_token(key, schema=self.P),))
             c.execute(f"USE `{self.P}`")
         self.refused(conn, f"GRANT PROXY ON {self.mig} TO {self.worker}", 1044)
         self.refused(conn, f"GRANT PROXY ON `{self.mig}` TO {self.worker} WITH GRANT OPTION", 1044)
