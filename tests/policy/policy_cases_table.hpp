@@ -752,6 +752,10 @@ inline const Case kCases[] = {
     {"body", kMigToken, "CREATE FUNCTION myproject_a.f() RETURNS DOUBLE PRECISION DETERMINISTIC RETURN 1", A},
     {"body", kMigToken, "CREATE FUNCTION myproject_a.f() RETURNS LONG VARCHAR RETURN 'x'", A},
     {"body", kMigToken, "CREATE FUNCTION myproject_a.f() RETURNS NATIONAL CHAR(3) RETURN 'x'", A},
+    // Review round 9: WINDOW names a table where DDL expects one.
+    {"migration-scope", kMigUser, "DROP DATABASE window", R, 1044},
+    {"migration-scope", kMigUser, "CREATE TABLE window.t (a INT)", R, 1044},
+    {"migration-scope", kMigToken, "ALTER TABLE myproject_a.moveme RENAME TO other.window", R, 1044},
     // F4: without NO_AUTO_CREATE_USER a GRANT creates the account it names.
     {"migration-scope", kMigToken, "GRANT SELECT ON myproject_a.t TO 'evil2'@'%'", A},
     {"migration-scope", kMigToken | kAutoCreate, "GRANT SELECT ON myproject_a.t TO 'evil2'@'%'", R, 1227},
