@@ -97,6 +97,13 @@ class MigrationReach(unittest.TestCase):
         self.addCleanup(conn.close)
         return conn
 
+    def second_schema(self):
+        """A schema inside the prefix that a token for self.P does not cover; dropped at the end."""
+        Q = self.P + "q"
+        admin(f"CREATE DATABASE `{Q}`")
+        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        return Q
+
     def token_session(self, schema="myproject_*", ttl="10m", account=None, multi=False, **env):
         """A session in a token's migration, through a proxy with its own key. `account`:
         (user, password), by default the worker's."""
@@ -278,9 +285,7 @@ class MigrationReach(unittest.TestCase):
         self.assertEqual(tables, (("t",),))
 
     def test_the_other_table_of_alter_table_is_in_the_tokens_scope(self):
-        P, Q = self.P, self.P + "q"
-        admin(f"CREATE DATABASE `{Q}`")
-        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        P, Q = self.P, self.second_schema()
         admin(f"CREATE TABLE `{Q}`.t (id INT PRIMARY KEY, v TEXT)")
         admin(f"INSERT INTO `{Q}`.t VALUES (5, 'q-original')")
         admin(f"CREATE TABLE `{P}`.p (id INT PRIMARY KEY, v TEXT) PARTITION BY RANGE (id) "
@@ -330,9 +335,7 @@ class MigrationReach(unittest.TestCase):
         self.assertEqual(self.rows_of_t(), (("kept",),))
 
     def test_a_definer_is_never_read_as_the_object_kind(self):
-        P, Q = self.P, self.P + "q"
-        admin(f"CREATE DATABASE `{Q}`")
-        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        P, Q = self.P, self.second_schema()
         admin(f"GRANT ALL ON `{Q}`.* TO '{self.worker}'@'%'")
         admin(f"CREATE PROCEDURE `{Q}`.p() SELECT 'original'")
         # An account that may name any definer (ALL ON *.*), here a worker with a token.
@@ -363,9 +366,7 @@ class MigrationReach(unittest.TestCase):
         admin(f"INSERT INTO `{other}`.t VALUES ('root writes')")  # no trigger of a missing definer in the way
 
     def test_a_table_keeps_its_rows_in_itself(self):
-        P, Q = self.P, self.P + "q"
-        admin(f"CREATE DATABASE `{Q}`")
-        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        P, Q = self.P, self.second_schema()
         admin(f"CREATE TABLE `{Q}`.m (a INT) ENGINE=MyISAM")
         admin(f"INSERT INTO `{Q}`.m VALUES (7)")
         conn = self.token_session(schema=P)
@@ -378,9 +379,7 @@ class MigrationReach(unittest.TestCase):
                                f"ORDER BY 1"), (("ok",), ("t",)))
 
     def test_unreserved_keywords_are_names_in_a_schema_change(self):
-        P, Q = self.P, self.P + "q"
-        admin(f"CREATE DATABASE `{Q}`")
-        self.addCleanup(admin, f"DROP DATABASE IF EXISTS `{Q}`")
+        P, Q = self.P, self.second_schema()
         admin(f"CREATE TABLE `{Q}`.local (a INT)")
         admin(f"CREATE TABLE `{Q}`.quick (a INT)")
         admin(f"CREATE TABLE `{Q}`.window (a INT)")  # reserved after a table, a name here (round 9)
