@@ -111,12 +111,17 @@ const unsigned char* Lexer::run_word(const unsigned char* p, const unsigned char
   // After "@@" only ASCII stays on the fast path; step() refuses the rest.
   const std::uint16_t stop = sysvar_name_ ? (kIdent | kLead | kHigh) : (kIdent | kLead);
   const auto* s = p;
-  bool digits = word_all_digits_;
-  while (p < end && (cls_[*p] & stop) == kIdent) {
-    digits = digits && (cls_[*p] & kDigit);
-    ++p;
+  if (word_all_digits_) {
+    bool digits = true;
+    while (p < end && (cls_[*p] & stop) == kIdent) {
+      digits = digits && (cls_[*p] & kDigit);
+      ++p;
+    }
+    word_all_digits_ = digits;
+  } else {
+    // Most words: no digit test per byte (the word is no number already).
+    while (p < end && (cls_[*p] & stop) == kIdent) ++p;
   }
-  word_all_digits_ = digits;
   append(s, static_cast<std::size_t>(p - s), kIdentCap);
   if (p == end) return p;
   if (!word_goes_on(*p)) {
