@@ -57,10 +57,10 @@ void StatementReader::body(const Token& t) {
   // Where a schema change expects a name, a word the server does not reserve is one, even
   // a word that steers the reader elsewhere (review round 8: `DROP TABLE a.t, local`,
   // `RENAME TABLE a.t TO value`, `DROP DATABASE local`).
-  // WINDOW is reserved after a table (it begins the WINDOW clause) but names a table or a
-  // schema where the grammar expects one (review round 9: `DROP TABLE a.t, window`).
+  // WINDOW among them: the server reserves it only after a table (review round 9:
+  // `DROP TABLE a.t, window`).
   const bool ddl_name = info_.kind == StatementKind::ddl && f->expect != Pos::none && t.kind == TokenKind::word &&
-                        (!t.reserved || t.kw == Kw::WINDOW) && nparts_ == 0;
+                        !t.reserved && nparts_ == 0;
   if (is_name(t) || ddl_name ||
       (t.kind == TokenKind::punct && t.punct == '*' && f->expect == Pos::grant_target && nparts_ == 0)) {
     std::string_view text = t.kind == TokenKind::punct ? std::string_view("*") : t.text;

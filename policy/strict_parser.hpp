@@ -136,7 +136,8 @@ class Parser {
   void index_hints();
   void index_list_parens();  // (name | PRIMARY, ...)
   void json_table_columns();
-  void opt_alias();
+  void opt_alias(bool after_table = false);
+  void table_alias();  // a name that aliases a table: never WINDOW
   void order_by();
   void limit_clause();
   void locking_clause();

@@ -116,7 +116,19 @@ void Parser::select_item() {
   opt_alias();
 }
 
-void Parser::opt_alias() {
+// After a table the server reads WINDOW as the WINDOW clause, and `AS window` as an
+// error (1064); elsewhere it is a name like any unreserved word.
+void Parser::table_alias() {
+  if (is("WINDOW")) syntax("WINDOW is not a table's alias");
+  ident();
+}
+
+void Parser::opt_alias(bool after_table) {
+  if (after_table && is("WINDOW")) return;
+  if (after_table && is("AS") && is("WINDOW", 1)) {
+    ++pos_;
+    table_alias();
+  }
   if (accept("AS")) {
     if (peek().kind == TokenKind::string && !at_end()) {
       ++pos_;
@@ -199,7 +211,7 @@ void Parser::table_factor(Access access) {
   if (punct('(')) {
     if (query_starts_at(1)) {
       subquery_parens();  // derived table
-      opt_alias();
+      opt_alias(true);
       if (punct('(')) ident_list_parens();
     } else {
       ++pos_;
@@ -217,7 +229,7 @@ void Parser::table_factor(Access access) {
     ++pos_;
     json_table_columns();
     expect(')');
-    opt_alias();
+    opt_alias(true);
     leave();
     return;
   }
@@ -225,7 +237,7 @@ void Parser::table_factor(Access access) {
   table_name(access);
   if (accept("PARTITION")) ident_list_parens();
   if (is("FOR") && is("SYSTEM_TIME", 1)) refuse("FOR SYSTEM_TIME is not supported");
-  opt_alias();
+  opt_alias(true);
   index_hints();
   leave();
 }

@@ -273,7 +273,7 @@ void Parser::lock_statement() {
   do {
     const std::size_t at = pos_;
     table_name(Access::read);
-    if (accept("AS") || (ident_at() && !is("READ") && !is("WRITE") && !is("LOW_PRIORITY"))) ident();
+    if (accept("AS") || (ident_at() && !is("READ") && !is("WRITE") && !is("LOW_PRIORITY"))) table_alias();
     if (accept("READ")) {
       accept("LOCAL");
     } else {

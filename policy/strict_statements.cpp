@@ -133,7 +133,7 @@ void Parser::dispatch() {
     ++pos_;
     table_name(Access::read);
     if (accept("OPEN")) {
-      if (accept("AS") || ident_at()) ident();
+      if (accept("AS") || ident_at()) table_alias();
       return;
     }
     if (accept("CLOSE")) return;
@@ -301,7 +301,7 @@ void Parser::delete_statement() {
     } else {
       if (targets > 1) syntax("USING expected");
       if (accept("PARTITION")) ident_list_parens();
-      if (accept("AS") || (ident_at() && !is("WHERE"))) ident();
+      if (accept("AS") || (ident_at() && !is("WHERE"))) table_alias();
     }
   } else {
     do target();

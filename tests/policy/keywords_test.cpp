@@ -77,11 +77,18 @@ TEST(Keywords, NearMissesAreNotKeywords) {
 // those the readers steer by and some they only need to know are reserved; and words the
 // server does not reserve, which are names wherever a name fits.
 TEST(Keywords, ReservedAsTheServerReservesThem) {
-  for (const char* w : {"SELECT", "select", "WINDOW", "Window", "INT1", "MASTER_SSL_VERIFY_SERVER_CERT",
-                        "UTC_TIMESTAMP", "ROW_NUMBER", "RETURNING", "OFFSET", "PARTITION", "DIV", "XOR"})
+  for (const char* w : {"SELECT", "select", "INT1", "MASTER_SSL_VERIFY_SERVER_CERT", "UTC_TIMESTAMP", "ROW_NUMBER",
+                        "RETURNING", "OFFSET", "PARTITION", "DIV", "XOR", "DATABASES", "SCHEMAS",
+                        // Reserved by MariaDB 10.11.19 though missing from its reserved-word page
+                        // (review round 11): a name there is a syntax error.
+                        "PORTION", "portion", "MASTER_DEMOTE_TO_SLAVE", "MASTER_DEMOTE_TO_REPLICA"})
     EXPECT_TRUE(lookup_word(w).reserved) << w;
   for (const char* w : {"LOCAL", "value", "Quick", "BEGIN", "ANY", "SOME", "COMMENT", "ENGINE", "DATA", "sbtest1",
-                        "id", "c", "k", "pad", "myproject_full", "DIRECTORY", "LOAD_FILE"})
+                        "id", "c", "k", "pad", "myproject_full", "DIRECTORY", "LOAD_FILE",
+                        // On the reserved-word page, but names to MariaDB 10.11.19 wherever a name
+                        // goes (review round 11); WINDOW is reserved only after a table.
+                        "DATABASE", "SCHEMA", "OPTION", "POSITION", "Position", "GENERAL", "SLOW",
+                        "IGNORE_SERVER_IDS", "MASTER_HEARTBEAT_PERIOD", "WINDOW", "window"})
     EXPECT_FALSE(lookup_word(w).reserved) << w;
   EXPECT_EQ(lookup_word("").kw, Kw::none);
   EXPECT_EQ(lookup_word("A").kw, Kw::none);
