@@ -303,6 +303,20 @@ add("file", "load-data-concurrent", f"LOAD DATA CONCURRENT INFILE '{{F}}/secret.
 add("file", "load-xml", f"LOAD XML INFILE '{{F}}/secret.txt' INTO TABLE {PREFIX_DB}.ld")
 add("file", "load-data-local-nolocal", f"LOAD DATA /*!99999 LOCAL */ INFILE '{{F}}/secret.txt' INTO TABLE {PREFIX_DB}.ld")
 
+# Words MariaDB 10.11 reads as names though its reserved-word page lists them (review
+# round 11, 2026-12-06): around a read of the canary, as aliases, qualifiers, CTE names
+# and schema names, and WINDOW where it begins a clause.
+for w in ("database", "schema", "option", "position", "general", "slow", "ignore_server_ids",
+          "master_heartbeat_period", "window"):
+    add("read", f"kw-qualifier-{w}", f"SELECT {w}.v FROM {{C}}.t {w}" if w != "window" else
+        f"SELECT {w}.v FROM {{C}}.t AS `{w}`", "query")
+    add("read", f"kw-alias-{w}", f"SELECT 1 AS {w} , ( SELECT v FROM {{C}}.t ) AS x", "query")
+    add("read", f"kw-join-{w}", f"SELECT x.v FROM {PREFIX_DB}.w {w if w != 'window' else 'k'} , {{C}}.t x", "query")
+    add("read", f"kw-cte-{w}", f"WITH {w} AS ( SELECT v FROM {{C}}.t ) SELECT * FROM {w}", "query")
+    add("ddl", f"kw-schema-{w}", f"CREATE TABLE {w}.dj_new ( {w} INT )")
+add("read", "kw-window-clause",
+    "SELECT v , ROW_NUMBER ( ) OVER w FROM {C}.t WINDOW w AS ( ORDER BY v )", "query")
+
 # secrets
 add("secret", "show-create-user", "SHOW CREATE USER canary_user@'%'")
 add("secret", "show-create-user-bare", "SHOW CREATE USER canary_user")
