@@ -86,6 +86,16 @@ CharsetClass charset_class(std::string_view charset_name) {
   return CharsetClass::unsupported;
 }
 
+std::string_view charset_of_collation(std::string_view collation) {
+  return collation.substr(0, collation.find('_'));
+}
+
+bool same_charset(std::string_view a, std::string_view b) {
+  a = trim(a);
+  b = trim(b);
+  return !a.empty() && upper(a) == upper(b);
+}
+
 std::optional<ServerVersion> read_server_version(std::string_view text) {
   ServerVersion v;
   v.flavour = text.find("MariaDB") != std::string_view::npos ? ServerFlavour::mariadb : ServerFlavour::mysql;

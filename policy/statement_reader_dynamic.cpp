@@ -68,6 +68,10 @@ void StatementReader::dynamic_head(const Token& t) {
 
 void StatementReader::nested(const std::string& text, const char* verb) {
   if (nesting_ >= kMaxNesting) return reject("dynamic SQL nested too deeply");
+  if (state_.dynamic_text_converted)
+    return reject(std::string(verb) +
+                  " while character_set_connection differs from character_set_client: the server converts the "
+                  "text between them before reading it; SET NAMES to one character set first");
   auto inner = analyse_nested_(text, state_, config_, current_, nesting_ + 1);
   if (inner.size() != 1) return reject(std::string(verb) + " text must hold exactly one statement");
   StatementInfo s = std::move(inner.front());

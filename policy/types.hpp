@@ -59,6 +59,12 @@ struct SessionState {
   ServerFlavour flavour = ServerFlavour::mariadb;
   std::uint32_t server_version = 101119;  // 10.11.19 -> 101119, 8.0.36 -> 80036
   CharsetClass charset = CharsetClass::utf8;
+  // character_set_connection is another character set than character_set_client (or is
+  // not known): the server converts the text of PREPARE ... FROM '...' and EXECUTE
+  // IMMEDIATE '...' to it and back before reading it (sql_prepare.cc,
+  // get_dynamic_sql_string), and in sjis or ujis that round trip moves backslashes
+  // (review round 12). Such text is not read, and so not forwarded.
+  bool dynamic_text_converted = false;
   bool multi_statements = false;
   Migration migration;
   // EXECUTE of any other name runs text djproxy never read: a stored procedure, called

@@ -191,6 +191,9 @@ void Session::apply_ok(const protocol::OkPacket& ok) {
     character_set_client_ = *changes.character_set_client;
     charset_class_ = policy::charset_class(character_set_client_);
   }
+  if (changes.collation_connection)
+    character_set_connection_ = std::string(policy::charset_of_collation(*changes.collation_connection));
+  if (changes.character_set_connection) character_set_connection_ = *changes.character_set_connection;
 }
 
 }  // namespace djproxy::proxy

@@ -185,6 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string schema_;
   std::string sql_mode_;
   std::string character_set_client_;
+  std::string character_set_connection_;
   bool state_known_ = false;
   // The statement that turns tracking on is still to be sent: it goes out with the
   // first command that needs the state (see leaves_session_state in session_relay.cpp).

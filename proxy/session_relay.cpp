@@ -29,9 +29,11 @@ namespace {
 constexpr std::string_view kStateTrackingQuery =
     "SET @@session.session_track_schema=ON, "
     "@@session.session_track_system_variables=CONCAT_WS(',', "
-    "NULLIF(@@session.session_track_system_variables,''), 'sql_mode,character_set_client'), "
+    "NULLIF(@@session.session_track_system_variables,''), "
+    "'sql_mode,character_set_client,character_set_connection,collation_connection'), "
     "@@session.sql_mode=@@session.sql_mode, "
-    "@@session.character_set_client=@@session.character_set_client";
+    "@@session.character_set_client=@@session.character_set_client, "
+    "@@session.collation_connection=@@session.collation_connection";
 
 // Commands that neither read nor change the session state the server tracks for the
 // proxy: they may go before the tracking statement, which a connection that only pings

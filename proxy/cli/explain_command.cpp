@@ -107,6 +107,9 @@ bool run_explain(const ExplainOptions& options, std::ostream& out) {
   facts.sql_mode_unsupported = sql_mode.unsupported;
   facts.state_known = options.state_known;
   state.charset = policy::charset_class(options.charset);
+  state.dynamic_text_converted =
+      !policy::same_charset(options.charset, options.connection_charset.empty() ? options.charset
+                                                                                  : options.connection_charset);
   state.flavour = version->flavour;
   state.server_version = version->version;
   state.multi_statements = options.multi_statements;
@@ -137,6 +140,8 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--user", opt->user, "change_user: the account it switches to");
   cmd->add_option("--sql-mode", opt->sql_mode, "sql_mode as the server reports it, e.g. ANSI_QUOTES,NO_BACKSLASH_ESCAPES");
   cmd->add_option("--charset", opt->charset, "character_set_client (default utf8mb4)");
+  cmd->add_option("--connection-charset", opt->connection_charset,
+                  "character_set_connection (default: the same as --charset)");
   cmd->add_option("--server-version", opt->server_version,
                   "The server's version as its greeting says it (default 10.11.19-MariaDB)");
   cmd->add_option("--multi-statements", opt->multi_statements, "Whether the client enabled multi-statements (default true)");

@@ -25,6 +25,7 @@ struct ExplainOptions {
   // As the server reports it; by default MariaDB 10.11's own.
   std::string sql_mode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION";
   std::string charset = "utf8mb4";  // character_set_client
+  std::string connection_charset;   // character_set_connection (default: the client's)
   std::string server_version = "10.11.19-MariaDB";  // as the greeting says it
   bool multi_statements = true;
   bool state_known = true;

@@ -97,6 +97,8 @@ SessionStateChanges parse_session_state(Bytes session_state) {
         if (!entry.ok()) break;
         if (name == "sql_mode") changes.sql_mode = std::string(value);
         if (name == "character_set_client") changes.character_set_client = std::string(value);
+        if (name == "character_set_connection") changes.character_set_connection = std::string(value);
+        if (name == "collation_connection") changes.collation_connection = std::string(value);
       }
       if (!entry.ok()) changes.malformed = true;
     } else if (type == kSchema) {

@@ -38,6 +38,10 @@ struct SessionStateChanges {
   std::optional<std::string> schema;
   std::optional<std::string> sql_mode;
   std::optional<std::string> character_set_client;
+  // The connection's character set, or its collation (SET collation_connection reports
+  // only the collation): whichever the server reported.
+  std::optional<std::string> character_set_connection;
+  std::optional<std::string> collation_connection;
   bool malformed = false;
 };
 SessionStateChanges parse_session_state(Bytes session_state);

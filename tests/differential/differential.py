@@ -54,9 +54,18 @@ VOLATILE_GLOBALS = {"GTID_BINLOG_POS", "GTID_CURRENT_POS", "GTID_BINLOG_STATE", 
                     "LAST_INSERT_ID", "INSERT_ID", "IDENTITY", "RAND_SEED1", "RAND_SEED2", "WARNING_COUNT",
                     "ERROR_COUNT", "LAST_GTID", "PSEUDO_THREAD_ID", "IN_TRANSACTION", "SERVER_UID"}
 
+def split_charset(charset):
+    """A case's charset: "client", or "client/connection" when character_set_connection is
+    another set (the server converts dynamic SQL's text between them)."""
+    client, _, connection = charset.partition("/")
+    return client, connection or client
+
+
 TRACKING_SQL = ("SET @@session.session_track_schema=ON, @@session.session_track_system_variables=CONCAT_WS(',', "
-                "NULLIF(@@session.session_track_system_variables,''), 'sql_mode,character_set_client'), "
-                "@@session.sql_mode=@@session.sql_mode, @@session.character_set_client=@@session.character_set_client")
+                "NULLIF(@@session.session_track_system_variables,''), "
+                "'sql_mode,character_set_client,character_set_connection,collation_connection'), "
+                "@@session.sql_mode=@@session.sql_mode, @@session.character_set_client=@@session.character_set_client, "
+                "@@session.collation_connection=@@session.collation_connection")
 
 
 def log(*a):
@@ -82,8 +91,10 @@ class Probe:
 
     @staticmethod
     def line(i, sql: bytes, sql_mode, charset, schema, migration=False) -> bytes:
-        return (json.dumps({"id": i, "sql_hex": sql.hex(), "sql_mode": sql_mode, "charset": charset,
-                            "schema": schema, "migration": migration, "multi": True}) + "\n").encode()
+        client, connection = split_charset(charset)
+        return (json.dumps({"id": i, "sql_hex": sql.hex(), "sql_mode": sql_mode, "charset": client,
+                            "connection_charset": connection, "schema": schema, "migration": migration,
+                            "multi": True}) + "\n").encode()
 
     def decide_many(self, items):
         """items: list of (sql, sql_mode, charset, schema, migration). One answer each."""
@@ -458,7 +469,8 @@ class World:
         if self.exec_uses >= 200:
             self.reconnect()
         self.exec_uses += 1
-        parts = ["ROLLBACK", "UNLOCK TABLES", "SET NAMES " + charset if charset != "binary" else "SET NAMES binary",
+        client, connection = split_charset(charset)
+        parts = ["ROLLBACK", "UNLOCK TABLES", "SET NAMES " + client, "SET character_set_connection = " + connection,
                  "SET SESSION sql_mode = '" + sql_mode + "'", f"SET SESSION max_statement_time = {self.timeout}",
                  "SET SESSION lock_wait_timeout = 5", "SET SESSION innodb_lock_wait_timeout = 5",
                  TRACKING_SQL]
@@ -475,10 +487,12 @@ class World:
 
     def session_facts(self):
         r = q(self.exec, "SELECT DATABASE(), @@session.sql_mode, @@session.character_set_client, "
-                         "@@session.session_track_schema, @@session.session_track_system_variables")[0]
+                         "@@session.session_track_schema, @@session.session_track_system_variables, "
+                         "@@session.character_set_connection")[0]
+        client, connection = r[2].decode(), r[5].decode()
         return {"schema": r[0].decode("utf-8", "replace") if r[0] is not None else None,
-                "sql_mode": r[1].decode(), "charset": r[2].decode(), "track_schema": r[3].decode(),
-                "track_vars": r[4].decode()}
+                "sql_mode": r[1].decode(), "charset": client if connection == client else f"{client}/{connection}",
+                "track_schema": r[3].decode(), "track_vars": r[4].decode()}
 
     def execute(self, sql: bytes):
         """Runs one statement; returns (error text or None, every cell of every result set)."""
@@ -582,7 +596,9 @@ class World:
             if f["schema"] and not in_prefix(f["schema"]):
                 found["current-schema-outside-prefix"] = [f["schema"]]
             tv = f["track_vars"].lower()
-            if f["track_schema"] != "ON" or not ("*" in tv or ("sql_mode" in tv and "character_set_client" in tv)):
+            if f["track_schema"] != "ON" or not ("*" in tv or all(
+                    v in tv for v in ("sql_mode", "character_set_client", "character_set_connection",
+                                      "collation_connection"))):
                 found["session-tracking-lost"] = [f"schema={f['track_schema']} vars={f['track_vars']}"]
         self.aq("FLUSH TABLE_STATISTICS")
         return found

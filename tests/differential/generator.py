@@ -347,6 +347,16 @@ add("ok", "ok-set", "SET @dj = 1")
 # asked of the policy too); the last one is the payload the disguises apply to.
 MULTI = [
     ("read", "handler-two-step", ["HANDLER {C}.t OPEN AS dj_h"], "HANDLER dj_h READ FIRST"),
+    # Review round 12: dynamic SQL's text goes to character_set_connection and back before
+    # the server reads it; in sjis a backslash comes back as 0x815F, in ujis A1 C0 as one.
+    ("read", "conn-charset-sjis", ["SET CHARACTER SET sjis"],
+     "EXECUTE IMMEDIATE 'SELECT ''\\\\'' AS a, ( SELECT GROUP_CONCAT(v) FROM {C}.t ) AS b, ''#'' AS c'"),
+    ("read", "conn-charset-sjis-names", ["SET NAMES sjis", "SET character_set_connection = utf8mb4"],
+     "EXECUTE IMMEDIATE 'SELECT ''\\\\'' AS x, v AS y FROM {C}.t -- '''"),
+    ("read", "conn-charset-sjis-collation", ["SET NAMES sjis", "SET collation_connection = latin1_bin"],
+     "EXECUTE IMMEDIATE 'SELECT ''\\\\'' AS a, ( SELECT GROUP_CONCAT(v) FROM {C}.t ) AS b, ''#'' AS c'"),
+    ("global", "conn-charset-sjis-set", ["SET CHARACTER SET sjis"],
+     "EXECUTE IMMEDIATE 'SET @a = ''\\\\'', GLOBAL max_connections = 3999 -- '''"),
     ("read", "handler-unqualified", ["HANDLER {C}.t OPEN"], "HANDLER t READ FIRST"),
     ("read", "prepare-two-step", ["PREPARE dj_s FROM 'SELECT v FROM {C}.t'"], "EXECUTE dj_s"),
     ("read", "prepare-from-var", ["SET @dj_q = 'SELECT v FROM {C}.t'", "PREPARE dj_s FROM @dj_q"], "EXECUTE dj_s"),
@@ -756,6 +766,14 @@ EXHAUSTIVE_TEMPLATES: list[tuple[str, bytes, list[tuple[str, str]]]] = [
     ("escape-in-string", b"SELECT '\\{b}' , ( SELECT v FROM canary_db.t ) -- '",
      [("", "utf8mb4"), ("NO_BACKSLASH_ESCAPES", "utf8mb4"), ("", "gbk")]),
     ("ident-char", b"SELECT v FROM canary_db.t{b}", [("", "utf8mb4"), ("", "latin1")]),
+    # Dynamic SQL's text converted to character_set_connection and back (review round 12),
+    # and the same text with one character set, which the server reads as it arrives.
+    ("conn-charset-byte", b"EXECUTE IMMEDIATE 'SELECT ''{b}'' AS a, '' , ( SELECT v FROM canary_db.t ) AS b -- '' AS c'",
+     [("", c) for c in ("sjis/latin1", "sjis/utf8mb4", "ujis/latin1", "ujis/utf8mb4", "gbk/latin1", "big5/utf8mb4",
+                        "sjis", "ujis")]),
+    ("conn-charset-a1-byte",
+     b"EXECUTE IMMEDIATE 'SELECT ''\xa1{b}'' AS a, '' , ( SELECT v FROM canary_db.t ) AS b -- '' AS c'",
+     [("", c) for c in ("ujis/latin1", "ujis/utf8mb4", "ujis", "sjis/latin1")]),
     ("lead-before-set", b"SET @dj = '{b}\\' , GLOBAL max_connections = 3999 -- '",
      [("", c) for c in ("gbk", "sjis", "big5", "utf8mb4")]),
 ]
@@ -766,7 +784,7 @@ def exhaustive_cases() -> Iterator[Case]:
         for mode, cs in modes:
             for b in range(256):
                 sql = tpl.replace(b"{b}", bytes([b]))
-                yield Case([sql], "ddl" if name.startswith("ws-ddl") else ("global" if "set" in name else "read"),
+                yield Case([sql], "ddl" if name.startswith("ws-ddl") else ("global" if name == "lead-before-set" else "read"),
                            "exhaustive:" + name, [f"byte:{b:02x}", "mode:" + mode, "charset:" + cs], mode, cs)
     # executable comment versions x placement
     for ver in versions() + ["", "5", "50", "500", "5000", "1000000", "0000000"]:

@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
     state.sql_mode = mode.flags;
     state.flavour = version->flavour;
     state.server_version = version->version;
-    state.charset = policy::charset_class(in.value("charset", std::string("utf8mb4")));
+    const std::string charset = in.value("charset", std::string("utf8mb4"));
+    state.charset = policy::charset_class(charset);
+    state.dynamic_text_converted = !policy::same_charset(charset, in.value("connection_charset", charset));
     state.multi_statements = in.value("multi", true);
     if (in.value("migration", false)) state.migration.kind = policy::MigrationKind::by_user;
     const auto command =

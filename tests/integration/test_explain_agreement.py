@@ -76,6 +76,8 @@ def explain(flags, sql, command="query", schema=SCHEMA, user=None):
         args += ["--migration-scope", "myproject_a*", "--migration-scope", SCHEMA]
     if "dev" in flags:
         args += ["--create-tables"]
+    if "conn_latin1" in flags:
+        args += ["--connection-charset", "latin1"]
     if user is not None:
         args += ["--user", user]
     args += ["--", sql]
@@ -153,6 +155,8 @@ class ExplainAgreesWithTheProxy(unittest.TestCase):
                 c.execute(f"SET SESSION sql_mode = '{','.join(modes)}'")
             if "mig_token" in flags:
                 c.execute("SET @djproxy_migration = %s", (self.token,))
+            if "conn_latin1" in flags:
+                c.execute("SET character_set_connection = latin1")
         return conn
 
     def run_case(self, case):

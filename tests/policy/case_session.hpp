@@ -30,6 +30,10 @@ inline SessionState session_for(std::uint32_t f) {
   if (f & kGbk) s.charset = CharsetClass::gbk;
   if (f & kSjis) s.charset = CharsetClass::sjis;
   if (f & kLatin1) s.charset = CharsetClass::single_byte;
+  // (A template for the same reason as above.)
+  [&]<class S>(S& st) {
+    if constexpr (requires { st.dynamic_text_converted; }) st.dynamic_text_converted = f & kConnLatin1;
+  }(s);
   s.multi_statements = f & kMulti;
   if (f & kMigUser) s.migration.kind = MigrationKind::by_user;
   if (f & kMigToken) {

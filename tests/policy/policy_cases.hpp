@@ -29,6 +29,7 @@ enum Flags : std::uint32_t {
   kPrepare = 1u << 18,     // COM_STMT_PREPARE
   kFiles = 1u << 19,       // allow_server_files = true
   kAutoCreate = 1u << 20,  // sql_mode without NO_AUTO_CREATE_USER
+  kConnLatin1 = 1u << 21,  // character_set_connection latin1, the client's another set
 };
 
 enum class Expect : std::uint8_t { allow, audit, reject, rewrite_create, token, token_null };

@@ -19,7 +19,7 @@ constexpr std::pair<std::uint32_t, const char*> kFlagNames[] = {
     {kGbk, "gbk"},          {kMigToken, "mig_token"}, {kNoPrefix, "no_prefix"}, {kLctn1, "lctn1"},
     {kSjis, "sjis"},        {kPipes, "pipes"},     {kOldMaria, "old_maria"},   {kLatin1, "latin1"},
     {kNoTemp, "no_temp"},   {kNoBook, "no_book"},  {kPrepare, "prepare"},     {kFiles, "files"},
-    {kAutoCreate, "auto_create"},
+    {kAutoCreate, "auto_create"}, {kConnLatin1, "conn_latin1"},
 };
 
 const char* expect_name(Expect e) {

@@ -59,6 +59,21 @@ TEST(CharsetClass, FromTheServersName) {
   EXPECT_EQ(charset_class("klingon"), CharsetClass::unsupported);
 }
 
+// As MariaDB 10.11.19 reports them in session tracking (SET collation_connection reports
+// only the collation).
+TEST(ConnectionCharset, FromTheServersNames) {
+  EXPECT_EQ(charset_of_collation("latin1_swedish_ci"), "latin1");
+  EXPECT_EQ(charset_of_collation("utf8mb4_uca1400_ai_ci"), "utf8mb4");
+  EXPECT_EQ(charset_of_collation("sjis_japanese_ci"), "sjis");
+  EXPECT_EQ(charset_of_collation("binary"), "binary");
+  EXPECT_TRUE(same_charset("sjis", "SJIS"));
+  EXPECT_TRUE(same_charset("utf8mb4", charset_of_collation("utf8mb4_general_ci")));
+  EXPECT_FALSE(same_charset("sjis", "latin1"));
+  EXPECT_FALSE(same_charset("sjis", "cp932"));  // two sets to the server: it converts
+  EXPECT_FALSE(same_charset("", ""));           // not reported yet
+  EXPECT_FALSE(same_charset("utf8mb4", ""));
+}
+
 TEST(ServerVersion, FromTheGreeting) {
   auto v = read_server_version("5.5.5-10.11.19-MariaDB-0+deb12u1");
   ASSERT_TRUE(v);

@@ -1,0 +1,124 @@
+"""Dynamic SQL whose text the server converts before reading it (review round 12).
+
+MariaDB stores a string literal in character_set_connection and converts the text of
+PREPARE ... FROM '...' / EXECUTE IMMEDIATE '...' back to character_set_client before it
+parses it (sql/sql_prepare.cc, get_dynamic_sql_string). When the two differ, the round
+trip can move backslashes: in sjis a backslash comes back as the two-byte 0x815F, in ujis
+the two bytes A1 C0 come back as a backslash. The text the proxy read is then not the text
+the server runs. Such dynamic SQL is refused; with one character set it still runs.
+
+Attacks run as djroot through the proxy (production), an account the server lets do
+anything; every refusal is checked on the server directly.
+"""
+import unittest
+
+import pymysql
+
+import test_enforcement as enf
+from test_enforcement import admin, connect, scalar
+
+ER_NOT_SUPPORTED_YET = 1235
+
+# Ways a client gets a connection character set other than its own, all forwarded.
+SETUPS = {
+    "sjis, SET CHARACTER SET": (["SET CHARACTER SET sjis"], "sjis"),
+    "sjis, SET character_set_connection": (["SET NAMES sjis", "SET character_set_connection = utf8mb4"], "sjis"),
+    "sjis, SET collation_connection": (["SET NAMES sjis", "SET collation_connection = latin1_swedish_ci"], "sjis"),
+    "ujis, SET CHARACTER SET": (["SET CHARACTER SET ujis"], "ujis"),
+    "ujis, SET character_set_connection": (["SET NAMES ujis", "SET character_set_connection = utf8mb4"], "ujis"),
+}
+
+
+def attacks(other):
+    """The review's statements, as wire bytes: what the proxy read as one string literal
+    holds a read of another schema or a change of the server once converted."""
+    sjis = [
+        b"EXECUTE IMMEDIATE 'SELECT ''\\\\'' AS a, (SELECT GROUP_CONCAT(v) FROM `" + other +
+        b"`.t) AS b, ''#'' AS c'",
+        b"EXECUTE IMMEDIATE 'SET @a = ''\\\\'', GLOBAL max_connections = 4242 -- '''",
+        b"PREPARE djs FROM 'SELECT ''\\\\'' AS x, v AS y FROM `" + other + b"`.t -- '''",
+    ]
+    ujis = [
+        b"EXECUTE IMMEDIATE 'SELECT ''\xa1\xc0'' AS a, '' , (SELECT GROUP_CONCAT(v) FROM `" + other +
+        b"`.t) AS b -- '' AS c'",
+        b"PREPARE djs FROM 'SELECT ''\xa1\xc0'' AS a, '' , (SELECT v FROM `" + other + b"`.t) AS b -- '' AS c'",
+    ]
+    return {"sjis": sjis, "ujis": ujis}
+
+
+def setUpModule():
+    enf.setUpModule()
+
+
+def tearDownModule():
+    enf.tearDownModule()
+
+
+class ConvertedDynamicSql(enf._Base):
+    def session(self, charset, setup):
+        conn = connect(self.port, "djroot", "djroot", database=self.P, charset=charset)
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            for sql in setup:
+                c.execute(sql)
+        return conn
+
+    def test_refused_when_the_connection_character_set_differs(self):
+        before = scalar("SELECT @@global.max_connections")
+        for name, (setup, charset) in SETUPS.items():
+            conn = self.session(charset, setup)
+            for sql in attacks(self.O.encode())[charset]:
+                with self.subTest(setup=name, sql=sql):
+                    with conn.cursor() as c:
+                        with self.assertRaises(pymysql.MySQLError) as cm:
+                            c.execute(sql)
+                            rows = c.fetchall()
+                            self.fail(f"forwarded, returned {rows!r}")
+                    code, message = cm.exception.args[0], str(cm.exception.args[1])
+                    self.assertTrue(message.startswith("djproxy"), message)
+                    self.assertEqual(code, ER_NOT_SUPPORTED_YET, message)
+                    self.assertIn("character_set_connection", message)
+            with conn.cursor() as c:  # nothing was prepared under the name
+                with self.assertRaises(pymysql.MySQLError):
+                    c.execute("EXECUTE djs")
+                # The session goes on, and ordinary statements are read as before.
+                c.execute("SELECT id FROM items ORDER BY id")
+                self.assertEqual(c.fetchall(), ((1,), (2,), (3,)))
+        self.assertEqual(scalar("SELECT @@global.max_connections"), before)
+        self.assertEqual(self.outside_rows(), ((1, "secret-1", None), (2, "secret-2", None)))
+
+    def test_runs_again_with_one_character_set(self):
+        for charset in ("sjis", "ujis", "utf8mb4"):
+            with self.subTest(charset=charset):
+                conn = self.session(charset, [f"SET NAMES {charset}", "SET character_set_connection = latin1"])
+                with conn.cursor() as c:
+                    with self.assertRaises(pymysql.MySQLError) as cm:
+                        c.execute("EXECUTE IMMEDIATE 'SELECT 1'")
+                    self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET)
+                    c.execute(f"SET NAMES {charset}")
+                    c.execute("EXECUTE IMMEDIATE 'SELECT v FROM items WHERE id = 2'")
+                    self.assertEqual(c.fetchall(), (("two",),))
+                    c.execute("PREPARE djs FROM 'SELECT ''x'' AS a, id FROM items WHERE id = ?'")
+                    c.execute("SET @k = 3")
+                    c.execute("EXECUTE djs USING @k")
+                    self.assertEqual(c.fetchall(), (("x", 3),))
+                    # The attack's text under one character set is read as the server reads
+                    # it: one string literal and a comment, so it returns the literal only.
+                    c.execute(b"EXECUTE IMMEDIATE 'SELECT ''\\\\'' AS a, (SELECT GROUP_CONCAT(v) FROM `" +
+                              self.O.encode() + b"`.t) AS b, ''#'' AS c'")
+                    rows = c.fetchall()
+                    self.assertEqual(len(rows), 1)
+                    self.assertEqual(len(rows[0]), 1)
+                    self.assertNotIn("secret", repr(rows))
+
+    def test_known_from_the_start_of_the_session(self):
+        # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.
+        conn = connect(self.port, "djroot", "djroot", database=self.P, charset="sjis")
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("EXECUTE IMMEDIATE 'SELECT COUNT(*) FROM items'")
+            self.assertEqual(c.fetchall(), ((3,),))
+
+
+if __name__ == "__main__":
+    unittest.main()
