@@ -9,9 +9,12 @@ namespace djproxy::policy {
 using namespace reader_words;
 
 void StatementReader::note_set_target(std::string_view name) {
-  // NAMES and CHARACTER SET may be any item of the list, not only the first.
+  // NAMES and CHARACTER SET may be any item of the list, not only the first. The
+  // connection's character set decides how the server reads dynamic SQL's text
+  // (SessionState::dynamic_text_converted): a statement after it in the packet would be
+  // read with the set the packet started with (review round 12).
   if (ieq(name, "sql_mode") || ieq(name, "character_set_client") || ieq(name, "names") || ieq(name, "charset") ||
-      ieq(name, "character"))
+      ieq(name, "character") || ieq(name, "character_set_connection") || ieq(name, "collation_connection"))
     info_.changes_lexing = true;
   // GLOBAL x = ..., PERSIST x = ..., @@global.x = ... as any item of the list (review of
   // 2026-12-06: `SET @a = 1, GLOBAL general_log_file = '...'` was read as a user variable's).

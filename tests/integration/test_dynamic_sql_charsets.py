@@ -13,6 +13,7 @@ anything; every refusal is checked on the server directly.
 import unittest
 
 import pymysql
+import pymysql.constants
 
 import test_enforcement as enf
 from test_enforcement import admin, connect, scalar
@@ -110,6 +111,28 @@ class ConvertedDynamicSql(enf._Base):
                     self.assertEqual(len(rows), 1)
                     self.assertEqual(len(rows[0]), 1)
                     self.assertNotIn("secret", repr(rows))
+
+    def test_a_change_of_the_connection_set_ends_its_packet(self):
+        # The packet is read with the state it starts with: a change of the connection's
+        # character set followed by dynamic SQL in the same packet is refused whole.
+        conn = connect(self.port, "djroot", "djroot", database=self.P, charset="sjis",
+                       client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        self.addCleanup(conn.close)
+        attack = attacks(self.O.encode())["sjis"][0]
+        for change in (b"SET character_set_connection = latin1", b"SET @a = 1, collation_connection = latin1_bin",
+                       b"SET CHARACTER SET sjis"):
+            with self.subTest(change=change):
+                with conn.cursor() as c:
+                    with self.assertRaises(pymysql.MySQLError) as cm:
+                        c.execute(change + b"; " + attack)
+                        rows = c.fetchall()
+                        while c.nextset():
+                            rows += c.fetchall()
+                        self.fail(f"forwarded, returned {rows!r}")
+                    self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
+                    self.assertIn("last statement of its packet", str(cm.exception.args[1]))
+                    c.execute("SELECT @@character_set_connection")
+                    self.assertEqual(c.fetchall(), (("sjis",),))
 
     def test_known_from_the_start_of_the_session(self):
         # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.
