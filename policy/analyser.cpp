@@ -134,6 +134,11 @@ struct StreamingAnalyser::Impl final : TokenSink {
                            "`, which was not prepared in this session from text djproxy read (a stored procedure "
                            "can prepare a statement under any name); PREPARE it again first";
         info.unsupported_code = codes::not_supported;
+      } else if (known->charset != state.charset) {
+        info.unsupported = "EXECUTE of `" + info.statement_name +
+                           "`, prepared in another client character set: the server may read its text again in "
+                           "this one; PREPARE it again first";
+        info.unsupported_code = codes::not_supported;
       } else if (known->calls) {
         names->clear();
       }
@@ -144,7 +149,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       prepared_here.push_back(info.statement_name);
       // Bounded: a name forgotten is refused at its EXECUTE, never let through.
       if (names->size() >= kMaxPreparedNames) names->erase(names->begin());
-      names->push_back(PreparedName{info.statement_name, calls});
+      names->push_back(PreparedName{info.statement_name, calls, state.charset});
     } else {
       names->clear();
     }

@@ -226,6 +226,17 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
         out.analysis.prepared_names_after.emplace();
         out.analysis.prepared_names_after_error.emplace();
       }
+      // When a table it uses changed, the server prepares it again from its text, read in
+      // the client character set of this execution (review round 13).
+      if (!request.prepared_charset || *request.prepared_charset != facts.state.charset) {
+        out.decision = reject(codes::not_supported, Rule::fail_closed,
+                              std::string("djproxy: ") + command_name(byte) +
+                                  " rejected: the statement was prepared in another client character set (or not "
+                                  "seen prepared), and the server may read its text again in this one; prepare it "
+                                  "again");
+        apply_mode(out.decision, config);
+        conclude(out);
+      }
       return out;
     }
     case C::reset_connection: {

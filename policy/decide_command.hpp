@@ -28,6 +28,9 @@ struct CommandRequest {
   bool streamed = false;
   Analysis* streamed_analysis = nullptr;
   bool malformed = false;        // the session could not read the packet's fields
+  // COM_STMT_EXECUTE / COM_STMT_BULK_EXECUTE: the client character set the statement's
+  // text was read in when it was prepared; none when the session did not see it prepared.
+  std::optional<CharsetClass> prepared_charset;
   std::size_t buffer_bytes = 0;  // the proxy's buffer, for the message on an oversized command
 };
 

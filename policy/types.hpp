@@ -50,6 +50,11 @@ struct Migration {
 struct PreparedName {
   std::string name;    // ASCII lower case: the server compares statement names without case
   bool calls = false;  // its text is a CALL: executing it may prepare any name
+  // The client character set its text was read in: when a table it uses changes, the
+  // server prepares it again from its text, read in the client character set of that
+  // EXECUTE (Prepared_statement::reprepare keeps sql_mode and schema, not the character
+  // set; review round 13).
+  CharsetClass charset = CharsetClass::utf8;
   friend bool operator==(const PreparedName&, const PreparedName&) = default;
 };
 

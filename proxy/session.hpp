@@ -211,6 +211,11 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view kind;  // statement kind, a static name
   };
   static constexpr std::size_t kMaxPrepared = 64;
+  // Every statement the session prepared over the binary protocol, with the client
+  // character set it was read in (policy::CommandRequest::prepared_charset). Bounded past
+  // the server's own max_prepared_stmt_count; one forgotten is refused at its execution.
+  static constexpr std::size_t kMaxStatementCharsets = 16384;
+  std::vector<std::pair<std::uint32_t, policy::CharsetClass>> statement_charsets_;
   std::vector<Prepared> prepared_;
   std::optional<Prepared> pending_prepare_;  // its id comes with the server's answer
   // Statements prepared over the binary protocol in a token's migration: closed on the

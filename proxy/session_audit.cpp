@@ -144,10 +144,12 @@ void Session::forget_prepared() {
   prepared_.clear();
   pending_prepare_.reset();
   migration_statements_.clear();
+  statement_charsets_.clear();
 }
 
 void Session::forget_prepared(std::uint32_t statement_id) {
   std::erase_if(prepared_, [statement_id](const Prepared& p) { return p.id == statement_id; });
+  std::erase_if(statement_charsets_, [statement_id](const auto& s) { return s.first == statement_id; });
 }
 
 // Bytes are added to the metrics once per command, not per read: two relaxed adds.

@@ -191,6 +191,9 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   if ((command == Command::kStmtExecute || command == Command::kStmtBulkExecute) && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     statement_id = r.u32();
+    const auto it = std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
+                                 [statement_id](const auto& s) { return s.first == statement_id; });
+    if (it != statement_charsets_.end()) request.prepared_charset = it->second;
   }
   const auto begin = std::chrono::steady_clock::now();
   auto decided = policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);

@@ -324,6 +324,11 @@ void Session::note_response_packet() {
   if (editor_.statement_id() && migration_.kind == policy::MigrationKind::by_token) {
     migration_statements_.push_back(*editor_.statement_id());
   }
+  if (editor_.statement_id()) {
+    // The answer follows its COM_STMT_PREPARE at once: the character set is the prepare's.
+    if (statement_charsets_.size() >= kMaxStatementCharsets) statement_charsets_.erase(statement_charsets_.begin());
+    statement_charsets_.emplace_back(*editor_.statement_id(), charset_class_);
+  }
   if (editor_.statement_id() && pending_prepare_) {
     pending_prepare_->id = *editor_.statement_id();
     if (prepared_.size() >= kMaxPrepared) prepared_.erase(prepared_.begin());

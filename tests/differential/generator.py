@@ -767,8 +767,9 @@ EXHAUSTIVE_TEMPLATES: list[tuple[str, bytes, list[tuple[str, str]]]] = [
      [("", "utf8mb4"), ("NO_BACKSLASH_ESCAPES", "utf8mb4"), ("", "gbk")]),
     ("ident-char", b"SELECT v FROM canary_db.t{b}", [("", "utf8mb4"), ("", "latin1")]),
     # Dynamic SQL's text converted to character_set_connection and back (review round 12),
+    # each byte doubled, so that a backslash reaches the text as one,
     # and the same text with one character set, which the server reads as it arrives.
-    ("conn-charset-byte", b"EXECUTE IMMEDIATE 'SELECT ''{b}'' AS a, '' , ( SELECT v FROM canary_db.t ) AS b -- '' AS c'",
+    ("conn-charset-byte", b"EXECUTE IMMEDIATE 'SELECT ''{b}{b}'' AS a, ( SELECT v FROM canary_db.t ) AS b, ''#'' AS c'",
      [("", c) for c in ("sjis/latin1", "sjis/utf8mb4", "ujis/latin1", "ujis/utf8mb4", "gbk/latin1", "big5/utf8mb4",
                         "sjis", "ujis")]),
     ("conn-charset-a1-byte",

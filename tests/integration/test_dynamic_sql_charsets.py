@@ -15,6 +15,7 @@ import unittest
 import pymysql
 import pymysql.constants
 
+import raw_protocol
 import test_enforcement as enf
 from test_enforcement import admin, connect, scalar
 
@@ -133,6 +134,62 @@ class ConvertedDynamicSql(enf._Base):
                     self.assertIn("last statement of its packet", str(cm.exception.args[1]))
                     c.execute("SELECT @@character_set_connection")
                     self.assertEqual(c.fetchall(), (("sjis",),))
+
+    def reprepare_setup(self, conn):
+        """A statement that uses a temporary table, and the table made anew: the server
+        prepares the statement again from its text at its next execution."""
+        with conn.cursor() as c:
+            c.execute("DROP TEMPORARY TABLE IF EXISTS tmp")
+            c.execute("CREATE TEMPORARY TABLE tmp (v VARCHAR(50))")
+
+    def test_a_statement_runs_only_in_the_character_set_it_was_read_in(self):
+        # Review round 13: read in utf8mb4, the text is one string after `\'`; read again
+        # in sjis after the table changed, 0x81 0x5C is one character, the string ends and
+        # the UNION reads another schema.
+        text = (b"SELECT 0x41 AS a UNION SELECT HEX('\x81\\') UNION SELECT v FROM `" + self.O.encode() +
+                b"`.t -- ') AS x FROM tmp")
+        sql_text = text.replace(b"\\", b"\\\\").replace(b"'", b"''")
+        for form in ("sql", "binary"):
+            with self.subTest(form=form):
+                conn = connect(self.port, "djroot", "djroot", database=self.P, charset="utf8mb4")
+                self.addCleanup(conn.close)
+                self.reprepare_setup(conn)
+                with conn.cursor() as c:
+                    if form == "sql":
+                        c.execute(b"PREPARE djs FROM '" + sql_text + b"'")
+                        c.execute("EXECUTE djs")
+                        self.assertEqual(c.fetchall(), ((b"A",),))  # tmp is empty
+                    else:
+                        statement = raw_protocol.prepare(conn, text)
+                        self.assertEqual(raw_protocol.execute(conn, statement), 1)
+                self.reprepare_setup(conn)
+                with conn.cursor() as c:
+                    c.execute("SET NAMES sjis")
+                with self.assertRaises(pymysql.MySQLError) as cm:
+                    if form == "sql":
+                        with conn.cursor() as c:
+                            c.execute("EXECUTE djs")
+                            self.fail(f"forwarded, returned {c.fetchall()!r}")
+                    else:
+                        rows = raw_protocol.execute(conn, statement)
+                        self.fail(f"forwarded, returned {rows} rows")
+                self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
+                self.assertIn("another client character set", str(cm.exception.args[1]))
+                # Back in the set it was read in, it runs (and reads what it read before).
+                with conn.cursor() as c:
+                    c.execute("SET NAMES utf8mb4")
+                if form == "sql":
+                    with conn.cursor() as c:
+                        c.execute("EXECUTE djs")
+                        self.assertEqual(c.fetchall(), ((b"A",),))
+                else:
+                    self.assertEqual(raw_protocol.execute(conn, statement), 1)
+                    # Prepared again in sjis, it is read in sjis: refused, it reads another schema.
+                    with conn.cursor() as c:
+                        c.execute("SET NAMES sjis")
+                    with self.assertRaises(pymysql.MySQLError) as cm:
+                        raw_protocol.prepare(conn, text)
+                    self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
 
     def test_known_from_the_start_of_the_session(self):
         # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.

@@ -220,6 +220,7 @@ TEST(DecideCommand, ProtocolCommands) {
   EXPECT_EQ(decide_command(r, facts, config).action, Action::reject);  // never forwarded
   config.mode = Mode::enforce;
 
+  r.prepared_charset = facts.state.charset;  // an execution of a statement the session saw prepared
   for (const auto c : {ProtocolCommand::ping, ProtocolCommand::quit, ProtocolCommand::stmt_close,
                        ProtocolCommand::stmt_execute, ProtocolCommand::reset_connection}) {
     r.command = static_cast<std::uint8_t>(c);

@@ -19,10 +19,12 @@ PolicyConfig production() {
 class Names : public ::testing::Test {
  protected:
   // Decides `sql` as the session would and keeps what it carries to the next command.
-  CommandDecision run(std::string_view sql, std::uint8_t command = kComQuery) {
+  CommandDecision run(std::string_view sql, std::uint8_t command = kComQuery,
+                      std::optional<CharsetClass> prepared_charset = CharsetClass::utf8) {
     CommandRequest r;
     r.command = command;
     r.text = sql;
+    r.prepared_charset = prepared_charset;
     auto d = decide_command(r, facts, config);
     if (d.action != Action::reject && d.analysis.prepared_names_after)
       facts.state.prepared_names = *d.analysis.prepared_names_after;
@@ -72,6 +74,37 @@ TEST_F(Names, AnythingThatMayRunAProcedureForgetsThemAll) {
     run("", static_cast<std::uint8_t>(command));
     refused("EXECUTE s");
   }
+}
+
+// When a table a prepared statement uses changes, the server prepares it again from its
+// text, read in the client character set of the execution (review round 13: prepared in
+// utf8mb4, executed after SET NAMES sjis, `'\x81\'` ended a string and a UNION read
+// another schema).
+TEST_F(Names, AStatementRunsOnlyInTheCharacterSetItWasReadIn) {
+  facts.state.current_schema = "myproject_a";
+  allowed("PREPARE s FROM 'SELECT 1'");
+  facts.state.charset = CharsetClass::sjis;
+  refused("EXECUTE s");
+  facts.state.charset = CharsetClass::utf8;
+  allowed("EXECUTE s");
+  allowed("PREPARE s FROM 'SELECT 2'");
+  facts.state.charset = CharsetClass::gbk;
+  refused("EXECUTE s");
+  allowed("PREPARE s FROM 'SELECT 2'");  // prepared again in this one
+  allowed("EXECUTE s");
+  for (auto command : {ProtocolCommand::stmt_execute, ProtocolCommand::stmt_bulk_execute}) {
+    const auto byte = static_cast<std::uint8_t>(command);
+    EXPECT_EQ(run("", byte, CharsetClass::gbk).action, Action::forward);
+    EXPECT_EQ(run("", byte, CharsetClass::utf8).action, Action::reject);
+    EXPECT_EQ(run("", byte, std::nullopt).action, Action::reject);  // not seen prepared
+    const auto d = run("", byte, CharsetClass::sjis);
+    EXPECT_EQ(d.decision.code, codes::not_supported);
+    EXPECT_NE(d.decision.message.find("another client character set"), std::string::npos) << d.decision.message;
+  }
+  config.mode = Mode::dry_run;  // a dry run forwards it and says so
+  const auto d = run("", static_cast<std::uint8_t>(ProtocolCommand::stmt_execute), CharsetClass::sjis);
+  EXPECT_EQ(d.action, Action::forward);
+  EXPECT_EQ(d.audit, AuditKind::dry_run_violation);
 }
 
 TEST_F(Names, AMigrationTokenForgetsThem) {
