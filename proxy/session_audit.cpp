@@ -149,7 +149,6 @@ void Session::forget_prepared() {
 
 void Session::forget_prepared(std::uint32_t statement_id) {
   std::erase_if(prepared_, [statement_id](const Prepared& p) { return p.id == statement_id; });
-  std::erase_if(statement_charsets_, [statement_id](const auto& s) { return s.first == statement_id; });
 }
 
 // Bytes are added to the metrics once per command, not per read: two relaxed adds.

@@ -252,7 +252,11 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   }
   if (command == Command::kStmtClose && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
-    forget_prepared(r.u32());
+    const std::uint32_t id = r.u32();
+    forget_prepared(id);
+    // Executed again, it is refused as not seen prepared. (The statements a migration
+    // leaves are closed by the proxy and keep theirs: the server says they are gone.)
+    std::erase_if(statement_charsets_, [id](const auto& s) { return s.first == id; });
   }
   co_return co_await forward_whole(visible);
 }
