@@ -191,8 +191,13 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   if ((command == Command::kStmtExecute || command == Command::kStmtBulkExecute) && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     statement_id = r.u32();
-    const auto it = std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
-                                 [statement_id](const auto& s) { return s.first == statement_id; });
+    // MariaDB reads id 0xFFFFFFFF as the statement prepared last: mariadb_stmt_execute_direct
+    // sends its COM_STMT_PREPARE and COM_STMT_EXECUTE together, before the id is known.
+    constexpr std::uint32_t kLastPrepared = 0xFFFFFFFF;
+    const auto it = statement_id == kLastPrepared
+                        ? (statement_charsets_.empty() ? statement_charsets_.end() : statement_charsets_.end() - 1)
+                        : std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
+                                       [statement_id](const auto& s) { return s.first == statement_id; });
     if (it != statement_charsets_.end()) request.prepared_charset = it->second;
   }
   const auto begin = std::chrono::steady_clock::now();

@@ -302,6 +302,37 @@ TEST_F(ClientApi, BulkExecuteWithArrayBinding) {
   }
 }
 
+// mariadb_stmt_execute_direct sends its COM_STMT_PREPARE and a COM_STMT_EXECUTE of id
+// 0xFFFFFFFF, the statement prepared last, together: the proxy knows which one that is
+// (review round 14, of the check that a statement runs in the character set it was read in).
+// In production: the other suites here run the proxy in a dry run.
+class ClientApiProduction : public ClientApi {
+ protected:
+  std::map<std::string, std::string> proxy_env() override {
+    return {{"DJPROXY_POLICY_MODE", "enforce"}, {"DJ_CREATE_TABLES", "false"}, {"DJ_SCHEMA_PREFIX", "myproject_"}};
+  }
+};
+
+TEST_F(ClientApiProduction, ExecuteDirectRunsTheStatementPreparedLast) {
+  auto t = compare([](Session& s) {
+    auto m = s.connect(dj());
+    ASSERT_TRUE(m);
+    for (const char* sql : {"SELECT n, label FROM numbers WHERE n > 1995 ORDER BY n", "SELECT 42, 'direct'"}) {
+      MYSQL_STMT* st = mysql_stmt_init(m.get());
+      if (mariadb_stmt_execute_direct(st, sql, std::strlen(sql)) != 0) {
+        s.stmt_error(st, "execute_direct");
+      } else if (mysql_stmt_field_count(st) > 0) {
+        s.stmt_result(st);
+      }
+      mysql_stmt_close(st);
+    }
+    s.query(m.get(), "SELECT 'still in sync'");
+  });
+  EXPECT_FALSE(contains(t, "ERR")) << t;
+  EXPECT_TRUE(contains(t, "'direct'")) << t;
+  EXPECT_TRUE(contains(t, "'still in sync'"));
+}
+
 TEST_F(ClientApi, CursorsFetchInBatches) {
   auto t = compare([](Session& s) {
     auto m = s.connect(dj());
