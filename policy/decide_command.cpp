@@ -13,6 +13,7 @@ using C = ProtocolCommand;
 constexpr std::uint16_t kUnknownCommand = 1047;
 constexpr std::uint16_t kPacketTooLarge = 1153;
 constexpr std::uint16_t kMalformed = 1043;  // ER_HANDSHAKE_ERROR, what the server says of a bad packet
+constexpr std::uint16_t kUnknownStatement = 1243;  // ER_UNKNOWN_STMT_HANDLER
 
 bool forwardable(std::uint8_t command) {
   switch (static_cast<C>(command)) {
@@ -239,6 +240,21 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
       }
       return out;
     }
+    case C::stmt_close:
+    case C::stmt_send_long_data:
+    case C::stmt_reset:
+    case C::stmt_fetch: {
+      if (!request.unknown_last_statement) return {};
+      // Directly, the server has no statement prepared last after a failed prepare; through
+      // the proxy it would still have the one before a refused prepare (review round 15).
+      CommandDecision out = refuse(kUnknownStatement, std::string("djproxy: ") + command_name(byte) +
+                                                          " of the statement prepared last, whose prepare failed or "
+                                                          "was refused: there is none");
+      out.decision.sqlstate = "HY000";
+      const auto c = static_cast<C>(byte);
+      if (c == C::stmt_close || c == C::stmt_send_long_data) out.action = Action::drop;  // never answered
+      return out;
+    }
     case C::reset_connection: {
       CommandDecision out;
       out.analysis.prepared_names_after.emplace();  // the server deallocates them all
@@ -284,6 +300,7 @@ std::string_view to_string(Action action) noexcept {
     case Action::answer_ok: return "answer_ok";
     case Action::intercept_token: return "intercept_token";
     case Action::ask_table_exists: return "ask_table_exists";
+    case Action::drop: return "drop";
   }
   return "reject";
 }

@@ -31,6 +31,9 @@ struct CommandRequest {
   // COM_STMT_EXECUTE / COM_STMT_BULK_EXECUTE: the client character set the statement's
   // text was read in when it was prepared; none when the session did not see it prepared.
   std::optional<CharsetClass> prepared_charset;
+  // The command names id 0xFFFFFFFF, the statement prepared last, and the last prepare
+  // failed or was refused: the server would act on the statement prepared before it.
+  bool unknown_last_statement = false;
   std::size_t buffer_bytes = 0;  // the proxy's buffer, for the message on an oversized command
 };
 
@@ -51,6 +54,7 @@ enum class Action : std::uint8_t {
   intercept_token,   // SET @djproxy_migration: verify the token, answer, never forward
   ask_table_exists,  // ask the server whether decision.rewrite_schema.rewrite_table exists,
                      // then decide again with after_table_check
+  drop,              // a command the server does not answer: read, neither forwarded nor answered
 };
 
 // The audit record a decision deserves (none: nothing now).

@@ -113,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
   Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
   Awaitable<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
+  Awaitable<Outcome> drop_command(bool whole, std::size_t visible);
   Awaitable<Outcome> forward_whole(std::size_t visible);
   Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
   // At login and on COM_CHANGE_USER (defined in session_handshake.cpp).
@@ -215,7 +216,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // character set it was read in (policy::CommandRequest::prepared_charset). Bounded past
   // the server's own max_prepared_stmt_count; one forgotten is refused at its execution.
   static constexpr std::size_t kMaxStatementCharsets = 16384;
+  static constexpr std::uint32_t kLastPrepared = 0xFFFFFFFF;  // MariaDB: the statement prepared last
   std::vector<std::pair<std::uint32_t, policy::CharsetClass>> statement_charsets_;
+  // The statement the server would run for id 0xFFFFFFFF: the one prepared last, none
+  // after a prepare that failed or was refused, or after it was closed (review round 15).
+  std::optional<std::pair<std::uint32_t, policy::CharsetClass>> last_prepared_;
   std::vector<Prepared> prepared_;
   std::optional<Prepared> pending_prepare_;  // its id comes with the server's answer
   // Statements prepared over the binary protocol in a token's migration: closed on the

@@ -145,6 +145,7 @@ void Session::forget_prepared() {
   pending_prepare_.reset();
   migration_statements_.clear();
   statement_charsets_.clear();
+  last_prepared_.reset();
 }
 
 void Session::forget_prepared(std::uint32_t statement_id) {

@@ -111,6 +111,17 @@ Awaitable<Session::Outcome> Session::reject_command(bool whole, std::size_t visi
   co_return sent ? Outcome::kAnswered : Outcome::kClosed;
 }
 
+// A command the server never answers, read to its end and dropped: the client expects nothing.
+Awaitable<Session::Outcome> Session::drop_command(bool whole, std::size_t visible) {
+  if (whole) {
+    client_buffer_.consume(visible);
+    co_return Outcome::kAnswered;
+  }
+  std::uint8_t last_seq = 0;
+  const bool discarded = co_await move_logical_packet(client_, client_buffer_, nullptr, &last_seq);
+  co_return discarded ? Outcome::kAnswered : Outcome::kClosed;
+}
+
 Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
   const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), visible));
   client_buffer_.consume(visible);
@@ -153,6 +164,9 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     if (!co_await close_migration_statements()) co_return Outcome::kClosed;
     end_token_migration("ended: more statements prepared in it than djproxy keeps to close when it ends");
   }
+  // Whatever becomes of this prepare, the server no longer runs the one before it for id
+  // 0xFFFFFFFF: refused, it never reaches the server, and one that fails clears it.
+  if (command == Command::kStmtPrepare) last_prepared_.reset();
   if (!whole && is_statement(command)) co_return co_await stream_statement(command);
   // Only what has arrived: for a command larger than the buffer, its leading part.
   const Bytes payload(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
@@ -188,17 +202,22 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         break;
     }
   }
-  if ((command == Command::kStmtExecute || command == Command::kStmtBulkExecute) && payload.size() >= 5) {
+  const bool names_statement = command == Command::kStmtExecute || command == Command::kStmtBulkExecute ||
+                               command == Command::kStmtClose || command == Command::kStmtSendLongData ||
+                               command == Command::kStmtReset || command == Command::kStmtFetch;
+  if (names_statement && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     statement_id = r.u32();
+    request.unknown_last_statement = statement_id == kLastPrepared && !last_prepared_;
     // MariaDB reads id 0xFFFFFFFF as the statement prepared last: mariadb_stmt_execute_direct
     // sends its COM_STMT_PREPARE and COM_STMT_EXECUTE together, before the id is known.
-    constexpr std::uint32_t kLastPrepared = 0xFFFFFFFF;
-    const auto it = statement_id == kLastPrepared
-                        ? (statement_charsets_.empty() ? statement_charsets_.end() : statement_charsets_.end() - 1)
-                        : std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
-                                       [statement_id](const auto& s) { return s.first == statement_id; });
-    if (it != statement_charsets_.end()) request.prepared_charset = it->second;
+    if (statement_id == kLastPrepared) {
+      if (last_prepared_) request.prepared_charset = last_prepared_->second;
+    } else {
+      const auto it = std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
+                                   [statement_id](const auto& s) { return s.first == statement_id; });
+      if (it != statement_charsets_.end()) request.prepared_charset = it->second;
+    }
   }
   const auto begin = std::chrono::steady_clock::now();
   auto decided = policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
@@ -222,6 +241,8 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
       co_return co_await handle_migration_token(decided.decision.token, visible);
     case policy::Action::ask_table_exists:
       co_return co_await answer_existing_table(std::move(decided), visible);
+    case policy::Action::drop:
+      co_return co_await drop_command(whole, visible);
     case policy::Action::answer_ok:  // only after the server was asked
     case policy::Action::forward:
       break;
@@ -259,6 +280,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     protocol::Reader r(payload.subspan(1, 4));
     const std::uint32_t id = r.u32();
     forget_prepared(id);
+    if (id == kLastPrepared || (last_prepared_ && last_prepared_->first == id)) last_prepared_.reset();
     // Executed again, it is refused as not seen prepared. (The statements a migration
     // leaves are closed by the proxy and keep theirs: the server says they are gone.)
     std::erase_if(statement_charsets_, [id](const auto& s) { return s.first == id; });

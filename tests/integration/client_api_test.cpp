@@ -333,6 +333,33 @@ TEST_F(ClientApiProduction, ExecuteDirectRunsTheStatementPreparedLast) {
   EXPECT_TRUE(contains(t, "'still in sync'"));
 }
 
+// A refused prepare never reaches the server, and a failed one clears what id 0xFFFFFFFF
+// names there: the execution execute_direct sends with it must not run the statement
+// prepared before (review round 15: it inserted its row again).
+TEST_F(ClientApiProduction, ExecuteDirectAfterARefusedPrepareRunsNothing) {
+  if (!through_proxy()) GTEST_SKIP() << "the proxy's refusal is the subject";
+  admin_sql("DROP TABLE IF EXISTS myproject_it.direct_log; "
+            "CREATE TABLE myproject_it.direct_log (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))");
+  Session s(proxy_port(), true);
+  auto m = s.connect(dj());
+  ASSERT_TRUE(m);
+  MYSQL_STMT* keep = mysql_stmt_init(m.get());
+  const std::string insert = "INSERT INTO direct_log (v) VALUES ('kept')";
+  ASSERT_EQ(mysql_stmt_prepare(keep, insert.data(), insert.size()), 0) << mysql_stmt_error(keep);
+  ASSERT_EQ(mysql_stmt_execute(keep), 0) << mysql_stmt_error(keep);
+  for (const char* refused : {"SELECT user FROM mysql.user", "INSERT INTO other_schema.t VALUES (1)"}) {
+    MYSQL_STMT* st = mysql_stmt_init(m.get());
+    EXPECT_NE(mariadb_stmt_execute_direct(st, refused, std::strlen(refused)), 0) << refused;
+    EXPECT_TRUE(contains(mysql_stmt_error(st), "djproxy")) << mysql_stmt_error(st);
+    mysql_stmt_close(st);
+  }
+  EXPECT_EQ(admin_scalar("SELECT COUNT(*) FROM myproject_it.direct_log"), "1");
+  // The prepared statement still runs by its own id, and the session goes on.
+  ASSERT_EQ(mysql_stmt_execute(keep), 0) << mysql_stmt_error(keep);
+  mysql_stmt_close(keep);
+  EXPECT_EQ(admin_scalar("SELECT COUNT(*) FROM myproject_it.direct_log"), "2");
+}
+
 TEST_F(ClientApi, CursorsFetchInBatches) {
   auto t = compare([](Session& s) {
     auto m = s.connect(dj());

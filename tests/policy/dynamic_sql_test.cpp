@@ -107,6 +107,30 @@ TEST_F(Names, AStatementRunsOnlyInTheCharacterSetItWasReadIn) {
   EXPECT_EQ(d.audit, AuditKind::dry_run_violation);
 }
 
+// Id 0xFFFFFFFF names the statement prepared last; after a prepare the proxy refused (or
+// the server failed) there is none, and the commands are not to act on the one before it
+// (review round 15). Those the server never answers are dropped unanswered.
+TEST(StatementPreparedLast, NoneAfterARefusedPrepare) {
+  SessionFacts facts;
+  const PolicyConfig config = production();
+  for (const auto command : {ProtocolCommand::stmt_close, ProtocolCommand::stmt_send_long_data,
+                             ProtocolCommand::stmt_reset, ProtocolCommand::stmt_fetch}) {
+    CommandRequest r;
+    r.command = static_cast<std::uint8_t>(command);
+    EXPECT_EQ(decide_command(r, facts, config).action, Action::forward) << command_name(r.command);
+    r.unknown_last_statement = true;
+    const auto d = decide_command(r, facts, config);
+    const bool unanswered = command == ProtocolCommand::stmt_close || command == ProtocolCommand::stmt_send_long_data;
+    EXPECT_EQ(d.action, unanswered ? Action::drop : Action::reject) << command_name(r.command);
+    EXPECT_EQ(d.decision.code, 1243);
+    EXPECT_EQ(d.audit, AuditKind::reject);
+  }
+  CommandRequest execute;
+  execute.command = static_cast<std::uint8_t>(ProtocolCommand::stmt_execute);
+  execute.unknown_last_statement = true;  // and so no character set it was read in
+  EXPECT_EQ(decide_command(execute, facts, config).action, Action::reject);
+}
+
 TEST_F(Names, AMigrationTokenForgetsThem) {
   facts.state.current_schema = "myproject_a";
   facts.state.migration = {MigrationKind::by_token, {"myproject_*"}};
