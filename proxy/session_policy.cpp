@@ -12,6 +12,7 @@
 #include "proxy/protocol/generic_packets.hpp"
 #include "proxy/protocol/handshake.hpp"
 #include "proxy/session.hpp"
+#include "proxy/session_internal.hpp"
 
 namespace djproxy::proxy {
 
@@ -202,10 +203,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         break;
     }
   }
-  const bool names_statement = command == Command::kStmtExecute || command == Command::kStmtBulkExecute ||
-                               command == Command::kStmtClose || command == Command::kStmtSendLongData ||
-                               command == Command::kStmtReset || command == Command::kStmtFetch;
-  if (names_statement && payload.size() >= 5) {
+  if (session_internal::names_statement(command) && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     statement_id = r.u32();
     request.unknown_last_statement = statement_id == kLastPrepared && !last_prepared_;

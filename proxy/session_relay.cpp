@@ -128,6 +128,12 @@ Awaitable<bool> Session::handle_command() {
   const bool have_command = co_await fill(client_, client_buffer_, whole ? visible : kHeaderSize + 1);
   if (!have_command) co_return false;
   const auto command = static_cast<Command>(client_buffer_.data()[kHeaderSize]);
+  if (!whole && session_internal::names_statement(command)) {
+    // The statement's id decides too (0xFFFFFFFF: the one prepared last), and a packet
+    // larger than the buffer may have arrived only up to its command byte (review round 16).
+    const bool have_id = co_await fill(client_, client_buffer_, kHeaderSize + 5);
+    if (!have_id) co_return false;
+  }
   if (tracking_pending_ && !leaves_session_state(command)) {
     // Its answer is read before the command is decided: the policy reads statements
     // under the sql_mode that answer reports.

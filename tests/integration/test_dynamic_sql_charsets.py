@@ -10,6 +10,8 @@ the server runs. Such dynamic SQL is refused; with one character set it still ru
 Attacks run as djroot through the proxy (production), an account the server lets do
 anything; every refusal is checked on the server directly.
 """
+import struct
+import time
 import unittest
 
 import pymysql
@@ -20,6 +22,7 @@ import test_enforcement as enf
 from test_enforcement import admin, connect, scalar
 
 ER_NOT_SUPPORTED_YET = 1235
+ER_UNKNOWN_STMT_HANDLER = 1243
 
 # Ways a client gets a connection character set other than its own, all forwarded.
 SETUPS = {
@@ -190,6 +193,36 @@ class ConvertedDynamicSql(enf._Base):
                     with self.assertRaises(pymysql.MySQLError) as cm:
                         raw_protocol.prepare(conn, text)
                     self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
+
+    def send_split(self, conn, command, statement_id, size):
+        """A command larger than the proxy's buffer, naming a statement, sent in two writes:
+        the first ends right after the command byte (review round 16)."""
+        payload = bytes([command]) + struct.pack("<I", statement_id) + b"\0" * (size - 5)
+        packet = struct.pack("<I", len(payload))[:3] + b"\0" + payload
+        conn._sock.sendall(packet[:5])
+        time.sleep(0.3)
+        conn._sock.sendall(packet[5:])
+        conn._next_seq_id = 1
+
+    def test_the_statement_prepared_last_after_a_refused_prepare(self):
+        # Directly, a prepare that fails leaves no statement prepared last (id 0xFFFFFFFF);
+        # a prepare the proxy refuses never reaches the server, which would still have the
+        # one before. Large commands too, whose id arrives after the command byte.
+        conn = connect(self.port, "djroot", "djroot", database=self.P)
+        self.addCleanup(conn.close)
+        kept = raw_protocol.prepare(conn, b"SELECT id FROM items")
+        with self.assertRaises(pymysql.MySQLError) as cm:
+            raw_protocol.prepare(conn, b"SELECT v FROM `" + self.O.encode() + b"`.t")
+        self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
+        self.send_split(conn, 0x1A, 0xFFFFFFFF, 70000)  # COM_STMT_RESET: answered, as the server would
+        with self.assertRaises(pymysql.MySQLError) as cm:
+            conn._read_packet()
+        self.assertEqual(cm.exception.args[0], ER_UNKNOWN_STMT_HANDLER, cm.exception.args)
+        self.send_split(conn, 0x19, 0xFFFFFFFF, 70000)  # COM_STMT_CLOSE: dropped, never answered
+        with conn.cursor() as c:  # in step: the next answer is this query's
+            c.execute("SELECT 7")
+            self.assertEqual(c.fetchall(), ((7,),))
+        self.assertEqual(raw_protocol.execute(conn, kept), 3)  # not closed
 
     def test_known_from_the_start_of_the_session(self):
         # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.
