@@ -223,6 +223,12 @@ class ConvertedDynamicSql(enf._Base):
             c.execute("SELECT 7")
             self.assertEqual(c.fetchall(), ((7,),))
         self.assertEqual(raw_protocol.execute(conn, kept), 3)  # not closed
+        # A close padded past the buffer closes it for the proxy too (review round 17).
+        self.send_split(conn, 0x19, kept, 70000)
+        with self.assertRaises(pymysql.MySQLError) as cm:
+            raw_protocol.execute(conn, kept)
+        self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
+        self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
 
     def test_known_from_the_start_of_the_session(self):
         # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.

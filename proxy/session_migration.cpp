@@ -1,0 +1,112 @@
+// A session's migration: the token that opens one (SET @djproxy_migration), its end
+// (expiry, NULL, another token, a reset), the statements prepared in it that end with
+// it, and the migration account's own sessions.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "proxy/migration/token.hpp"
+#include "proxy/protocol/constants.hpp"
+#include "proxy/protocol/generic_packets.hpp"
+#include "proxy/session.hpp"
+
+namespace djproxy::proxy {
+
+void Session::set_migration_for_user() {
+  const auto& users = runtime_->migration_users;
+  if (std::find(users.begin(), users.end(), user_) != users.end()) {
+    migration_ = {policy::MigrationKind::by_user, {}};
+    migration_token_id_.clear();
+  } else if (migration_.kind == policy::MigrationKind::by_user) {
+    migration_ = {};
+  }
+}
+
+Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<std::string>& token, std::size_t visible) {
+  const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
+  client_buffer_.consume(visible);
+  auto answer_ok = [this, seq]() -> Awaitable<Outcome> {
+    local_packet_.clear();
+    const auto status = static_cast<std::uint16_t>(server_status_ & (protocol::status::kAutocommit | protocol::status::kInTrans));
+    protocol::append_ok_packet(local_packet_, seq, status, 0);
+    const auto write_error = co_await client_.write(asio::buffer(local_packet_));
+    co_return write_error ? Outcome::kClosed : Outcome::kAnswered;
+  };
+  if (!token) {
+    if (migration_.kind == policy::MigrationKind::by_token) {
+      if (!co_await close_migration_statements()) co_return Outcome::kClosed;
+      end_token_migration("SET @djproxy_migration = NULL");
+    }
+    co_return co_await answer_ok();
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const migration::TokenKeys keys{runtime_->migration_key, runtime_->migration_public_key.get()};
+  const auto check =
+      migration::verify(*token, keys, now, runtime_->config.schema_prefix, runtime_->max_token_ttl);
+  if (check.status != migration::TokenStatus::ok) {
+    spdlog::info("session {} user '{}': migration token refused: {}", id_, user_, check.message);
+    const std::string previous_id = migration_token_id_;
+    migration_token_id_ = check.token ? check.token->id : std::string();
+    audit_migration(audit::Event::migration_denied, check.message);
+    migration_token_id_ = previous_id;
+    const bool sent = co_await send_client_error(seq, protocol::err::kSpecificAccessDenied, "42000", check.message);
+    co_return sent ? Outcome::kAnswered : Outcome::kClosed;
+  }
+  if (migration_.kind == policy::MigrationKind::by_token) {
+    // A new token's scope replaces the old one's, and so do the statements it allows.
+    if (!co_await close_migration_statements()) co_return Outcome::kClosed;
+    end_token_migration("replaced by another token");
+  }
+  migration_ = {policy::MigrationKind::by_token, check.token->scope};
+  migration_token_id_ = check.token->id;
+  migration_expires_at_ = check.token->expires_at;
+  spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
+  shared_.metrics.migration_begun(admin::MigrationVia::token);
+  audit_migration(audit::Event::migration_begin, check.token->note);
+  co_return co_await answer_ok();
+}
+
+bool Session::migration_token_expired() const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return now >= migration_expires_at_;  // verify() reads expires_at the same way
+}
+
+void Session::end_token_migration(std::string_view how) {
+  spdlog::info("session {} user '{}': migration session {} (token {})", id_, user_, how, migration_token_id_);
+  audit_migration(audit::Event::migration_end, how);
+  // A statement PREPAREd in the migration would run its schema change at any later
+  // EXECUTE (review round 6: one ran after the token expired). Names prepared before it
+  // go too: an EXECUTE of any of them is refused until it is prepared again.
+  prepared_names_.clear();
+  pending_prepared_names_.reset();
+  migration_ = {};
+  migration_token_id_.clear();
+  set_migration_for_user();
+}
+
+// COM_STMT_CLOSE has no answer, so the server leg stays in step with the client's
+// command; a client that executes one of these ids later gets the server's own
+// "unknown prepared statement handler".
+Awaitable<bool> Session::close_migration_statements() {
+  if (migration_statements_.empty()) co_return true;
+  local_packet_.clear();
+  for (const std::uint32_t id : migration_statements_) {
+    protocol::PacketBuilder builder(local_packet_);
+    auto writer = builder.writer();
+    writer.u8(static_cast<std::uint8_t>(Command::kStmtClose));
+    writer.u32(id);
+    builder.finish(0);
+    forget_prepared(id);
+  }
+  spdlog::info("session {}: closed the {} statement(s) prepared in the migration", id_, migration_statements_.size());
+  migration_statements_.clear();
+  const auto write_error = co_await server_.write(asio::buffer(local_packet_));
+  co_return !write_error;
+}
+
+}  // namespace djproxy::proxy
