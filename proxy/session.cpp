@@ -194,6 +194,8 @@ void Session::apply_ok(const protocol::OkPacket& ok) {
   if (changes.collation_connection)
     character_set_connection_ = std::string(policy::charset_of_collation(*changes.collation_connection));
   if (changes.character_set_connection) character_set_connection_ = *changes.character_set_connection;
+  // Compared here, when either changes, not at every command (bench/RESULTS.md, CPU per query).
+  dynamic_text_converted_ = !policy::same_charset(character_set_client_, character_set_connection_);
 }
 
 }  // namespace djproxy::proxy

@@ -187,6 +187,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string sql_mode_;
   std::string character_set_client_;
   std::string character_set_connection_;
+  // The server converts dynamic SQL's text between the two (policy::SessionState); true
+  // while either is unknown, as same_charset() is false then.
+  bool dynamic_text_converted_ = true;
   bool state_known_ = false;
   // The statement that turns tracking on is still to be sent: it goes out with the
   // first command that needs the state (see leaves_session_state in session_relay.cpp).

@@ -63,7 +63,7 @@ policy::SessionState Session::policy_state() const {
     state.server_version = server_version_->version;
   }
   state.charset = charset_class_;
-  state.dynamic_text_converted = !policy::same_charset(character_set_client_, character_set_connection_);
+  state.dynamic_text_converted = dynamic_text_converted_;
   state.multi_statements = multi_statements_;
   state.migration = migration_;
   state.prepared_names = prepared_names_;

@@ -43,6 +43,9 @@ class ResponseTracker {
   // The local-infile data has been sent; the server now answers with a result.
   void infile_sent() { phase_ = Phase::kFirst; }
   bool idle() const { return phase_ == Phase::kIdle; }
+  // The next packet starts a message and may be a row: the editor may then step over
+  // rows without the tracker (ResponseEditor::whole_rows).
+  bool in_rows() const { return (phase_ == Phase::kRows || phase_ == Phase::kFetchRows) && !continuing_; }
 
   // How many leading payload bytes (at most `length`) the tracker must see to classify
   // the next packet: the whole payload for packets that may be OK packets, else a few.

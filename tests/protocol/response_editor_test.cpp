@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "proxy/protocol/generic_packets.hpp"
 #include "tests/protocol/bytes.hpp"
@@ -198,7 +199,110 @@ TEST_P(Chunking, ARowLongerThanTheBufferStreamsThrough) {
   EXPECT_GT(r.tails, 0U);
 }
 
+// Rows of every shape the tracker tells apart: a NULL (0xFB), two- and three-byte length
+// prefixes, one longer than the buffer, and one whose first byte is 0xFE but which is
+// too long to be an EOF. Split anywhere, they give the same answer and the same count.
+TEST_P(Chunking, RowsOfEveryShapeGiveTheSameAnswer) {
+  auto editor = editor_for(Command::kQuery, true);
+  std::string two = "fc 2c 01";
+  for (int i = 0; i < 300; ++i) two += " 62";
+  std::string three = "fd 80 38 01";  // 80,000 bytes: longer than the buffer
+  for (int i = 0; i < 80000; ++i) three += " 63";
+  const std::string fe_row = "fe 01 00 00 00 00 00 00 00 61";  // 0xFE, 10 bytes: a row before an EOF
+  const auto input = packets({"01", kColumn, kEof, kRow, "fb", two, kRow, three, kRow, fe_row, kRow, kRow, kEofState});
+  const auto r = relay(editor, input, GetParam());
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(editor.rows(), 9U);
+  EXPECT_EQ(r.unread, 0U);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sizes, Chunking, ::testing::Values(1, 2, 3, 5, 7, 13, 64, kCapacity));
+
+// A range query's rows cost one step, not one per row: the relay steps over every whole
+// row it holds at once (bench/RESULTS.md, CPU per query).
+TEST(ResponseEditor, StepsOverTheWholeRowsItHoldsAtOnce) {
+  auto editor = editor_for(Command::kQuery, true);
+  std::vector<std::string> payloads = {"01", kColumn, kEof};
+  for (int i = 0; i < 100; ++i) payloads.push_back(kRow);
+  payloads.push_back(kEofState);
+  const auto input = packets(payloads);
+  const auto r = relay(editor, input);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(editor.rows(), 100U);
+  EXPECT_EQ(r.heads.size(), 5U) << "the column count, its definition, the EOF, one run of rows, the last EOF";
+}
+
+// Rows held in part: the whole ones go in one step, the rest when it arrives; an ERR
+// among rows still ends and fails the answer.
+TEST(ResponseEditor, ARunOfRowsStopsAtARowHeldInPartAndAtAnErr) {
+  auto editor = editor_for(Command::kQuery, true, true);
+  auto input = packets({"01", kColumn});
+  const auto rest = packets({kRow, kRow, kRow, kErr}, 3);
+  input.insert(input.end(), rest.begin(), rest.end());
+  const std::size_t row = kHeaderSize + 2;
+  std::string out;
+  std::size_t parsed = 0;
+  for (int i = 0; i < 2; ++i) parsed += editor.next(input.data() + parsed, input.size() - parsed, kCapacity, out).size;
+  // Held: three rows, the last without its last byte.
+  const std::size_t held = parsed + 3 * row - 1;
+  auto step = editor.next(input.data() + parsed, held - parsed, kCapacity, out);
+  EXPECT_EQ(step.edit, Edit::kPass);
+  EXPECT_EQ(step.size, 2 * row) << "the two whole rows";
+  EXPECT_EQ(editor.rows(), 2U);
+  parsed += step.size;
+  step = editor.next(input.data() + parsed, held - parsed, kCapacity, out);
+  EXPECT_EQ(step.edit, Edit::kNeedMore) << "a short row held in part waits for the rest";
+  EXPECT_EQ(editor.rows(), 2U);
+  step = editor.next(input.data() + parsed, input.size() - parsed, kCapacity, out);
+  EXPECT_EQ(step.size, row) << "the third row, whole now; the ERR is not a row";
+  EXPECT_EQ(editor.rows(), 3U);
+  EXPECT_FALSE(editor.finished());
+  parsed += step.size;
+  step = editor.next(input.data() + parsed, input.size() - parsed, kCapacity, out);
+  EXPECT_EQ(step.size, input.size() - parsed) << "the ERR, read by the tracker";
+  EXPECT_TRUE(editor.finished());
+  EXPECT_TRUE(editor.failed());
+  EXPECT_EQ(editor.rows(), 3U);
+}
+
+// Random answers of rows, split at random: the client gets every byte as the server sent
+// it (a client that tracks state sees no edit), and the answer ends where it ends.
+TEST(ResponseEditor, RandomRowsSplitAnywhereGiveTheSameAnswer) {
+  std::mt19937 rng(20261206);
+  for (int round = 0; round < 300; ++round) {
+    const bool deprecate_eof = rng() % 2 == 0;
+    const bool binary = rng() % 3 == 0;
+    auto editor = editor_for(binary ? Command::kStmtExecute : Command::kQuery, true, deprecate_eof);
+    std::vector<std::string> payloads = {"01", kColumn};
+    if (!deprecate_eof) payloads.push_back(kEof);
+    const std::size_t rows = rng() % 40;
+    for (std::size_t i = 0; i < rows; ++i) {
+      std::string row = binary ? "00 00" : "fb";
+      if (rng() % 4 != 0) {
+        const std::size_t n = rng() % 3 == 0 ? 251 + rng() % 2000 : rng() % 251;
+        row = binary ? "00 00" : "";
+        char prefix[16];
+        if (n < 251) std::snprintf(prefix, sizeof prefix, " %02zx", n);
+        else std::snprintf(prefix, sizeof prefix, " fc %02zx %02zx", n & 0xFF, n >> 8);
+        row += prefix;
+        for (std::size_t j = 0; j < n; ++j) row += " 61";
+      }
+      payloads.push_back(row.front() == ' ' ? row.substr(1) : row);
+    }
+    const bool err = rng() % 5 == 0;
+    payloads.push_back(err ? kErr : deprecate_eof ? "fe 00 00 02 00 00 00" : kEof);
+    const auto input = packets(payloads);
+    const std::size_t chunk = 1 + rng() % 700;
+    const auto r = relay(editor, input, chunk, 1024 + rng() % 4096);
+    ASSERT_EQ(r.error, Edit::kNeedMore) << round;
+    EXPECT_TRUE(r.finished) << round;
+    EXPECT_EQ(r.out, input) << round;
+    EXPECT_EQ(editor.rows(), rows) << round;
+    EXPECT_EQ(editor.failed(), err) << round;
+  }
+}
 
 TEST(ResponseEditor, ErrEndsTheAnswerAndFailsIt) {
   auto editor = editor_for(Command::kQuery, false);
