@@ -125,8 +125,13 @@ tick_us=$((1000000 / $(getconf CLK_TCK)))
 cpu_us() {  # pid
   awk -v t="$tick_us" '{sub(/^.*\) /, ""); print ($12 + $13) * t}' "/proc/$1/stat"
 }
+# Of it, the user-space part: the kernel's share (system calls, the TCP stack) is much
+# the same for any proxy; what a proxy does with the bytes shows here.
+user_us() {  # pid
+  awk -v t="$tick_us" '{sub(/^.*\) /, ""); print $12 * t}' "/proc/$1/stat"
+}
 declare -A pid=([haproxy]=$hap_pid [djproxy]=$dj_pid)
-declare -A cpu  # cpu[workload,setup] = CPU µs per unit of work, per round
+declare -A cpu user  # cpu[workload,setup], user[workload,setup] = CPU µs per unit of work, per round
 # With perf (linux-perf) present and allowed, the same window also counts each proxy's
 # system calls and context switches: on a virtual machine without hardware counters these
 # are what CPU time per query is made of, and they do not drift with the neighbours.
@@ -138,6 +143,7 @@ cpu_start() {
   cpu_before= perf_pid=
   [[ -n ${pid[$1]:-} ]] || return 0
   cpu_before=$(cpu_us "${pid[$1]}")
+  user_before=$(user_us "${pid[$1]}")
   if ((perf_ok)); then
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "${pid[$1]}" -o "$WORK/perf.$1" &
     perf_pid=$!
@@ -145,14 +151,15 @@ cpu_start() {
   fi
 }
 cpu_end() {  # key setup units-of-work
-  local after
-  [[ -n ${cpu_before:-} ]] && after=$(cpu_us "${pid[$2]}")
+  local after user_after
+  [[ -n ${cpu_before:-} ]] && after=$(cpu_us "${pid[$2]}") && user_after=$(user_us "${pid[$2]}")
   if [[ -n ${perf_pid:-} ]]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
   fi
   [[ -n ${cpu_before:-} && -n ${3:-} && ${3:-0} != 0 ]] || return 0
   cpu[$1,$2]="${cpu[$1,$2]:-} $(awk -v a="$cpu_before" -v b="$after" -v n="$3" 'BEGIN {printf "%.2f", (b - a) / n}')"
+  user[$1,$2]="${user[$1,$2]:-} $(awk -v a="$user_before" -v b="$user_after" -v n="$3" 'BEGIN {printf "%.2f", (b - a) / n}')"
   if [[ -n ${perf_pid:-} && -s $WORK/perf.$2 ]]; then
     sys[$1,$2]="${sys[$1,$2]:-} $(awk -F, -v n="$3" '$3 ~ /sys_enter/ {printf "%.2f", $1 / n}' "$WORK/perf.$2")"
     ctx[$1,$2]="${ctx[$1,$2]:-} $(awk -F, -v n="$3" '$3 ~ /context-switches/ {printf "%.2f", $1 / n}' "$WORK/perf.$2")"
@@ -255,16 +262,18 @@ row churn "connection churn (connect + ping + close), $CHURN connections" "conn/
 echo
 echo "CPU time (user + system) of each proxy's process per unit of work: µs per query for sysbench" \
   "(queries as sysbench counts them), per MB relayed for the blob (insert and fetch), per connection for" \
-  "churn. Medians over the rounds; the rounds' range in brackets."
+  "churn; and of it the time in user space. Medians over the rounds; the rounds' range in brackets."
 echo
-echo "| workload | unit | HAProxy CPU | djproxy CPU | djproxy/HAProxy | djproxy/HAProxy, rounds' range |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
+echo "| workload | unit | HAProxy CPU | djproxy CPU | djproxy/HAProxy | djproxy/HAProxy, rounds' range | HAProxy user | djproxy user |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 cpu_range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR > 1) printf " [%s–%s]", a[1], a[NR]}'; }
 cpu_row() {  # key label unit
   [[ -n ${cpu[$1,djproxy]:-} ]] || return 0
   echo "| $2 | $3 | $(median <<<"${cpu[$1,haproxy]:-}")$(cpu_range <<<"${cpu[$1,haproxy]:-}") |" \
     "$(median <<<"${cpu[$1,djproxy]:-}")$(cpu_range <<<"${cpu[$1,djproxy]:-}") |" \
-    "$(ratio "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") | $(ratio_range "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") |"
+    "$(ratio "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") | $(ratio_range "${cpu[$1,djproxy]:-}" "${cpu[$1,haproxy]:-}") |" \
+    "$(median <<<"${user[$1,haproxy]:-}")$(cpu_range <<<"${user[$1,haproxy]:-}") |" \
+    "$(median <<<"${user[$1,djproxy]:-}")$(cpu_range <<<"${user[$1,djproxy]:-}") |"
 }
 cpu_row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread" "µs/query"
 cpu_row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads" "µs/query"
