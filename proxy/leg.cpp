@@ -50,40 +50,24 @@ Awaitable<ErrorCode> Leg::connect(const tcp::endpoint& endpoint) {
   co_return error == 0 ? ErrorCode() : ErrorCode(error, boost::system::system_category());
 }
 
-Awaitable<std::tuple<ErrorCode, std::size_t>> Leg::read_some(asio::mutable_buffer buffer) {
-  if (tls_) {
-    auto [ec, n] = co_await tls_->async_read_some(buffer, use_tuple);
-    bytes_read_ += n;
-    co_return std::tuple(ec, n);
-  }
-  auto [ec, n] = co_await socket_.async_read_some(buffer, use_tuple);
-  bytes_read_ += n;
-  co_return std::tuple(ec, n);
-}
-
-std::size_t Leg::write_now(std::span<const asio::const_buffer> buffers, ErrorCode& ec) {
-  const std::size_t n = socket_.write_some(buffers, ec);
+bool Leg::try_write(std::span<const asio::const_buffer> buffers, ErrorCode& ec, std::size_t& written) {
+  written = 0;
+  if (tls_) return false;
+  std::size_t total = 0;
+  for (const auto& b : buffers) total += b.size();
+  written = socket_.write_some(buffers, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
-  return n;
+  bytes_written_ += written;
+  return ec || written == total;
 }
 
-// A plain socket is written inline first: a response or command almost always fits the
-// socket buffer, and an asynchronous write that completes at once still costs a trip
-// through the scheduler (a posted completion, an extra epoll_wait, a coroutine
-// resumption). Only what the kernel does not take now waits for the socket.
-Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
+Awaitable<ErrorCode> Leg::write_rest(std::span<const asio::const_buffer> buffers, std::size_t written) {
   if (tls_) {
     auto [ec, n] = co_await asio::async_write(*tls_, buffers, use_tuple);
     bytes_written_ += n;
     co_return ec;
   }
-  std::size_t total = 0;
-  for (const auto& b : buffers) total += b.size();
-  ErrorCode ec;
-  std::size_t written = write_now(buffers, ec);
-  bytes_written_ += written;
-  if (ec || written == total) co_return ec;
-  // The rest: skip what went out, then wait for the socket.
+  // Skip what went out, then wait for the socket.
   std::vector<asio::const_buffer> rest;
   for (const auto& b : buffers) {
     if (written >= b.size()) {
@@ -93,24 +77,24 @@ Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
     rest.push_back(b + written);
     written = 0;
   }
-  auto [wait_ec, n] = co_await asio::async_write(socket_, rest, use_tuple);
+  auto [ec, n] = co_await asio::async_write(socket_, rest, use_tuple);
   bytes_written_ += n;
-  co_return wait_ec;
+  co_return ec;
+}
+
+Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
+  ErrorCode ec;
+  std::size_t written = 0;
+  if (try_write(buffers, ec, written)) co_return ec;
+  co_return co_await write_rest(buffers, written);
 }
 
 Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
-  if (tls_) {
-    auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_tuple);
-    bytes_written_ += n;
-    co_return ec;
-  }
+  const std::span<const asio::const_buffer> one(&buffer, 1);
   ErrorCode ec;
-  const std::size_t written = write_now(std::span(&buffer, 1), ec);
-  bytes_written_ += written;
-  if (ec || written == buffer.size()) co_return ec;
-  auto [wait_ec, n] = co_await asio::async_write(socket_, buffer + written, use_tuple);
-  bytes_written_ += n;
-  co_return wait_ec;
+  std::size_t written = 0;
+  if (try_write(one, ec, written)) co_return ec;
+  co_return co_await write_rest(one, written);
 }
 
 // No shutdown() first: close() sends the FIN all the same and cancels what waits on

@@ -31,7 +31,25 @@ class Leg {
 
   // Opens the socket, non-blocking for the inline writes, and connects it.
   Awaitable<ErrorCode> connect(const tcp::endpoint& endpoint);
-  Awaitable<std::tuple<ErrorCode, std::size_t>> read_some(asio::mutable_buffer buffer);
+
+  // The next bytes the leg has, as they arrive; the caller counts what it got with
+  // count_read(). Not a coroutine of its own: a coroutine frame costs about 300
+  // instructions, and every query reads at least twice (bench/RESULTS.md).
+  Awaitable<std::tuple<ErrorCode, std::size_t>> read_some(asio::mutable_buffer buffer) {
+    if (tls_) return tls_->async_read_some(buffer, use_tuple);
+    return socket_.async_read_some(buffer, use_tuple);
+  }
+  void count_read(std::size_t n) { bytes_read_ += n; }
+
+  // A plain socket is written inline first: a response or command almost always fits the
+  // socket buffer, and an asynchronous write that completes at once still costs a trip
+  // through the scheduler (a posted completion, an extra epoll_wait, a coroutine
+  // resumption). try_write() writes what the kernel takes now: true when nothing is left
+  // to wait for (all written, or an error in `ec`), else write_rest() sends the rest
+  // (all of it under TLS). write() does both; the relay's hot paths call the two parts,
+  // which spares a coroutine frame when the kernel takes everything.
+  bool try_write(std::span<const asio::const_buffer> buffers, ErrorCode& ec, std::size_t& written);
+  Awaitable<ErrorCode> write_rest(std::span<const asio::const_buffer> buffers, std::size_t written);
   Awaitable<ErrorCode> write(std::span<const asio::const_buffer> buffers);
   Awaitable<ErrorCode> write(asio::const_buffer buffer);
 
@@ -42,9 +60,6 @@ class Leg {
   std::uint64_t bytes_written() const { return bytes_written_; }
 
  private:
-  // Writes what the kernel takes now; returns the bytes written (0 on would-block).
-  std::size_t write_now(std::span<const asio::const_buffer> buffers, ErrorCode& ec);
-
   std::uint64_t bytes_read_ = 0;
   std::uint64_t bytes_written_ = 0;
   tcp::socket socket_;

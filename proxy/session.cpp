@@ -142,6 +142,7 @@ Awaitable<bool> Session::fill(Leg& leg, RelayBuffer& buffer, std::size_t n) {
   while (buffer.size() < n) {
     if (&leg == &client_) client_progress_deadline();
     auto [ec, got] = co_await leg.read_some(asio::buffer(buffer.space(), buffer.space_size()));
+    leg.count_read(got);
     if (ec) co_return false;
     buffer.commit(got);
   }

@@ -114,7 +114,11 @@ Awaitable<Session::Outcome> Session::drop_command(bool whole, std::size_t visibl
 }
 
 Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
-  const auto write_error = co_await server_.write(asio::buffer(client_buffer_.data(), visible));
+  const asio::const_buffer command(client_buffer_.data(), visible);
+  const std::span<const asio::const_buffer> out(&command, 1);
+  ErrorCode write_error;
+  std::size_t written = 0;
+  if (!server_.try_write(out, write_error, written)) write_error = co_await server_.write_rest(out, written);
   client_buffer_.consume(visible);
   co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
 }

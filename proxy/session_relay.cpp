@@ -125,8 +125,12 @@ Awaitable<bool> Session::handle_command() {
   }
   const bool whole = header.length < kMaxPayload && kHeaderSize + header.length <= client_buffer_.capacity();
   const std::size_t visible = whole ? kHeaderSize + header.length : client_buffer_.capacity();
-  const bool have_command = co_await fill(client_, client_buffer_, whole ? visible : kHeaderSize + 1);
-  if (!have_command) co_return false;
+  // The first read almost always brought the whole command: a coroutine call costs even
+  // when there is nothing to read.
+  if (const std::size_t needed = whole ? visible : kHeaderSize + 1; client_buffer_.size() < needed) {
+    const bool have_command = co_await fill(client_, client_buffer_, needed);
+    if (!have_command) co_return false;
+  }
   const auto command = static_cast<Command>(client_buffer_.data()[kHeaderSize]);
   if (!whole && session_internal::names_statement(command)) {
     // The statement's id decides too (0xFFFFFFFF: the one prepared last), and a packet
@@ -287,7 +291,10 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
 
     if (segment_count_ > 0) {
       client_progress_deadline();
-      const auto write_error = co_await client_.write(std::span(segments_.data(), segment_count_));
+      const std::span<const asio::const_buffer> out(segments_.data(), segment_count_);
+      ErrorCode write_error;
+      std::size_t written = 0;
+      if (!client_.try_write(out, write_error, written)) write_error = co_await client_.write_rest(out, written);
       deadline_ = Clock::time_point::max();  // the server may take its time; the client may not
       if (write_error) co_return false;
       segment_count_ = 0;
@@ -315,6 +322,7 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
     // packet that must be seen whole always finds room.
     if (server_buffer_.space_size() < kBufferSize / 4) server_buffer_.compact();
     auto [ec, got] = co_await server_.read_some(asio::buffer(server_buffer_.space(), server_buffer_.space_size()));
+    server_.count_read(got);
     if (ec) {
       spdlog::info("session {}: backend connection lost in the answer to {}: {}", id_,
                    protocol::command_name(static_cast<std::uint8_t>(command)), ec.message());
