@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -11,6 +12,9 @@
 namespace djproxy::proxy {
 
 Awaitable<ErrorCode> Leg::start_tls_server(asio::ssl::context& context, asio::const_buffer already_read) {
+  // Read with the SSLRequest, these bytes were counted; TLS bytes are counted as the
+  // plaintext they carry, as when the hello arrives in a read of its own (review round 19).
+  bytes_read_ -= std::min<std::uint64_t>(bytes_read_, already_read.size());
   tls_.emplace(socket_, context);
   auto [ec, used] = co_await tls_->async_handshake(asio::ssl::stream_base::server, already_read, use_tuple);
   co_return ec;

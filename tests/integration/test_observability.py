@@ -1,9 +1,13 @@
 """What DBAs and platform engineers see of the proxy: the audit log's events and
 fields, /metrics counted against the traffic sent, /healthz and /readyz, and a broken
 audit destination that is reported while traffic goes on. Real MariaDB, real pymysql."""
+import hashlib
 import json
 import os
 import re
+import socket
+import ssl
+import struct
 import subprocess
 import tempfile
 import time
@@ -14,7 +18,7 @@ import uuid
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_port
+from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_ca, db_port
 
 KEY = "obs-test-key-" + "k" * 40  # >= 32 bytes
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -263,6 +267,138 @@ class Observability(unittest.TestCase):
                 cur.execute("SELECT 1")
                 self.assertEqual(cur.fetchone()[0], 1)
 
+
+
+def _packet(seq, payload):
+    return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
+
+
+def _native_password(password, scramble):
+    stage1 = hashlib.sha1(password).digest()
+    stage2 = hashlib.sha1(stage1).digest()
+    mask = hashlib.sha1(scramble + stage2).digest()
+    return bytes(a ^ b for a, b in zip(stage1, mask))
+
+
+class _TlsByHand:
+    """A client that logs in over TLS one step at a time, so that a test chooses how its
+    bytes arrive: its TLS ClientHello in the same write as its SSLRequest (as a client
+    does when its writes coalesce), or on its own after a pause."""
+
+    CAPS = 0x1 | 0x200 | 0x800 | 0x8000 | 0x80000  # long password, 4.1, SSL, secure connection, plugin auth
+
+    def __init__(self, port, hello_with_request):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        greeting = self._read_plain()
+        rest = greeting[greeting.index(b"\0", 1) + 1:]
+        scramble = rest[4:12] + rest[31:43]  # after the thread id; the second part after 19 bytes of fields
+        fields = struct.pack("<IIB23x", self.CAPS, 1 << 24, 45)
+        request = _packet(1, fields)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the proxy's generated certificate
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing)
+        try:
+            self.tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = self.outgoing.read()
+        if hello_with_request:
+            self.sock.sendall(request + hello)
+        else:
+            self.sock.sendall(request)
+            time.sleep(0.3)
+            self.sock.sendall(hello)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._pull()
+        self._flush()
+        login = _packet(2, fields + b"dj\0" + bytes([20]) + _native_password(b"djpass", scramble) +
+                        b"mysql_native_password\0")
+        self.send(login)
+        answer = self.read()
+        if answer[:1] != b"\x00":
+            raise AssertionError(f"login over TLS failed: {answer!r}")
+        quit_ = _packet(0, b"\x01")
+        self.send(quit_)
+        self.sent_after_request = len(login) + len(quit_)
+        self.sent_in_clear = len(request)
+        self.local_port = self.sock.getsockname()[1]
+
+    def _read_plain(self):
+        header = self.sock.recv(4, socket.MSG_WAITALL)
+        return self.sock.recv(header[0] | header[1] << 8 | header[2] << 16, socket.MSG_WAITALL)
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pull(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise AssertionError("the proxy closed the connection in the TLS handshake")
+        self.incoming.write(data)
+
+    def send(self, data):
+        self.tls.write(data)
+        self._flush()
+
+    def read(self):
+        while True:
+            try:
+                header = self.tls.read(4)
+                break
+            except ssl.SSLWantReadError:
+                self._pull()
+        payload = b""
+        length = header[0] | header[1] << 8 | header[2] << 16
+        while len(payload) < length:
+            try:
+                payload += self.tls.read(length - len(payload))
+            except ssl.SSLWantReadError:
+                self._pull()
+        return payload
+
+    def close(self):
+        self.sock.close()
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class TlsByteCounts(unittest.TestCase):
+    """A TLS session's bytes_in counts what the client sent in the clear and, after the TLS
+    handshake, the plaintext it sent through TLS, however its TLS hello arrived (review
+    round 19: a hello read together with the SSLRequest was counted, one read later not)."""
+
+    def test_bytes_in_do_not_depend_on_how_the_hello_arrived(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit, "DJPROXY_CLIENT_TLS_MODE": "required",
+                                               "DJPROXY_BACKEND_TLS_MODE": "verify-ca",
+                                               "DJPROXY_BACKEND_TLS_CA": db_ca()}))
+            proxy.start()
+            try:
+                clients = [_TlsByHand(proxy.port, together) for together in (True, False)]
+                for c in clients:
+                    c.close()
+                want = {c.local_port: c.sent_in_clear + c.sent_after_request for c in clients}
+                deadline = time.monotonic() + 10
+                got = {}
+                while time.monotonic() < deadline and len(got) < len(want):
+                    time.sleep(0.1)
+                    with open(audit, "rb") as f:
+                        for raw in f:
+                            e = json.loads(raw)
+                            if e["event"] == "disconnect" and e.get("port") in want:
+                                got[e["port"]] = e["bytes_in"]
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+        self.assertEqual(got, want)
 
 if __name__ == "__main__":
     unittest.main()
