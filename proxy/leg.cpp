@@ -94,11 +94,7 @@ Awaitable<ErrorCode> Leg::write(std::span<const asio::const_buffer> buffers) {
 }
 
 Awaitable<ErrorCode> Leg::write(asio::const_buffer buffer) {
-  const std::span<const asio::const_buffer> one(&buffer, 1);
-  ErrorCode ec;
-  std::size_t written = 0;
-  if (try_write(one, ec, written)) co_return ec;
-  co_return co_await write_rest(one, written);
+  co_return co_await write(std::span<const asio::const_buffer>(&buffer, 1));  // `buffer` lives in this frame
 }
 
 // No shutdown() first: close() sends the FIN all the same and cancels what waits on
