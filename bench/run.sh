@@ -8,6 +8,8 @@
 #   WORKLOADS="churn blob" bench/run.sh   only these (of: sysbench blob churn)
 #   SB_PS_MODE=disable bench/run.sh       sysbench over the text protocol (default auto:
 #                                         prepared statements, analysed once per connection)
+#   PROTOTYPES=1 bench/run.sh             also the two reactor prototypes of bench/reactor
+#                                         (sysbench only; built on request, see there)
 #
 # Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
 # a BLOB_MB LONGBLOB insert and fetch (C client), a CHURN-connection loop (connect,
@@ -25,6 +27,7 @@ BLOB_MB=${BLOB_MB:-1000}  # MB of 10^6 bytes: 1000 is the 1 GB row of the RSS ta
 CHURN=${CHURN:-2000}
 SB_PS_MODE=${SB_PS_MODE:-auto}
 WORKLOADS=${WORKLOADS:-sysbench blob churn}
+PROTOTYPES=${PROTOTYPES:-0}
 TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-10000}
 WORK=${WORK:-$BUILD/bench-work}
@@ -43,6 +46,16 @@ djproxy=$BUILD/djproxy
 client=$(find "$BUILD" -name djproxy_bench_client -type f -perm -u+x 2>/dev/null | head -1)
 [[ -x $djproxy ]] || { echo "no $djproxy; build first (cmake --build $BUILD -j2)" >&2; exit 1; }
 [[ -n $client ]] || { echo "no djproxy_bench_client under $BUILD (bench/clients.cmake)" >&2; exit 1; }
+declare -A relay_bin
+if ((PROTOTYPES)); then
+  for kind in asio epoll; do
+    relay_bin[$kind]=$(find "$BUILD" -name "djproxy_relay_$kind" -type f -perm -u+x 2>/dev/null | head -1)
+    [[ -n ${relay_bin[$kind]} ]] || {
+      echo "no djproxy_relay_$kind under $BUILD: cmake --build $BUILD --target djproxy_relay_asio djproxy_relay_epoll" >&2
+      exit 1
+    }
+  done
+fi
 for tool in sysbench haproxy mariadb; do
   command -v $tool >/dev/null || { echo "missing $tool (scripts/setup.sh)" >&2; exit 1; }
 done
@@ -61,7 +74,10 @@ wait_port() {  # port pid log; bounded: 15 s
 mkdir -p "$WORK"
 db_dir=$WORK/mariadb
 hap_pid= dj_pid=
+declare -A relay_pid
 cleanup() {
+  local p
+  for p in "${relay_pid[@]}"; do kill "$p" 2>/dev/null || true; done
   [[ -n $hap_pid ]] && kill "$hap_pid" 2>/dev/null || true
   [[ -n $dj_pid ]] && kill "$dj_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -108,6 +124,15 @@ wait_port "$dj_port" "$dj_pid" "$WORK/djproxy.log"
 
 declare -A port=([direct]=$db_port [haproxy]=$hap_port [djproxy]=$dj_port)
 setups=(direct haproxy djproxy)
+if ((PROTOTYPES)); then
+  for kind in asio epoll; do
+    port[relay_$kind]=$(free_port)
+    "${relay_bin[$kind]}" "${port[relay_$kind]}" "$db_port" 2 >"$WORK/relay_$kind.log" 2>&1 &
+    relay_pid[$kind]=$!
+    wait_port "${port[relay_$kind]}" "${relay_pid[$kind]}" "$WORK/relay_$kind.log"
+    setups+=("relay_$kind")
+  done
+fi
 declare -A result  # result[workload,setup] = space-separated values per round
 
 wants sysbench && echo "== sysbench prepare ($TABLES tables x $TABLE_SIZE rows)" >&2
@@ -131,6 +156,7 @@ user_us() {  # pid
   awk -v t="$tick_us" '{sub(/^.*\) /, ""); print $12 * t}' "/proc/$1/stat"
 }
 declare -A pid=([haproxy]=$hap_pid [djproxy]=$dj_pid)
+for kind in "${!relay_pid[@]}"; do pid[relay_$kind]=${relay_pid[$kind]}; done
 declare -A cpu user  # cpu[workload,setup], user[workload,setup] = CPU µs per unit of work, per round
 # With perf (linux-perf) present and allowed, the same window also counts each proxy's
 # system calls and context switches: on a virtual machine without hardware counters these
@@ -181,7 +207,8 @@ run_sysbench() {  # test threads setup -> "rate total": queries/s or tx/s, and t
 
 for ((round = 1; round <= ROUNDS; ++round)); do
   # Rotate the order each round so no set-up always runs first.
-  order=("${setups[@]:$(((round - 1) % 3))}" "${setups[@]:0:$(((round - 1) % 3))}")
+  n=${#setups[@]}
+  order=("${setups[@]:$(((round - 1) % n))}" "${setups[@]:0:$(((round - 1) % n))}")
   for spec in "oltp_point_select 1" "oltp_point_select 8" "oltp_read_only 1" "oltp_read_only 8"; do
     wants sysbench || break
     read -r test threads <<<"$spec"
@@ -195,6 +222,7 @@ for ((round = 1; round <= ROUNDS; ++round)); do
   done
   for s in "${order[@]}"; do
     wants blob || break
+    [[ $s == relay_* ]] && continue
     echo "== round $round: ${BLOB_MB} MB LONGBLOB, $s" >&2
     cpu_start "$s"
     out=$(timeout 900 "$client" blob "${port[$s]}" "$BLOB_MB")
@@ -204,6 +232,7 @@ for ((round = 1; round <= ROUNDS; ++round)); do
   done
   for s in "${order[@]}"; do
     wants churn || break
+    [[ $s == relay_* ]] && continue
     echo "== round $round: $CHURN-connection churn, $s" >&2
     cpu_start "$s"
     out=$(timeout 600 "$client" churn "${port[$s]}" "$CHURN")
@@ -301,6 +330,29 @@ if ((perf_ok)); then
   perf_row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads" "per query"
   perf_row blob_insert "${BLOB_MB} MB LONGBLOB insert + fetch" "per MB"
   perf_row churn "connection churn, $CHURN connections" "per connection"
+fi
+if ((PROTOTYPES)); then
+  echo
+  echo "Reactor prototypes (bench/reactor): two TCP relays that differ only in their event loop," \
+    "relay_asio as djproxy's legs move bytes (Asio's reactor, coroutines), relay_epoll on an edge-triggered" \
+    "epoll loop of its own that waits for the next edge after a short read. CPU (user + system) and user" \
+    "time in µs per query, system calls per query; medians over the rounds, the rounds' range in brackets."
+  echo
+  echo "| workload | relay_asio CPU | relay_epoll CPU | epoll/asio | epoll/asio, rounds' range | relay_asio user | relay_epoll user | relay_asio syscalls | relay_epoll syscalls |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  proto_row() {  # key label
+    [[ -n ${cpu[$1,relay_epoll]:-} ]] || return 0
+    echo "| $2 | $(median <<<"${cpu[$1,relay_asio]:-}")$(cpu_range <<<"${cpu[$1,relay_asio]:-}") |" \
+      "$(median <<<"${cpu[$1,relay_epoll]:-}")$(cpu_range <<<"${cpu[$1,relay_epoll]:-}") |" \
+      "$(ratio "${cpu[$1,relay_epoll]:-}" "${cpu[$1,relay_asio]:-}") |" \
+      "$(ratio_range "${cpu[$1,relay_epoll]:-}" "${cpu[$1,relay_asio]:-}") |" \
+      "$(median <<<"${user[$1,relay_asio]:-}") | $(median <<<"${user[$1,relay_epoll]:-}") |" \
+      "$(median <<<"${sys[$1,relay_asio]:-}") | $(median <<<"${sys[$1,relay_epoll]:-}") |"
+  }
+  proto_row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread"
+  proto_row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads"
+  proto_row "oltp_read_only/1" "sysbench oltp_read_only, 1 thread"
+  proto_row "oltp_read_only/8" "sysbench oltp_read_only, 8 threads"
 fi
 echo
 echo "djproxy peak RSS (VmHWM) over the whole run: $((rss_kb / 1024)) MB ($rss_kb kB)."
