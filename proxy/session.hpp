@@ -19,6 +19,7 @@
 #include "proxy/protocol/response_editor.hpp"
 #include "proxy/relay_buffer.hpp"
 #include "proxy/shared_state.hpp"
+#include "proxy/statement_charsets.hpp"
 
 namespace djproxy::proxy {
 
@@ -216,11 +217,9 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   static constexpr std::size_t kMaxPrepared = 64;
   // Every statement the session prepared over the binary protocol, with the client
-  // character set it was read in (policy::CommandRequest::prepared_charset). Bounded past
-  // the server's own max_prepared_stmt_count; one forgotten is refused at its execution.
-  static constexpr std::size_t kMaxStatementCharsets = 16384;
+  // character set it was read in.
   static constexpr std::uint32_t kLastPrepared = 0xFFFFFFFF;  // MariaDB: the statement prepared last
-  std::vector<std::pair<std::uint32_t, policy::CharsetClass>> statement_charsets_;
+  StatementCharsets statement_charsets_;
   // The statement the server would run for id 0xFFFFFFFF: the one prepared last, none
   // after a prepare that failed or was refused, or after it was closed (review round 15).
   std::optional<std::pair<std::uint32_t, policy::CharsetClass>> last_prepared_;

@@ -206,9 +206,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     if (statement_id == kLastPrepared) {
       if (last_prepared_) request.prepared_charset = last_prepared_->second;
     } else {
-      const auto it = std::find_if(statement_charsets_.begin(), statement_charsets_.end(),
-                                   [statement_id](const auto& s) { return s.first == statement_id; });
-      if (it != statement_charsets_.end()) request.prepared_charset = it->second;
+      request.prepared_charset = statement_charsets_.find(statement_id);
     }
   }
   const auto begin = std::chrono::steady_clock::now();
@@ -255,7 +253,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     if (id == kLastPrepared || (last_prepared_ && last_prepared_->first == id)) last_prepared_.reset();
     // Executed again, it is refused as not seen prepared. (The statements a migration
     // leaves are closed by the proxy and keep theirs: the server says they are gone.)
-    std::erase_if(statement_charsets_, [id](const auto& s) { return s.first == id; });
+    statement_charsets_.erase(id);
   }
   if (!whole) {
     std::uint8_t last_seq = 0;
