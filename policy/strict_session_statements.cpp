@@ -81,7 +81,9 @@ void Parser::set_item() {
   if (!session_variable(name))
     refuse("SET of `" + std::string(name.substr(0, 64)) + "`: djproxy forwards SET of listed session variables only");
   assign();
-  if ((is("ON") || is("OFF") || is("DEFAULT") || is("ALL")) && (punct(',', 1) || pos_ + 1 >= end_)) {
+  // set_expr_or_default: DEFAULT, ON, ALL and BINARY (the binary character set) are
+  // values of their own there; elsewhere BINARY starts an expression (BINARY 'x').
+  if ((is("ON") || is("OFF") || is("DEFAULT") || is("ALL") || is("BINARY")) && (punct(',', 1) || pos_ + 1 >= end_)) {
     ++pos_;
     return;
   }

@@ -249,11 +249,14 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   if (command == Command::kStmtClose && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     const std::uint32_t id = r.u32();
-    forget_prepared(id);
+    // 0xFFFFFFFF closes the statement prepared last, which has an id of its own
+    // (review round 22).
+    const std::uint32_t closed = id == kLastPrepared && last_prepared_ ? last_prepared_->first : id;
+    forget_prepared(closed);
     if (id == kLastPrepared || (last_prepared_ && last_prepared_->first == id)) last_prepared_.reset();
     // Executed again, it is refused as not seen prepared. (The statements a migration
     // leaves are closed by the proxy and keep theirs: the server says they are gone.)
-    statement_charsets_.erase(id);
+    statement_charsets_.erase(closed);
   }
   if (!whole) {
     std::uint8_t last_seq = 0;

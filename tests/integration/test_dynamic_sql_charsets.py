@@ -230,6 +230,24 @@ class ConvertedDynamicSql(enf._Base):
         self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
         self.assertTrue(str(cm.exception.args[1]).startswith("djproxy"), cm.exception.args)
 
+    def test_a_close_of_the_statement_prepared_last_closes_it_by_its_id(self):
+        # COM_STMT_CLOSE of 0xFFFFFFFF closes the statement prepared last on the server;
+        # the proxy forgets it too, so its own id is refused as not seen prepared, as after
+        # a close by that id, and a loop of such closes does not fill the session's records
+        # (review round 22). Before, the execute reached the server, which answered 1243.
+        conn = connect(self.port, "djroot", "djroot", database=self.P)
+        self.addCleanup(conn.close)
+        for _ in range(2):
+            statement = raw_protocol.prepare(conn, b"SELECT id FROM items")
+            self.assertEqual(raw_protocol.execute(conn, statement), 3)
+            raw_protocol.close(conn, 0xFFFFFFFF)
+            with self.assertRaises(pymysql.MySQLError) as cm:
+                raw_protocol.execute(conn, statement)
+            self.assertEqual(cm.exception.args[0], ER_NOT_SUPPORTED_YET, cm.exception.args)
+            self.assertIn("not seen prepared", str(cm.exception.args[1]))
+        kept = raw_protocol.prepare(conn, b"SELECT id FROM items")
+        self.assertEqual(raw_protocol.execute(conn, kept), 3)  # a later statement is unaffected
+
     def test_known_from_the_start_of_the_session(self):
         # A client that logs in with sjis has sjis on both sides: dynamic SQL runs at once.
         conn = connect(self.port, "djroot", "djroot", database=self.P, charset="sjis")

@@ -576,6 +576,12 @@ inline const Case kCases[] = {
     {"traffic", kNone, "SELECT user()", A},
     {"traffic", kNone, "SET sql_mode='NO_ZERO_DATE,STRICT_ALL_TABLES'", A},
     {"traffic", kNone, "SET NAMES utf8mb4", A},
+    // BINARY is a value of its own in SET (set_expr_or_default), the binary character set
+    // (review round 22); followed by more, it starts an expression.
+    {"traffic", kNone, "SET character_set_results = binary", A},
+    {"traffic", kNone, "SET @@session.character_set_client = BINARY, autocommit = 1", A},
+    {"traffic", kNone, "SET character_set_results = BINARY 'utf8mb4'", A},
+    {"administrative", kNone, "SET character_set_results = binary, GLOBAL max_connections = 5", R, 1227},
     {"traffic", kNone, "SET AUTOCOMMIT = 0", A},
     {"traffic", kNone, "SET SESSION sql_mode = 'ANSI_QUOTES'", A},
     {"traffic", kNone, "SET @a = (SELECT max(a) FROM other.t)", R, 1044},
