@@ -8,7 +8,7 @@
 #   WORKLOADS="churn blob" bench/run.sh   only these (of: sysbench blob churn)
 #   SB_PS_MODE=disable bench/run.sh       sysbench over the text protocol (default auto:
 #                                         prepared statements, analysed once per connection)
-#   PROTOTYPES=1 bench/run.sh             also the two reactor prototypes of bench/reactor
+#   PROTOTYPES=1 bench/run.sh             also the three reactor prototypes of bench/reactor
 #                                         (sysbench only; built on request, see there)
 #
 # Workloads: sysbench oltp_point_select and oltp_read_only at 1 and 8 threads,
@@ -48,10 +48,11 @@ client=$(find "$BUILD" -name djproxy_bench_client -type f -perm -u+x 2>/dev/null
 [[ -n $client ]] || { echo "no djproxy_bench_client under $BUILD (bench/clients.cmake)" >&2; exit 1; }
 declare -A relay_bin
 if ((PROTOTYPES)); then
-  for kind in asio epoll; do
+  for kind in asio epoll task; do
     relay_bin[$kind]=$(find "$BUILD" -name "djproxy_relay_$kind" -type f -perm -u+x 2>/dev/null | head -1)
     [[ -n ${relay_bin[$kind]} ]] || {
-      echo "no djproxy_relay_$kind under $BUILD: cmake --build $BUILD --target djproxy_relay_asio djproxy_relay_epoll" >&2
+      echo "no djproxy_relay_$kind under $BUILD:" \
+        "cmake --build $BUILD --target djproxy_relay_asio djproxy_relay_epoll djproxy_relay_task" >&2
       exit 1
     }
   done
@@ -125,7 +126,7 @@ wait_port "$dj_port" "$dj_pid" "$WORK/djproxy.log"
 declare -A port=([direct]=$db_port [haproxy]=$hap_port [djproxy]=$dj_port)
 setups=(direct haproxy djproxy)
 if ((PROTOTYPES)); then
-  for kind in asio epoll; do
+  for kind in asio epoll task; do
     port[relay_$kind]=$(free_port)
     "${relay_bin[$kind]}" "${port[relay_$kind]}" "$db_port" 2 >"$WORK/relay_$kind.log" 2>&1 &
     relay_pid[$kind]=$!
@@ -333,21 +334,25 @@ if ((perf_ok)); then
 fi
 if ((PROTOTYPES)); then
   echo
-  echo "Reactor prototypes (bench/reactor): two TCP relays that differ only in their event loop," \
-    "relay_asio as djproxy's legs move bytes (Asio's reactor, coroutines), relay_epoll on an edge-triggered" \
-    "epoll loop of its own that waits for the next edge after a short read. CPU (user + system) and user" \
-    "time in µs per query, system calls per query; medians over the rounds, the rounds' range in brackets."
+  echo "Reactor prototypes (bench/reactor): three TCP relays that differ only in their event loop." \
+    "relay_asio moves bytes as djproxy's legs do (Asio's reactor, coroutines); relay_epoll runs an" \
+    "edge-triggered epoll loop of its own that waits for the next edge after a short read; relay_task" \
+    "runs that loop under coroutines. CPU (user + system) in µs per query with the rounds' range in" \
+    "brackets, each relay's CPU against relay_asio's (medians of the per-round ratios), and the medians" \
+    "of user time (µs) and system calls per query."
   echo
-  echo "| workload | relay_asio CPU | relay_epoll CPU | epoll/asio | epoll/asio, rounds' range | relay_asio user | relay_epoll user | relay_asio syscalls | relay_epoll syscalls |"
+  echo "| workload | relay_asio CPU | relay_epoll CPU | relay_task CPU | epoll/asio | task/asio | task/asio, rounds' range | user asio / epoll / task | syscalls asio / epoll / task |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   proto_row() {  # key label
-    [[ -n ${cpu[$1,relay_epoll]:-} ]] || return 0
+    [[ -n ${cpu[$1,relay_task]:-} ]] || return 0
     echo "| $2 | $(median <<<"${cpu[$1,relay_asio]:-}")$(cpu_range <<<"${cpu[$1,relay_asio]:-}") |" \
       "$(median <<<"${cpu[$1,relay_epoll]:-}")$(cpu_range <<<"${cpu[$1,relay_epoll]:-}") |" \
+      "$(median <<<"${cpu[$1,relay_task]:-}")$(cpu_range <<<"${cpu[$1,relay_task]:-}") |" \
       "$(ratio "${cpu[$1,relay_epoll]:-}" "${cpu[$1,relay_asio]:-}") |" \
-      "$(ratio_range "${cpu[$1,relay_epoll]:-}" "${cpu[$1,relay_asio]:-}") |" \
-      "$(median <<<"${user[$1,relay_asio]:-}") | $(median <<<"${user[$1,relay_epoll]:-}") |" \
-      "$(median <<<"${sys[$1,relay_asio]:-}") | $(median <<<"${sys[$1,relay_epoll]:-}") |"
+      "$(ratio "${cpu[$1,relay_task]:-}" "${cpu[$1,relay_asio]:-}") |" \
+      "$(ratio_range "${cpu[$1,relay_task]:-}" "${cpu[$1,relay_asio]:-}") |" \
+      "$(median <<<"${user[$1,relay_asio]:-}") / $(median <<<"${user[$1,relay_epoll]:-}") / $(median <<<"${user[$1,relay_task]:-}") |" \
+      "$(median <<<"${sys[$1,relay_asio]:-}") / $(median <<<"${sys[$1,relay_epoll]:-}") / $(median <<<"${sys[$1,relay_task]:-}") |"
   }
   proto_row "oltp_point_select/1" "sysbench oltp_point_select, 1 thread"
   proto_row "oltp_point_select/8" "sysbench oltp_point_select, 8 threads"
