@@ -61,7 +61,10 @@ void StatementReader::body(const Token& t) {
   // `DROP TABLE a.t, window`).
   const bool ddl_name = info_.kind == StatementKind::ddl && f->expect != Pos::none && t.kind == TokenKind::word &&
                         !t.reserved && nparts_ == 0;
-  if (is_name(t) || ddl_name ||
+  // @@local.x is @@session.x (opt_var_ident_type: LOCAL '.'), though LOCAL steers the
+  // reader elsewhere (review round 23).
+  const bool sysvar_scope = sysvar_name_ && nparts_ == 0 && is_word(t, Kw::LOCAL);
+  if (is_name(t) || ddl_name || sysvar_scope ||
       (t.kind == TokenKind::punct && t.punct == '*' && f->expect == Pos::grant_target && nparts_ == 0)) {
     std::string_view text = t.kind == TokenKind::punct ? std::string_view("*") : t.text;
     if (t.truncated) return reject("identifier too long");

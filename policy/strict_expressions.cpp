@@ -170,6 +170,12 @@ void Parser::primary() {
       pos_ += 2;
       return;
     }
+    // _charset X'..' and _charset B'..' (UNDERSCORE_CHARSET hex_or_bin_String; review round 23)
+    if (w.size() > 1 && w[0] == '_' && pos_ + 2 < end_ && next.kind == TokenKind::word && !next.after_dot &&
+        one_of(text(next), {"X", "B"}) && peek(2).kind == TokenKind::string && !peek(2).space_before) {
+      pos_ += 3;
+      return;
+    }
     if (string_next && one_of(w, {"DATE", "TIME", "TIMESTAMP"})) {
       pos_ += 2;
       return;

@@ -483,6 +483,11 @@ inline const Case kCases[] = {
     {"lexing", kNone, "SELECT `a``` FROM mysql.user", R, 1044},
     {"lexing", kNone, "SELECT `a\\` FROM mysql.user", R, 1044},
     {"lexing", kNone, "SELECT _binary'\\0\\'x' FROM t", A},
+    // _charset before a hex or bit literal (UNDERSCORE_CHARSET hex_or_bin_String), the
+    // literal whole: X and its quote touch (review round 23).
+    {"lexing", kNone, "SELECT _binary X'41', _latin1 b'01000001', _utf8mb4 x'42'", A},
+    {"lexing", kNone, "SELECT _binary X '41'", R, 1064},
+    {"lexing", kNone, "SELECT _binary X'41' FROM other.t", R, 1044},
     {"lexing", kNone, "SELECT N'abc', X'4142', B'01', 0x41, 0b1 FROM t", A},
     {"lexing", kNone, "SELECT 1e5, .5, 1.e3, 1.5e-3, 3., 1e FROM t", A},
     {"lexing", kNone, "SELECT 1abc FROM t", A},
@@ -579,6 +584,12 @@ inline const Case kCases[] = {
     // BINARY is a value of its own in SET (set_expr_or_default), the binary character set
     // (review round 22); followed by more, it starts an expression.
     {"traffic", kNone, "SET character_set_results = binary", A},
+    // @@local.x is @@session.x (opt_var_ident_type), though LOCAL is a word that steers
+    // the reader (review round 23).
+    {"traffic", kNone, "SET @@local.autocommit = 1", A},
+    {"traffic", kNone, "SELECT @@LOCAL.autocommit, @@local.sql_mode", A},
+    {"fail-closed", kMulti, "SET @@local.sql_mode = 'ANSI_QUOTES'; SELECT 1", R, 1235},
+    {"administrative", kNone, "SET @@local.autocommit = 1, @@global.max_connections = 5", R, 1227},
     {"traffic", kNone, "SET @@session.character_set_client = BINARY, autocommit = 1", A},
     {"traffic", kNone, "SET character_set_results = BINARY 'utf8mb4'", A},
     {"administrative", kNone, "SET character_set_results = binary, GLOBAL max_connections = 5", R, 1227},
