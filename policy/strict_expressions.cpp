@@ -170,9 +170,11 @@ void Parser::primary() {
       pos_ += 2;
       return;
     }
-    // _charset X'..' and _charset B'..' (UNDERSCORE_CHARSET hex_or_bin_String; review round 23)
+    // _charset X'..' and _charset B'..' (UNDERSCORE_CHARSET hex_or_bin_String; review round 23):
+    // the server's lexer reads x' and b' as a literal's start only with a single quote.
     if (w.size() > 1 && w[0] == '_' && pos_ + 2 < end_ && next.kind == TokenKind::word && !next.after_dot &&
-        one_of(text(next), {"X", "B"}) && peek(2).kind == TokenKind::string && !peek(2).space_before) {
+        one_of(text(next), {"X", "B"}) && peek(2).kind == TokenKind::string && peek(2).quote == '\'' &&
+        !peek(2).space_before) {
       pos_ += 3;
       return;
     }

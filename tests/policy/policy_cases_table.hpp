@@ -487,6 +487,7 @@ inline const Case kCases[] = {
     // literal whole: X and its quote touch (review round 23).
     {"lexing", kNone, "SELECT _binary X'41', _latin1 b'01000001', _utf8mb4 x'42'", A},
     {"lexing", kNone, "SELECT _binary X '41'", R, 1064},
+    {"lexing", kNone, "SELECT _binary X\"41\"", R, 1064},
     {"lexing", kNone, "SELECT _binary X'41' FROM other.t", R, 1044},
     {"lexing", kNone, "SELECT N'abc', X'4142', B'01', 0x41, 0b1 FROM t", A},
     {"lexing", kNone, "SELECT 1e5, .5, 1.e3, 1.5e-3, 3., 1e FROM t", A},
