@@ -6,13 +6,7 @@
 // what a reactor of djproxy's own could save, before any of djproxy's own work.
 //
 // Usage: djproxy_relay_asio LISTEN_PORT BACKEND_PORT THREADS   (127.0.0.1 on both)
-#include <sys/socket.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <thread>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -23,12 +17,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "relay_common.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kBuffer = 64 * 1024;
+using relay::kBuffer;
 
 // One direction; the first direction to end closes both sockets.
 asio::awaitable<void> relay(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to) {
@@ -71,27 +67,11 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, int backend_port) {
 
 void run(int listen_port, int backend_port) {
   asio::io_context io(1);  // as djproxy's workers
-  tcp::acceptor acceptor(io);
-  const tcp::endpoint at(asio::ip::address_v4::loopback(), static_cast<unsigned short>(listen_port));
-  acceptor.open(at.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
-  const int one = 1;
-  ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  acceptor.bind(at);
-  acceptor.listen();
+  tcp::acceptor acceptor(io, tcp::v4(), relay::open_listener(listen_port));
   asio::co_spawn(io, accept_loop(acceptor, backend_port), asio::detached);
   io.run();
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s LISTEN_PORT BACKEND_PORT THREADS\n", argv[0]);
-    return 2;
-  }
-  const int listen_port = std::atoi(argv[1]), backend_port = std::atoi(argv[2]), threads = std::atoi(argv[3]);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) workers.emplace_back(run, listen_port, backend_port);
-  for (auto& w : workers) w.join();
-}
+int main(int argc, char** argv) { return relay::main(argc, argv, run); }

@@ -1,7 +1,7 @@
 // Reactor prototype for issue 19: a TCP relay on a reactor of its own (edge-triggered
 // epoll, one per thread), to measure what replacing Asio's reactor could save per query.
 // It relays bytes only, as HAProxy does in TCP mode; its twin relay_asio.cpp relays
-// them the way djproxy's legs do. bench/reactor/run.sh runs both under sysbench.
+// them the way djproxy's legs do. PROTOTYPES=1 bench/run.sh runs them under sysbench.
 //
 // What it does differently from Asio's reactor (the two savings worth measuring):
 // - a read that returns less than it asked for drained the socket, so the next read
@@ -11,38 +11,20 @@
 //   queued, no completion posted, no coroutine frame and no lock.
 //
 // Usage: djproxy_relay_epoll LISTEN_PORT BACKEND_PORT THREADS   (127.0.0.1 on both)
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <thread>
 #include <vector>
+
+#include "relay_common.hpp"
 
 namespace {
 
-constexpr std::size_t kBuffer = 64 * 1024;  // as a djproxy session's buffers
+using namespace relay;
 
-[[noreturn]] void die(const char* what) {
-  std::perror(what);
-  std::exit(1);
-}
-
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
 
 // One direction of a connection: bytes read from `from`, not yet written to `to`.
 struct Direction {
@@ -111,20 +93,8 @@ void close_pair(Pair* p) {
   ::close(p->server.fd);
 }
 
-void set_nodelay_nonblocking(int fd) {
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
 void run(int listen_port, int backend_port) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const int one = 1;
-  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  ::setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  sockaddr_in a = loopback(listen_port);
-  if (::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
-  if (::listen(listener, 1024) != 0) die("listen");
+  const int listener = open_listener(listen_port);
   const int ep = ::epoll_create1(0);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -139,15 +109,12 @@ void run(int listen_port, int backend_port) {
         for (;;) {
           const int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
           if (c < 0) break;
-          const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-          sockaddr_in b = loopback(backend_port);
-          if (::connect(s, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0) {  // loopback: at once
+          const int s = connect_backend(backend_port);
+          if (s < 0) {
             ::close(c);
-            ::close(s);
             continue;
           }
           set_nodelay_nonblocking(c);
-          set_nodelay_nonblocking(s);
           auto* p = new Pair;
           p->client = {p, c};
           p->server = {p, s};
@@ -179,13 +146,4 @@ void run(int listen_port, int backend_port) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s LISTEN_PORT BACKEND_PORT THREADS\n", argv[0]);
-    return 2;
-  }
-  const int listen_port = std::atoi(argv[1]), backend_port = std::atoi(argv[2]), threads = std::atoi(argv[3]);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) workers.emplace_back(run, listen_port, backend_port);
-  for (auto& w : workers) w.join();
-}
+int main(int argc, char** argv) { return relay::main(argc, argv, run); }
