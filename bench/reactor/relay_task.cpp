@@ -42,9 +42,13 @@ struct Socket {
   int fd = -1;
   bool readable = true;
   bool writable = true;
+  // The peer shut its side: a short read no longer means drained, since the end of file
+  // behind it raises no further edge (relay_epoll.cpp).
+  bool hung_up = false;
   std::coroutine_handle<> reader, writer;
 
   void on_event(std::uint32_t events) {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) hung_up = true;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       readable = true;
       if (reader) std::exchange(reader, {}).resume();
@@ -73,7 +77,7 @@ struct Read {
       n = kAgain;
       return false;
     }
-    if (n > 0 && static_cast<std::size_t>(n) < size) s.readable = false;  // drained
+    if (n > 0 && static_cast<std::size_t>(n) < size && !s.hung_up) s.readable = false;  // drained
     return true;
   }
   bool await_ready() { return s.readable && attempt(); }
