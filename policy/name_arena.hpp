@@ -9,8 +9,9 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/container/small_vector.hpp>
+
 #include "policy/short_copy.hpp"
-#include "policy/small_vector.hpp"
 
 namespace djproxy::policy {
 
@@ -72,7 +73,7 @@ class NameList {
     std::uint32_t len = 0;
   };
   NameArena arena_;
-  SmallVector<Span, N> spans_;
+  boost::container::small_vector<Span, N> spans_;
 };
 
 }  // namespace djproxy::policy

@@ -39,7 +39,6 @@ void StatementReader::add_schema(std::string_view name, Access access) {
   for (const auto& s : info_.schemas)
     if (s.name == name && s.access == access) return;
   if (info_.schemas.size() >= kMaxRefs) return reject("too many schema references in one statement");
-  if (info_.schemas.empty()) info_.schemas.reserve(4);  // grow once for the usual few
   info_.schemas.push_back(SchemaUse{std::string(name), access});
 }
 
@@ -50,7 +49,6 @@ void StatementReader::add_object(std::optional<std::string_view> schema, std::st
   for (const auto& o : info_.objects)
     if (o.schema == in && o.name == name && o.access == access) return;
   if (info_.objects.size() >= kMaxRefs) return reject("too many object references in one statement");
-  if (info_.objects.empty()) info_.objects.reserve(4);
   info_.objects.push_back(ObjectRef{std::string(in), std::string(name), access});
 }
 

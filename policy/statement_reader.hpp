@@ -10,8 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "policy/name_arena.hpp"
-#include "policy/small_vector.hpp"
 #include "policy/token.hpp"
 #include "policy/types.hpp"
 
@@ -153,7 +154,7 @@ class StatementReader {
   ExplainStep explain_step_ = ExplainStep::options;
   std::uint32_t tokens_ = 0;
 
-  SmallVector<Frame, 8> frames_;
+  boost::container::small_vector<Frame, 8> frames_;
   // name being read: up to three parts, copied out of the lexer's buffer (a name
   // longer than the lexer keeps is refused before it gets here)
   struct Part {

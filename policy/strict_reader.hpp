@@ -33,7 +33,7 @@ struct StrictResult {
   // INSERT or REPLACE into DataJoint's ~lineage: whether every row names a bookkeeping
   // table, so that an upsert or REPLACE can overwrite only bookkeeping rows.
   enum class LineageRows : std::uint8_t { none, bookkeeping, other } lineage_rows = LineageRows::none;
-  std::vector<SchemaUse> schemas;
+  SchemaUses schemas;
 };
 
 // Compact copy of a token: the text of names lives in the reader's arena.

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "policy/rule.hpp"
 
 namespace djproxy::policy {
@@ -152,12 +154,19 @@ struct NameEquals {
   std::string_view value;
 };
 
+// Most statements name a few schemas and objects. Kept inside the statement's record,
+// they cost no heap allocation: with the statement list and the allow-list reader's own
+// list, these were four of the seven allocations of a relayed point select
+// (bench/RESULTS.md).
+using SchemaUses = boost::container::small_vector<SchemaUse, 4>;
+using ObjectRefs = boost::container::small_vector<ObjectRef, 4>;
+
 struct StatementInfo {
   StatementKind kind = StatementKind::unknown;
   ObjectKind object = ObjectKind::none;
   std::string verb;  // leading keyword(s), upper case, e.g. "CREATE TABLE"
-  std::vector<SchemaUse> schemas;
-  std::vector<ObjectRef> objects;
+  SchemaUses schemas;
+  ObjectRefs objects;
 
   bool if_not_exists = false;
   bool or_replace = false;

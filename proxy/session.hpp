@@ -109,6 +109,10 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::SessionFacts policy_facts() const;
   void set_migration_for_user();
   Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
+  protocol::Bytes command_payload(std::size_t visible) const;
+  policy::Action decide(Command command, bool whole, std::size_t visible);
+  void note_forwarded(Command command, std::size_t visible);
+  void note_change_user(const protocol::ChangeUser& change);
   Awaitable<Outcome> stream_statement(Command command);
   void note_state_changes(policy::Analysis& analysis);
   Awaitable<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
@@ -220,6 +224,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // character set it was read in.
   static constexpr std::uint32_t kLastPrepared = 0xFFFFFFFF;  // MariaDB: the statement prepared last
   StatementCharsets statement_charsets_;
+  // The decision on the command being carried out (decide_and_forward), with the
+  // COM_CHANGE_USER it read.
+  struct Decided {
+    policy::CommandDecision command;
+    std::optional<protocol::ChangeUser> change;
+  };
+  Decided decided_;
   // The statement the server would run for id 0xFFFFFFFF: the one prepared last, none
   // after a prepare that failed or was refused, or after it was closed (review round 15).
   std::optional<std::pair<std::uint32_t, policy::CharsetClass>> last_prepared_;

@@ -148,9 +148,18 @@ Awaitable<Session::Outcome> Session::forward_change_user(const protocol::ChangeU
   co_return write_error ? Outcome::kClosed : Outcome::kForwarded;
 }
 
+// What has arrived of the command in the client buffer: all of it, or for a command
+// larger than the buffer, its leading part.
+protocol::Bytes Session::command_payload(std::size_t visible) const {
+  return protocol::Bytes(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
+}
+
 // The command is whole in the client buffer (`visible` bytes with its header), or,
 // when `whole` is false, larger than the buffer (a statement is then analysed while it
-// streams). policy::decide_command decides; this only carries its Action out.
+// streams). policy::decide_command decides (decide()); this only carries its Action out.
+// The decision and what carrying it out needs live in decided_, not in this coroutine's
+// frame: a frame over 1,020 bytes misses Asio's frame cache and costs a heap allocation
+// and a free per command (bench/RESULTS.md).
 Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
   refresh_policy();
   if (command == Command::kStmtPrepare && migration_.kind == policy::MigrationKind::by_token &&
@@ -163,14 +172,46 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   // 0xFFFFFFFF: refused, it never reaches the server, and one that fails clears it.
   if (command == Command::kStmtPrepare) last_prepared_.reset();
   if (!whole && is_statement(command)) co_return co_await stream_statement(command);
-  // Only what has arrived: for a command larger than the buffer, its leading part.
-  const Bytes payload(client_buffer_.data() + kHeaderSize, std::min(client_buffer_.size(), visible) - kHeaderSize);
+  switch (decide(command, whole, visible)) {
+    case policy::Action::reject:
+      co_return co_await reject_command(whole, visible, decided_.command.decision);
+    case policy::Action::intercept_token:
+      note_state_changes(decided_.command.analysis);
+      co_return co_await handle_migration_token(decided_.command.decision.token, visible);
+    case policy::Action::ask_table_exists:
+      co_return co_await answer_existing_table(std::move(decided_.command), visible);
+    case policy::Action::drop:
+      co_return co_await drop_command(whole, visible);
+    case policy::Action::answer_ok:  // only after the server was asked
+    case policy::Action::forward:
+      break;
+  }
+  note_forwarded(command, visible);
+  if (!whole) {
+    std::uint8_t last_seq = 0;
+    const bool streamed = co_await move_logical_packet(client_, client_buffer_, &server_, &last_seq);
+    co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
+  }
+  if (command == Command::kChangeUser && decided_.change) {
+    note_change_user(*decided_.change);
+    co_return co_await forward_change_user(*decided_.change, visible);
+  }
+  if (command == Command::kSetOption) {
+    protocol::Reader r(command_payload(visible).subspan(1));
+    const std::uint16_t option = r.u16();
+    if (r.ok() && option <= 1) pending_multi_statements_ = option == 0;  // MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
+  }
+  co_return co_await forward_whole(visible);
+}
+
+policy::Action Session::decide(Command command, bool whole, std::size_t visible) {
+  const protocol::Bytes payload = command_payload(visible);
   const auto byte = static_cast<std::uint8_t>(command);
   policy::CommandRequest request;
   request.command = byte;
   request.streamed = !whole;
   request.buffer_bytes = client_buffer_.capacity() - kHeaderSize;
-  std::optional<protocol::ChangeUser> change;
+  decided_.change.reset();
   std::uint32_t statement_id = 0;
   if (whole) {
     switch (command) {
@@ -186,11 +227,11 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
         break;
       }
       case Command::kChangeUser:
-        change = protocol::ChangeUser::parse(payload, client_capabilities_);
-        request.malformed = !change;
-        if (change) {
-          request.text = change->database;
-          request.user = change->user;
+        decided_.change = protocol::ChangeUser::parse(payload, client_capabilities_);
+        request.malformed = !decided_.change;
+        if (decided_.change) {
+          request.text = decided_.change->database;
+          request.user = decided_.change->user;
         }
         break;
       default:
@@ -210,7 +251,8 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     }
   }
   const auto begin = std::chrono::steady_clock::now();
-  auto decided = policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
+  decided_.command = policy::decide_command(request, policy_facts(), runtime_->config, runtime_->migration_users);
+  const policy::CommandDecision& decided = decided_.command;
   if (is_statement(command)) shared_.metrics.analysis_latency(std::chrono::steady_clock::now() - begin);
 
   const char* what = protocol::command_name(byte);
@@ -222,30 +264,22 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
   }
   log_decision(decided.decision, what, decided.withhold_text);
   if (command == Command::kStmtPrepare && decided.action == policy::Action::forward) remember_prepare(decided, named);
+  return decided.action;
+}
 
-  switch (decided.action) {
-    case policy::Action::reject:
-      co_return co_await reject_command(whole, visible, decided.decision);
-    case policy::Action::intercept_token:
-      note_state_changes(decided.analysis);
-      co_return co_await handle_migration_token(decided.decision.token, visible);
-    case policy::Action::ask_table_exists:
-      co_return co_await answer_existing_table(std::move(decided), visible);
-    case policy::Action::drop:
-      co_return co_await drop_command(whole, visible);
-    case policy::Action::answer_ok:  // only after the server was asked
-    case policy::Action::forward:
-      break;
-  }
+// What the session notes of a command it forwards, before the command goes out.
+void Session::note_forwarded(Command command, std::size_t visible) {
   // MariaDB applies the items of a SET list one after the other, and an item that fails
   // after sql_mode or the character set was assigned answers ERR without undoing it:
   // the OK that would report the change never comes. So after any forwarded statement
   // that may change how the server reads text, the state is read again before the next
   // command is decided.
-  note_state_changes(decided.analysis);
-  if (decided.decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decided.decision.audit_note);
+  note_state_changes(decided_.command.analysis);
+  const policy::Decision& decision = decided_.command.decision;
+  if (decision.audit) spdlog::info("session {} user '{}': {}", id_, user_, decision.audit_note);
   // Before a streamed forward too: a close padded past the buffer closes it all the same
   // (review round 17).
+  const protocol::Bytes payload = command_payload(visible);
   if (command == Command::kStmtClose && payload.size() >= 5) {
     protocol::Reader r(payload.subspan(1, 4));
     const std::uint32_t id = r.u32();
@@ -258,29 +292,18 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
     // leaves are closed by the proxy and keep theirs: the server says they are gone.)
     statement_charsets_.erase(closed);
   }
-  if (!whole) {
-    std::uint8_t last_seq = 0;
-    const bool streamed = co_await move_logical_packet(client_, client_buffer_, &server_, &last_seq);
-    co_return streamed ? Outcome::kForwarded : Outcome::kClosed;
-  }
-  if (command == Command::kChangeUser && change) {
-    user_before_change_ = user_;
-    schema_before_change_ = schema_;
-    user_ = change->user;
-    user_metric_.reset();
-    schema_ = change->database;  // the server switches to it; tracking may not say so
-    migration_ = {};
-    migration_token_id_.clear();
-    set_migration_for_user();
-    forget_prepared();
-    co_return co_await forward_change_user(*change, visible);
-  }
-  if (command == Command::kSetOption) {
-    protocol::Reader r(payload.subspan(1));
-    const std::uint16_t option = r.u16();
-    if (r.ok() && option <= 1) pending_multi_statements_ = option == 0;  // MYSQL_OPTION_MULTI_STATEMENTS_ON = 0
-  }
-  co_return co_await forward_whole(visible);
+}
+
+void Session::note_change_user(const protocol::ChangeUser& change) {
+  user_before_change_ = user_;
+  schema_before_change_ = schema_;
+  user_ = change.user;
+  user_metric_.reset();
+  schema_ = change.database;  // the server switches to it; tracking may not say so
+  migration_ = {};
+  migration_token_id_.clear();
+  set_migration_for_user();
+  forget_prepared();
 }
 
 void Session::note_state_changes(policy::Analysis& analysis) {
