@@ -45,6 +45,12 @@ class Raw {
     fd_ = -1;
   }
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  // Corked, what is sent waits; shutdown_write() then sends it with the end of file in
+  // one segment, so the peer's first read finds the end already behind the bytes.
+  void cork() {
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+  }
   unsigned local_port() const {
     sockaddr_in a{};
     socklen_t l = sizeof a;
@@ -465,7 +471,14 @@ class FakeBackend {
  public:
   // `stall_user`: once that user's connection sends COM_STMT_SEND_LONG_DATA, stop
   // reading from it, as a server does that is stuck (a full disk, a lock).
-  explicit FakeBackend(std::string stall_user = "") : stall_user_(std::move(stall_user)) {
+  // How it answers a COM_QUERY that names fault-end (not the proxy's own statements):
+  // OK; the start of a result set and then the end of the connection, in one segment (a
+  // server killed in the middle of a result); or an OK and then the end, in one segment
+  // (a server that ends an idle connection).
+  enum class Answer { ok, cut_result_then_end, ok_then_end };
+
+  explicit FakeBackend(std::string stall_user = "", Answer answer = Answer::ok)
+      : stall_user_(std::move(stall_user)), answer_(answer) {
     // Greet with the real server's greeting (without CLIENT_SSL), so the proxy sees MariaDB.
     Raw real(db_port());
     std::string g;
@@ -582,11 +595,25 @@ class FakeBackend {
         while (!stop_) std::this_thread::sleep_for(20ms);
         return;
       }
+      if (pk[0] == 0x03 && answer_ != Answer::ok && pk.find("fault-end") != std::string::npos) {
+        c.cork();
+        if (answer_ == Answer::cut_result_then_end) {
+          c.send_packet(1, std::string("\x01", 1));                 // one column
+          c.send_raw(std::string("\x40\x00\x00\x02\x03" "def", 8));  // half of its definition
+        } else {
+          c.send_packet(1, ok);
+        }
+        c.shutdown_write();
+        std::string rest;
+        c.read_packet(rest, nullptr, 10s);  // until the proxy closes (or gives up)
+        return;
+      }
       c.send_packet(1, ok);
     }
   }
 
   std::string stall_user_;
+  Answer answer_ = Answer::ok;
   std::string greeting_;
   int lfd_ = -1;
   unsigned port_ = 0;
@@ -732,6 +759,85 @@ TEST_F(Faults, TrackingStatementGoesWithTheFirstCommandThatNeedsIt) {
 
 // A private MariaDB that this test may kill: server killed mid-result, backend down,
 // backend restarted.
+// A peer's end of file can arrive in the same segment as its last bytes. A read then
+// returns the bytes, short of the buffer, with the end still behind them, and no later
+// readiness announces it: a reactor that takes every short read to mean "drained" waits
+// forever (bench/RESULTS.md, "the end of file behind a short read"). Each leg, in each
+// phase where a peer may end: the proxy must see the end at once.
+TEST_F(Faults, EndOfFileInTheSameSegmentAsTheLastBytes) {
+  auto& p = proxy({{"DJPROXY_TIMEOUTS_HANDSHAKE", "30s"}});
+  auto ends_within = [](Raw& c, std::chrono::milliseconds limit) {
+    const auto t0 = Clock::now();
+    std::string out = c.outcome(limit);
+    const bool ended = out.size() >= 6 && out.compare(out.size() - 6, 6, "closed") == 0;
+    return std::make_pair(ended && Clock::now() - t0 < limit, out);
+  };
+  {
+    SCOPED_TRACE("client: a whole command, then its end");
+    Raw c(p.port());
+    ASSERT_EQ(raw_login(c), "");
+    c.cork();
+    c.send_packet(0, std::string("\x03", 1) + "SELECT 'answered before the end'");
+    c.shutdown_write();
+    auto [ended, out] = ends_within(c, 5s);
+    EXPECT_TRUE(ended) << "the proxy did not close within 5 s: " << out;
+    EXPECT_NE(out.find("packet"), std::string::npos) << "the command was not answered: " << out;
+  }
+  {
+    SCOPED_TRACE("client: half a command, then its end");
+    Raw c(p.port());
+    ASSERT_EQ(raw_login(c), "");
+    c.cork();
+    c.send_raw(std::string("\x64\x00\x00\x00\x03SELE", 9));
+    c.shutdown_write();
+    auto [ended, out] = ends_within(c, 5s);
+    EXPECT_TRUE(ended) << "the proxy did not close within 5 s: " << out;
+  }
+  {
+    SCOPED_TRACE("client: half a handshake response, then its end");
+    Raw c(p.port());
+    std::string greeting;
+    ASSERT_EQ(c.read_packet(greeting), Got::packet);
+    c.cork();
+    c.send_raw(std::string("\x40\x00\x00\x01\x05\xa6", 6));
+    c.shutdown_write();
+    auto [ended, out] = ends_within(c, 5s);
+    EXPECT_TRUE(ended) << "the proxy did not close within 5 s (its handshake timeout is 30 s): " << out;
+  }
+  int left = 99;
+  for (int i = 0; i < 50 && left; ++i) {
+    left = p.connections_to(db_port());
+    if (left) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(left, 0) << "djproxy still holds backend connections of clients that ended";
+  EXPECT_EQ(serves(p.port()), "ok");
+
+  {
+    SCOPED_TRACE("server: half a result set, then its end");
+    FakeBackend fake("", FakeBackend::Answer::cut_result_then_end);
+    auto& q = proxy({}, fake.port());
+    Raw c(q.port());
+    ASSERT_EQ(raw_login(c), "");
+    c.send_packet(0, std::string("\x03", 1) + "SELECT 'cut' /* fault-end */");
+    auto [ended, out] = ends_within(c, 5s);
+    EXPECT_TRUE(ended) << "the client was not told within 5 s: " << out;
+    EXPECT_TRUE(q.alive());
+  }
+  {
+    SCOPED_TRACE("server: an answer, then its end while the client is idle");
+    FakeBackend fake("", FakeBackend::Answer::ok_then_end);
+    auto& q = proxy({}, fake.port());
+    Raw c(q.port());
+    ASSERT_EQ(raw_login(c), "");
+    c.send_packet(0, std::string("\x03", 1) + "SELECT 'then gone' /* fault-end */");
+    std::string ok;
+    ASSERT_EQ(c.read_packet(ok), Got::packet);
+    EXPECT_EQ(static_cast<uint8_t>(ok[0]), 0x00) << "not the OK";
+    auto [ended, out] = ends_within(c, 5s);
+    EXPECT_TRUE(ended) << "the idle client was not closed within 5 s of the server's end: " << out;
+  }
+}
+
 TEST_F(Faults, ServerKilledMidResultThenDownThenRestarted) {
   std::string dir = it_setting("LOG_DIR") + "/private-mariadb-" + std::to_string(::getpid());
   std::string script = it_setting("FIXTURES") + "/../../scripts/mariadb.sh";
