@@ -5,6 +5,8 @@ import os
 import re
 import select
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -13,7 +15,7 @@ import unittest
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_port
+from djproxy_harness import PROXY_BIN, DjproxyProcess, RefusingPort, db_ca, db_port
 
 # The proxy's own log lines start like this (proxy/log_format.hpp).
 LOG_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [a-z]+ ")
@@ -145,6 +147,38 @@ class BackendGone(unittest.TestCase):
                 self.assertEqual(cur.fetchall(), ((1,),))
             self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class EndOfFileBehindTlsBytes(unittest.TestCase):
+    """The TLS twin of Faults.EndOfFileInTheSameSegmentAsTheLastBytes: a TLS record and
+    the end of file in one TCP segment (corked), from a client on TLS, with TLS to the
+    server as well. The proxy reads the record short of its buffer with the end behind
+    it, and must still see the end."""
+
+    def test_the_end_right_behind_a_tls_record_is_seen(self):
+        ctx = ssl.create_default_context()  # the proxy's generated self-signed certificate
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        env = {"DJPROXY_CLIENT_TLS_MODE": "required", "DJPROXY_BACKEND_TLS_MODE": "verify-ca",
+               "DJPROXY_BACKEND_TLS_CA": db_ca(), "DJPROXY_TIMEOUTS_IDLE": "60s"}
+        with DjproxyProcess(env) as proxy:
+            for name, packet in [
+                    ("a whole command", b"\x0c\x00\x00\x00\x03SELECT 'tls'"),
+                    ("half a command", b"\x64\x00\x00\x00\x03SELE")]:
+                with self.subTest(name):
+                    c = connect(proxy.port, ssl=ctx)
+                    sock = c._sock
+                    self.assertIsNotNone(sock.cipher())
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                    sock.sendall(packet)  # one TLS record, held back by the cork
+                    # No close_notify: SSLSocket.shutdown drops TLS and shuts TCP down, so
+                    # the FIN leaves in the record's segment. Reads are then plain TCP.
+                    sock.shutdown(socket.SHUT_WR)
+                    took = seconds_until_eof(sock, 5.0)
+                    self.assertIsNotNone(took, f"{name}: the proxy did not close within 5 s")
+                    sock.close()
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
 
 def c_api_connect(port, user="dj", password="djpass"):
