@@ -215,7 +215,10 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
         return refuse(kPacketTooLarge, std::string("djproxy: ") + command_name(byte) + " larger than " +
                                            std::to_string(request.buffer_bytes) + " bytes rejected");
       }
-      if (static_cast<C>(byte) == C::set_option) return {};
+      // COM_SET_OPTION carries two bytes of option. With fewer the server reads past the
+      // packet's end, so what it switches is unknown: refused as malformed (review round
+      // 26).
+      if (static_cast<C>(byte) == C::set_option && !request.malformed) return {};
       return decide_schema_command(request, facts, config, migration_users);
     case C::stmt_execute:
     case C::stmt_bulk_execute: {

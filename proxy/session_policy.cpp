@@ -226,6 +226,9 @@ policy::Action Session::decide(Command command, bool whole, std::size_t visible)
         request.malformed = !r.ok();
         break;
       }
+      case Command::kSetOption:
+        request.malformed = payload.size() < 3;  // the command byte and a 2-byte option
+        break;
       case Command::kChangeUser:
         decided_.change = protocol::ChangeUser::parse(payload, client_capabilities_);
         request.malformed = !decided_.change;
@@ -295,6 +298,12 @@ void Session::note_forwarded(Command command, std::size_t visible) {
 }
 
 void Session::note_change_user(const protocol::ChangeUser& change) {
+  // The server resets the session, and a token's migration ends with it, as on
+  // COM_RESET_CONNECTION: the audit log says so, in the name of the user who held it
+  // (review round 26: it had no migration_end).
+  if (migration_.kind == policy::MigrationKind::by_token) {
+    audit_migration(audit::Event::migration_end, "COM_CHANGE_USER");
+  }
   user_before_change_ = user_;
   schema_before_change_ = schema_;
   user_ = change.user;

@@ -165,6 +165,31 @@ class Observability(unittest.TestCase):
                         (s,))
             self.assertEqual(cur.fetchone()[0], 0)
 
+    def test_change_user_ends_a_token_migration_in_the_audit_log(self):
+        """COM_CHANGE_USER ends a token's migration (the server resets the session); the
+        audit log must close it with migration_end, as for COM_RESET_CONNECTION (review
+        round 26)."""
+        from test_change_user import CApi
+        s = self.schema
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit})).start()
+            try:
+                c = CApi()
+                c.connect(proxy.port, "dj", "djpass")
+                self.assertEqual(c.lib.mysql_query(c.handle, f"SET @djproxy_migration = '{issue_token()}'".encode()), 0,
+                                 c.error())
+                self.assertEqual(c.change_user("dj", "djpass", s), 0, c.error())
+                refused = c.scalar(f"CREATE TABLE {s}.after_change (id INT)")
+                self.assertEqual(refused[:2], ("error", 1142), "the migration outlived COM_CHANGE_USER")
+                c.close()
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+            events = self.read_audit(audit)
+        begun = self.expect(events, "migration_begin", user="dj")
+        ended = self.expect(events, "migration_end", token_id=begun["token_id"], user="dj")
+        self.assertIn("COM_CHANGE_USER", ended["message"])
+
     def test_dry_run_violation_is_audited_and_forwarded(self):
         s = self.schema
         with tempfile.TemporaryDirectory() as tmp:

@@ -248,6 +248,20 @@ TEST(DecideCommand, ProtocolCommands) {
   EXPECT_EQ(decide_command(r, facts, config).decision.message, "djproxy: malformed COM_FIELD_LIST");
   r.malformed = false;
 
+  // COM_SET_OPTION: forwarded as it is, unless its option is cut short (review round 26).
+  r.command = static_cast<std::uint8_t>(ProtocolCommand::set_option);
+  r.text = "";
+  d = decide_command(r, facts, config);
+  EXPECT_EQ(d.action, Action::forward);
+  EXPECT_EQ(d.audit, AuditKind::none);
+  r.malformed = true;
+  d = decide_command(r, facts, config);
+  EXPECT_EQ(d.action, Action::reject);
+  EXPECT_EQ(d.decision.code, 1043);
+  EXPECT_EQ(d.decision.rule, Rule::fail_closed);
+  EXPECT_EQ(d.decision.message, "djproxy: malformed COM_SET_OPTION");
+  r.malformed = false;
+
   // COM_CHANGE_USER: the new account's migration status applies.
   r.command = static_cast<std::uint8_t>(ProtocolCommand::change_user);
   r.text = "myproject_x";
@@ -255,6 +269,22 @@ TEST(DecideCommand, ProtocolCommands) {
   EXPECT_EQ(decide_command(r, facts, config).action, Action::forward);
   r.text = "mysql";
   EXPECT_EQ(decide_command(r, facts, config).decision.rule, Rule::system_schema);
+}
+
+// The audit note of a bookkeeping table says whether a migration was open (review round
+// 26: inside a token's migration it said "outside a migration session").
+TEST(DecideCommand, BookkeepingNoteSaysWhetherAMigrationWasOpen) {
+  const std::string sql = "CREATE TABLE IF NOT EXISTS `myproject_full`.`~~log` (a int)";
+  for (const std::uint32_t flags : {std::uint32_t{kNone}, std::uint32_t{kMigToken}, std::uint32_t{kMigUser}}) {
+    SCOPED_TRACE(flags);
+    const auto d = decide(sql, flags);
+    EXPECT_EQ(d.action, Action::forward);
+    EXPECT_EQ(d.decision.rule, Rule::bookkeeping);
+    EXPECT_EQ(d.decision.audit_note, std::string("DataJoint bookkeeping table `myproject_full`.`~~log` ") +
+                                         (flags == kNone ? "created outside a migration session"
+                                                         : "created in a migration session (allowed as "
+                                                           "bookkeeping, whatever its scope)"));
+  }
 }
 
 TEST(DecideCommand, ExistingTableAnsweredMissingRefused) {
