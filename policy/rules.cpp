@@ -110,11 +110,13 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
       d.audit = true;
       d.rule = Rule::bookkeeping;
       // Allowed as bookkeeping in or out of a migration: the note says which (review
-      // round 26: inside a token's migration it said "outside").
+      // round 26: inside a token's migration it said "outside"), and not that the table
+      // was created, which the server decides (review round 27: it may exist already).
       d.audit_note = "DataJoint bookkeeping table " + object_text(s.objects.front()) +
                      (state.migration.kind == MigrationKind::none
-                          ? " created outside a migration session"
-                          : " created in a migration session (allowed as bookkeeping, whatever its scope)");
+                          ? ": CREATE TABLE IF NOT EXISTS allowed outside a migration session"
+                          : ": CREATE TABLE IF NOT EXISTS allowed as bookkeeping in a migration session, whatever "
+                            "its scope");
       return d;
     }
     if (state.migration.kind == MigrationKind::by_user) return {};

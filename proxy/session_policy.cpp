@@ -298,10 +298,11 @@ void Session::note_forwarded(Command command, std::size_t visible) {
 }
 
 void Session::note_change_user(const protocol::ChangeUser& change) {
-  // The server resets the session, and a token's migration ends with it, as on
-  // COM_RESET_CONNECTION: the audit log says so, in the name of the user who held it
-  // (review round 26: it had no migration_end).
-  if (migration_.kind == policy::MigrationKind::by_token) {
+  // The server resets the session, and a migration ends with it: a token's, as on
+  // COM_RESET_CONNECTION, and a migration user's, whose next one begins (and is audited)
+  // when the new account logs in. The audit log says so, in the name of the user who
+  // held it (review rounds 26 and 27: there was no migration_end).
+  if (migration_.kind != policy::MigrationKind::none) {
     audit_migration(audit::Event::migration_end, "COM_CHANGE_USER");
   }
   user_before_change_ = user_;

@@ -190,6 +190,31 @@ class Observability(unittest.TestCase):
         ended = self.expect(events, "migration_end", token_id=begun["token_id"], user="dj")
         self.assertIn("COM_CHANGE_USER", ended["message"])
 
+    def test_change_user_ends_a_migration_users_migration_in_the_audit_log(self):
+        """The migration of a migration user ends too when the session changes account,
+        and begins again when it changes back: begin and end events pair up (review
+        round 27)."""
+        from test_change_user import CApi
+        s = self.schema
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit,
+                                               "DJPROXY_MIGRATION_USERS": "djmigrate"})).start()
+            try:
+                c = CApi()
+                c.connect(proxy.port, "djmigrate", "migpass")
+                self.assertEqual(c.change_user("dj", "djpass", s), 0, c.error())
+                refused = c.scalar(f"CREATE TABLE {s}.after_change_to_dj (id INT)")
+                self.assertEqual(refused[:2], ("error", 1142), "the migration user's migration outlived its account")
+                self.assertEqual(c.change_user("djmigrate", "migpass", s), 0, c.error())
+                c.close()
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+            events = self.read_audit(audit)
+        migration = [(e["event"], e["user"]) for e in events if e["event"] in ("migration_begin", "migration_end")]
+        self.assertEqual(migration, [("migration_begin", "djmigrate"), ("migration_end", "djmigrate"),
+                                     ("migration_begin", "djmigrate")])
+
     def test_dry_run_violation_is_audited_and_forwarded(self):
         s = self.schema
         with tempfile.TemporaryDirectory() as tmp:
