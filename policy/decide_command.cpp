@@ -64,10 +64,13 @@ void conclude(CommandDecision& out) {
       out.audit = d.enforced ? AuditKind::reject : AuditKind::dry_run_violation;
       return;
     case Verdict::rewrite:
-      // Enforced, the answer depends on the server: recorded once it is known.
-      out.action = d.enforced ? Action::ask_table_exists : Action::forward;
-      out.audit = d.enforced ? AuditKind::none : AuditKind::rewrite;
-      out.counted = !d.enforced;
+      // The answer depends on the server, and so does what a dry run reports: only whether
+      // the table exists tells the declare of an existing table (harmless) from the
+      // creation of a new one, which production refuses (review round 26). Recorded once
+      // it is known.
+      out.action = Action::ask_table_exists;
+      out.audit = AuditKind::none;
+      out.counted = false;
       return;
     case Verdict::migration_token:
       // The token's check is audited as a migration event; the token stays out of the log.
@@ -279,14 +282,17 @@ CommandDecision decide_login(std::string_view schema, const SessionFacts& facts,
 CommandDecision after_table_check(CommandDecision asked, bool exists) {
   CommandDecision out = std::move(asked);
   out.counted = true;
+  const bool enforced = out.decision.enforced;
   if (!exists) {
     out.decision.verdict = Verdict::reject;
-    out.action = Action::reject;
-    out.audit = AuditKind::reject;
+    out.action = enforced ? Action::reject : Action::forward;
+    out.audit = enforced ? AuditKind::reject : AuditKind::dry_run_violation;
     return out;
   }
-  out.decision.message = "the table exists: answered OK with a warning, not forwarded";
-  out.action = Action::answer_ok;
+  // A dry run forwards it: the server answers OK with its warning and changes nothing.
+  out.decision.message = enforced ? "the table exists: answered OK with a warning, not forwarded"
+                                  : "the table exists: production answers OK with a warning itself; forwarded";
+  out.action = enforced ? Action::answer_ok : Action::forward;
   out.audit = AuditKind::rewrite;
   return out;
 }

@@ -83,7 +83,8 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
 CommandDecision decide_login(std::string_view schema, const SessionFacts& facts, const PolicyConfig& config);
 
 // The answer to Action::ask_table_exists: the table exists (answer OK, a rewrite) or
-// not (the schema change it looks like: reject).
+// not (the schema change it looks like: reject). A dry run forwards either way and
+// audits which of the two production would have done.
 CommandDecision after_table_check(CommandDecision asked, bool exists);
 
 // The audit log's and the metrics' `verdict`: allow, reject, rewrite, migration_token,

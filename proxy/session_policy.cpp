@@ -340,6 +340,7 @@ void Session::note_state_changes(policy::Analysis& analysis) {
 // CREATE TABLE IF NOT EXISTS of a table that exists: the server would answer OK with
 // a warning and change nothing, so the proxy answers the same without forwarding a
 // schema change. If the table does not exist, it is the schema change it looks like.
+// A dry run asks too, forwards either way, and audits what production would have done.
 Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecision asked, std::size_t visible) {
   const std::string question = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = CONVERT(" +
                                hex_literal(asked.decision.rewrite_schema) + " USING utf8mb4) AND TABLE_NAME = CONVERT(" +
@@ -347,11 +348,14 @@ Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecisi
   const bool answered = co_await internal_query(question);
   if (!answered) co_return Outcome::kClosed;
   const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
-  const auto decided = policy::after_table_check(std::move(asked), editor_.rows() > 0);
+  decided_.command = policy::after_table_check(std::move(asked), editor_.rows() > 0);
+  const policy::CommandDecision& decided = decided_.command;
   record(decided, "COM_QUERY", sql, sql.size());
-  if (decided.action != policy::Action::answer_ok) {
-    log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");
-    co_return co_await reject_command(true, visible, decided.decision);
+  log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");
+  if (decided.action == policy::Action::reject) co_return co_await reject_command(true, visible, decided.decision);
+  if (decided.action == policy::Action::forward) {  // a dry run
+    note_forwarded(Command::kQuery, visible);
+    co_return co_await forward_whole(visible);
   }
   shared_.metrics.rewrite(admin::RewriteKind::create_if_not_exists_existing);
   spdlog::info("session {} user '{}': CREATE TABLE IF NOT EXISTS `{}`.`{}` answered by the proxy: the table exists",

@@ -228,6 +228,30 @@ class Observability(unittest.TestCase):
         with direct() as d, d.cursor() as cur:
             cur.execute(f"DROP TABLE {s}.dry")  # it exists: the statement went through
 
+    def test_dry_run_tells_a_new_table_from_an_existing_one(self):
+        """CREATE TABLE IF NOT EXISTS in a dry run: forwarded either way, and audited as
+    what production would do. Review round 26: a new table was audited as a rewrite."""
+        s = self.schema
+        with direct() as d, d.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {s}.dry_new")
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            with DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit, "DJPROXY_POLICY_MODE": "dry-run"})) as proxy:
+                with connect(proxy.port) as c, c.cursor() as cur:
+                    cur.execute(f"CREATE TABLE IF NOT EXISTS {s}.dry_new (id INT)")
+                    cur.execute(f"CREATE TABLE IF NOT EXISTS {s}.existing (id INT PRIMARY KEY)")
+                    cur.execute("SHOW WARNINGS")  # the server's own answer: it was forwarded
+                    self.assertEqual([w[1] for w in cur.fetchall()], [1050])
+            events = self.read_audit(audit)
+        created = [e for e in events if "dry_new" in e.get("query", "")]
+        self.assertEqual([(e["event"], e["decision"], e.get("error_code")) for e in created],
+                         [("dry_run_violation", "would_reject", 1142)])
+        kept = [e for e in events if "existing (id INT" in e.get("query", "")]
+        self.assertEqual([(e["event"], e["decision"]) for e in kept], [("rewrite", "rewrite")])
+        self.assertIn("forwarded", kept[0]["message"])
+        with direct() as d, d.cursor() as cur:
+            cur.execute(f"DROP TABLE {s}.dry_new")  # it exists: the statement went through
+
     def test_metrics_count_the_traffic_sent(self):
         s = self.schema
         with DjproxyProcess(production()) as proxy:

@@ -59,8 +59,9 @@ TEST_P(CommandCases, ActionFollowsTheVerdict) {
       }
       break;
     case Expect::rewrite_create:
-      EXPECT_EQ(d.action, dry ? Action::forward : Action::ask_table_exists);
-      EXPECT_EQ(d.counted, dry);
+      // A dry run asks too: what it audits depends on the answer (review round 26).
+      EXPECT_EQ(d.action, Action::ask_table_exists);
+      EXPECT_FALSE(d.counted);
       break;
     case Expect::token:
     case Expect::token_null:
@@ -300,6 +301,28 @@ TEST(DecideCommand, ExistingTableAnsweredMissingRefused) {
   EXPECT_EQ(missing.action, Action::reject);
   EXPECT_EQ(missing.decision.code, 1142);
   EXPECT_EQ(missing.audit, AuditKind::reject);
+}
+
+// A dry run forwards the statement either way; the audit log tells the declare of an
+// existing table from the creation of a new one, which production refuses (review round
+// 26: both were audited as a rewrite, and no dry_run_violation was written).
+TEST(DecideCommand, DryRunAsksAndAuditsWhatProductionWouldDo) {
+  const auto asked = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kDry);
+  ASSERT_EQ(asked.action, Action::ask_table_exists);
+  EXPECT_EQ(asked.audit, AuditKind::none);
+  const auto exists = after_table_check(asked, true);
+  EXPECT_EQ(exists.action, Action::forward);
+  EXPECT_EQ(exists.audit, AuditKind::rewrite);
+  EXPECT_EQ(exists.decision.verdict, Verdict::rewrite);
+  EXPECT_TRUE(exists.counted);
+  const auto missing = after_table_check(asked, false);
+  EXPECT_EQ(missing.action, Action::forward);
+  EXPECT_EQ(missing.audit, AuditKind::dry_run_violation);
+  EXPECT_EQ(missing.decision.verdict, Verdict::reject);
+  EXPECT_FALSE(missing.decision.enforced);
+  EXPECT_EQ(missing.decision.code, 1142);
+  EXPECT_EQ(verdict_name(missing.decision), "would_reject");
+  EXPECT_TRUE(missing.counted);
 }
 
 TEST(DecideCommand, Login) {

@@ -156,7 +156,7 @@ TEST(ExplainText, RewriteDryRunAndUnsupported) {
   o.config.mode = policy::Mode::dry_run;
   EXPECT_EQ(run(o),
             "decision: rewrite (dry-run: not enforced)\n"
-            "action:   forward\n"
+            "action:   ask_table_exists\n"
             "code:     1142 (SQLSTATE 42000)\n"
             "rule:     schema-change\n"
             "message:  djproxy: CREATE TABLE `myproject_full`.`t` rejected: schema changes need an authorized "
