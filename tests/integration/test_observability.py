@@ -213,7 +213,34 @@ class Observability(unittest.TestCase):
             events = self.read_audit(audit)
         migration = [(e["event"], e["user"]) for e in events if e["event"] in ("migration_begin", "migration_end")]
         self.assertEqual(migration, [("migration_begin", "djmigrate"), ("migration_end", "djmigrate"),
-                                     ("migration_begin", "djmigrate")])
+                                     ("migration_begin", "djmigrate"), ("migration_end", "djmigrate")])
+
+    def test_a_migration_ends_in_the_audit_log_when_its_session_does(self):
+        """A client that disconnects inside a migration (a token's or a migration user's),
+        or is closed by the proxy's shutdown, leaves no migration open in the audit log:
+        migration_end comes before the session's disconnect (review round 27)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit,
+                                               "DJPROXY_MIGRATION_USERS": "djmigrate"})).start()
+            try:
+                with connect(proxy.port) as c, c.cursor() as cur:
+                    cur.execute(f"SET @djproxy_migration = '{issue_token()}'")
+                with connect(proxy.port, "djmigrate", "migpass"):
+                    pass
+                held = connect(proxy.port, "djmigrate", "migpass")  # still open at shutdown
+                held.ping()
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+            events = self.read_audit(audit)
+        for user, sessions in (("dj", 1), ("djmigrate", 2)):
+            seen = [e["event"] for e in events if e.get("user") == user and
+                    e["event"] in ("migration_begin", "migration_end", "disconnect")]
+            self.assertEqual(seen, ["migration_begin", "migration_end", "disconnect"] * sessions, user)
+        ends = [e for e in events if e["event"] == "migration_end"]
+        self.assertEqual({e["message"] for e in ends}, {"session ended"})
+        token = self.expect(events, "migration_begin", user="dj")["token_id"]
+        self.assertEqual([e["token_id"] for e in ends if e["user"] == "dj"], [token])
 
     def test_dry_run_violation_is_audited_and_forwarded(self):
         s = self.schema
