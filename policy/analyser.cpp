@@ -33,7 +33,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
        std::optional<std::string> current)
       : state(s), config(c), command(cmd), nesting(nesting), current(std::move(current)),
         lexer(lex_options(s), *this), strict(c), routine(c) {
-    reader.emplace(state, config, this->current, nesting, &analyse_nested);
+    reader.emplace(state, config, this->current, nesting, &analyse_nested, next_slot());
     strict.reset(this->current);
     routine.reset(this->current);
   }
@@ -90,13 +90,19 @@ struct StreamingAnalyser::Impl final : TokenSink {
     merge(info, *body);
   }
 
+  // Where the next statement's reader writes: its place at the end of the list, or past
+  // the bound a spare that is dropped.
+  StatementInfo& next_slot() {
+    slot_in_list = statements.size() < kMaxStatements;
+    if (slot_in_list) return statements.emplace_back();
+    return spare.emplace();
+  }
+
   void end_statement(bool more = true) {
-    if (!reader->empty()) {
-      // Moved once, straight into its place in the list: a StatementInfo is costly to move.
-      const bool keep = statements.size() < kMaxStatements;
-      std::optional<StatementInfo> dropped;
-      StatementInfo& info = keep ? statements.emplace_back(std::move(reader->finish()))
-                                 : dropped.emplace(std::move(reader->finish()));
+    if (reader->empty()) {
+      if (slot_in_list) statements.pop_back();
+    } else {
+      StatementInfo& info = reader->finish();
       if (changes_lineage_rows(info))
         if (const auto condition = reader->row_condition(); !condition.empty())
           info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
@@ -105,10 +111,10 @@ struct StreamingAnalyser::Impl final : TokenSink {
       if (!files.found().empty()) info.server_file = files.found();
       if (info.new_current_schema && info.unsupported.empty()) current = info.new_current_schema;
       if (info.unsupported.empty()) follow_prepared_names(info);
-      if (!keep) too_many = true;
+      if (!slot_in_list) too_many = true;
     }
     if (more) {
-      reader.emplace(state, config, current, nesting, &analyse_nested);
+      reader.emplace(state, config, current, nesting, &analyse_nested, next_slot());
       strict.reset(current);
       routine.reset(current);
       files.reset();
@@ -186,6 +192,8 @@ struct StreamingAnalyser::Impl final : TokenSink {
   RoutineBody routine;
   ServerFileScan files;
   std::vector<StatementInfo> statements;
+  std::optional<StatementInfo> spare;
+  bool slot_in_list = false;
   bool too_many = false;
   std::optional<std::vector<PreparedName>> names;  // set once the packet changes them
   std::vector<std::string> prepared_here;          // names this packet PREPAREs

@@ -12,8 +12,13 @@ using namespace reader_words;
 
 StatementReader::StatementReader(const SessionState& state, const PolicyConfig& config,
                                  const std::optional<std::string>& current_schema, int nesting,
-                                 NestedAnalysis analyse_nested)
-    : state_(state), config_(config), current_(current_schema), nesting_(nesting), analyse_nested_(analyse_nested) {
+                                 NestedAnalysis analyse_nested, StatementInfo& out)
+    : state_(state),
+      config_(config),
+      current_(current_schema),
+      nesting_(nesting),
+      analyse_nested_(analyse_nested),
+      info_(out) {
   frames_.push_back(Frame{});
 }
 

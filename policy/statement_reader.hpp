@@ -31,12 +31,16 @@ class StatementReader {
   static constexpr std::size_t kMaxRefs = 512;
   static constexpr int kMaxNesting = 2;
 
-  // current_schema must stay unchanged until finish().
+  // current_schema must stay unchanged until finish(). The reader writes the statement
+  // into `out`, a fresh StatementInfo in its place in the caller's list: a StatementInfo
+  // is costly to move (bench/RESULTS.md). `out` must outlive the reading, and the reader
+  // never touches it again after finish().
   StatementReader(const SessionState& state, const PolicyConfig& config,
-                  const std::optional<std::string>& current_schema, int nesting, NestedAnalysis analyse_nested);
+                  const std::optional<std::string>& current_schema, int nesting, NestedAnalysis analyse_nested,
+                  StatementInfo& out);
 
   void on_token(const Token& t);
-  // The result stays the reader's: the caller moves it straight into its place.
+  // `out`, completed.
   StatementInfo& finish();
   // After finish(), for a DELETE or UPDATE of one table whose WHERE condition is only
   // `name = 'text'` conjuncts joined by AND: those conjuncts. Empty otherwise (a
@@ -129,7 +133,7 @@ class StatementReader {
   const std::optional<std::string>& current_;
   int nesting_;
   NestedAnalysis analyse_nested_;
-  StatementInfo info_;
+  StatementInfo& info_;
 
   enum class Phase : std::uint8_t { head, body, grant_tail, ignore };
   // After a GRANT / REVOKE target: TO | FROM, accounts, and at most WITH GRANT OPTION.
