@@ -141,6 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Awaitable<bool> close_migration_statements();
   void end_token_migration(std::string_view how);
   bool migration_token_expired() const;
+  Awaitable<bool> recheck_migration();
+  void leave_migration();
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
@@ -209,6 +211,9 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::Migration migration_;
   std::int64_t migration_expires_at_ = 0;  // unix seconds: the token's, whose migration ends then
   std::string migration_token_id_;
+  std::string migration_token_;  // kept to verify it again after a reload (recheck_migration)
+  // The configuration generation the session's migration was last checked under.
+  std::uint64_t migration_generation_ = 0;
   std::vector<policy::PreparedName> prepared_names_;  // policy::SessionState::prepared_names
   std::optional<std::vector<policy::PreparedName>> pending_prepared_names_;  // once the answer is not an ERR
   bool multi_statements_ = false;

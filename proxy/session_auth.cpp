@@ -215,9 +215,13 @@ bool Session::authentication_refused(const std::optional<protocol::ErrPacket>& e
 void Session::kept_after_failed_change_user() {
   user_ = user_before_change_;
   schema_ = schema_before_change_;
-  migration_ = {};
-  migration_token_id_.clear();
+  leave_migration();
   set_migration_for_user();
+  // The change ended the migration user's migration in the audit log (note_change_user):
+  // kept, the account's migration begins again (review round 28: one begin, two ends).
+  if (migration_.kind == policy::MigrationKind::by_user) {
+    audit_migration(audit::Event::migration_begin, "migration user (migration.users), kept after a refused COM_CHANGE_USER");
+  }
   tracking_pending_ = true;
 }
 

@@ -15,12 +15,49 @@ namespace djproxy::proxy {
 
 void Session::set_migration_for_user() {
   const auto& users = runtime_->migration_users;
+  migration_generation_ = runtime_generation_;
   if (std::find(users.begin(), users.end(), user_) != users.end()) {
+    leave_migration();
     migration_ = {policy::MigrationKind::by_user, {}};
-    migration_token_id_.clear();
   } else if (migration_.kind == policy::MigrationKind::by_user) {
-    migration_ = {};
+    leave_migration();
   }
+}
+
+void Session::leave_migration() {
+  migration_ = {};
+  migration_token_id_.clear();
+  migration_token_.clear();
+}
+
+// A reload that revokes a migration reaches the sessions that hold it (review round 28:
+// an account removed from migration.users, and a token whose key was rotated out, went
+// on making schema changes in the sessions already open). Checked once per generation
+// of the configuration: a token's signature is not verified again on every command.
+Awaitable<bool> Session::recheck_migration() {
+  migration_generation_ = runtime_generation_;
+  if (migration_.kind == policy::MigrationKind::by_user) {
+    const auto& users = runtime_->migration_users;
+    if (std::find(users.begin(), users.end(), user_) == users.end()) {
+      spdlog::info("session {} user '{}': migration ended: the account is no longer in migration.users", id_, user_);
+      audit_migration(audit::Event::migration_end,
+                      "ended: the account is no longer in migration.users (configuration reloaded)");
+      leave_migration();
+    }
+  } else if (migration_.kind == policy::MigrationKind::by_token) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const migration::TokenKeys keys{runtime_->migration_key, runtime_->migration_public_key.get()};
+    const auto check =
+        migration::verify(migration_token_, keys, now, runtime_->config.schema_prefix, runtime_->max_token_ttl);
+    if (check.status != migration::TokenStatus::ok) {
+      if (!co_await close_migration_statements()) co_return false;
+      const std::string how = "ended: the token no longer verifies (configuration reloaded): " + check.message;
+      end_token_migration(how);
+    }
+  }
+  co_return true;
 }
 
 Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<std::string>& token, std::size_t visible) {
@@ -62,6 +99,8 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   }
   migration_ = {policy::MigrationKind::by_token, check.token->scope};
   migration_token_id_ = check.token->id;
+  migration_token_ = *token;
+  migration_generation_ = runtime_generation_;
   migration_expires_at_ = check.token->expires_at;
   spdlog::info("session {} user '{}': migration session begun with token {}", id_, user_, migration_token_id_);
   shared_.metrics.migration_begun(admin::MigrationVia::token);
@@ -84,8 +123,7 @@ void Session::end_token_migration(std::string_view how) {
   // go too: an EXECUTE of any of them is refused until it is prepared again.
   prepared_names_.clear();
   pending_prepared_names_.reset();
-  migration_ = {};
-  migration_token_id_.clear();
+  leave_migration();
   set_migration_for_user();
 }
 

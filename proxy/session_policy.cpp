@@ -160,8 +160,8 @@ protocol::Bytes Session::command_payload(std::size_t visible) const {
 // The decision and what carrying it out needs live in decided_, not in this coroutine's
 // frame: a frame over 1,020 bytes misses Asio's frame cache and costs a heap allocation
 // and a free per command (bench/RESULTS.md).
+// The command loop has refreshed the policy and rechecked the migration under it.
 Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
-  refresh_policy();
   if (command == Command::kStmtPrepare && migration_.kind == policy::MigrationKind::by_token &&
       migration_statements_.size() >= kMaxMigrationStatements) {
     // Their ids are what closes them when the migration ends; rather than lose one, end it.
@@ -310,8 +310,7 @@ void Session::note_change_user(const protocol::ChangeUser& change) {
   user_ = change.user;
   user_metric_.reset();
   schema_ = change.database;  // the server switches to it; tracking may not say so
-  migration_ = {};
-  migration_token_id_.clear();
+  leave_migration();
   set_migration_for_user();
   forget_prepared();
 }

@@ -150,6 +150,13 @@ Awaitable<bool> Session::handle_command() {
     if (!drained) co_return false;
   }
 
+  // Every command is decided under the configuration in force, and a reload that revokes
+  // the session's migration ends it first.
+  refresh_policy();
+  if (migration_.kind != policy::MigrationKind::none && migration_generation_ != runtime_generation_) {
+    const bool rechecked = co_await recheck_migration();
+    if (!rechecked) co_return false;
+  }
   // A token's migration ends when the token does, not only when the session says so
   // (review of 2026-12-06: a 4-second token's session still made schema changes after it).
   if (migration_.kind == policy::MigrationKind::by_token && migration_token_expired()) {
@@ -186,8 +193,7 @@ Awaitable<bool> Session::handle_command() {
       // A pool resets a connection between borrowers: a token's migration ends with it.
       if (migration_.kind == policy::MigrationKind::by_token) {
         audit_migration(audit::Event::migration_end, "COM_RESET_CONNECTION");
-        migration_ = {};
-        migration_token_id_.clear();
+        leave_migration();
         set_migration_for_user();
       }
       tracking_pending_ = true;

@@ -978,6 +978,59 @@ class Reload(_Base):
         self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
 
+    def test_a_reload_revokes_the_migrations_of_open_sessions(self):
+        """Review round 28: an account removed from migration.users, and a token signed with
+        a key rotated out, went on making schema changes in the sessions already open; the
+        reload refused only new ones. The open sessions' migrations end at the next command,
+        with a migration_end in the audit log, and every other session goes on."""
+        P = self.P
+        users = os.path.join(_TMP.name, f"users-{uid()}")
+        with open(users, "w") as f:
+            f.write("djmigrate\n")
+        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
+        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
+        env = proxy_key_env(key)
+        del env["DJPROXY_MIGRATION_USERS"]
+        env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
+        proxy = DjproxyProcess(env).start()
+        self.addCleanup(proxy.stop)
+        rc, token, out = issue_token(key)
+        self.assertEqual(rc, 0, out)
+        by_user = connect(proxy.port, "djmigrate", "migpass", database=P)
+        by_token = connect(proxy.port, database=P)
+        bystander = connect(proxy.port, database=P)
+        with by_token.cursor() as c:
+            c.execute(f"SET @djproxy_migration = '{token}'")
+        names = {by_user: f"revoked_user_{uid()}", by_token: f"revoked_token_{uid()}"}
+        for conn, name in names.items():
+            with conn.cursor() as c:
+                c.execute(f"CREATE TABLE `{P}`.`{name}_before` (id INT)")
+            self.addCleanup(admin, f"DROP TABLE IF EXISTS `{P}`.`{name}_before`")
+
+        with open(users, "w") as f:
+            f.write("someoneelse\n")
+        write_key(key)  # a new key: the token no longer verifies
+        self.reload(proxy)
+        for conn, name in names.items():
+            with conn.cursor() as c:
+                with self.assertRaises(pymysql.MySQLError, msg=f"{name}: still a migration after the reload") as cm:
+                    c.execute(f"CREATE TABLE `{P}`.`{name}_after` (id INT)")
+                self.assertEqual(cm.exception.args[0], ER_TABLEACCESS_DENIED, proxy.log_tail())
+                c.execute("SELECT COUNT(*) FROM items")  # the session goes on
+                self.assertEqual(c.fetchone(), (3,))
+            self.assertFalse(table_exists(P, name + "_after"))
+        self.assertEqual(self.rows(bystander, "SELECT COUNT(*) FROM items"), ((3,),))
+        for conn in (by_user, by_token, bystander):
+            conn.close()
+        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+        with open(audit) as f:
+            events = [json.loads(l) for l in f if l.strip()]
+        ends = [(e["user"], e["message"]) for e in events if e["event"] == "migration_end"]
+        self.assertEqual([u for u, _ in ends], ["djmigrate", "dj"], ends)  # one end each, at its next command
+        self.assertEqual(ends[0][1], "ended: the account is no longer in migration.users (configuration reloaded)")
+        self.assertRegex(ends[1][1], r"^ended: the token no longer verifies \(configuration reloaded\): .*signature")
+
+
 class DryRun(_Base):
 
     def test_dry_run_forwards_and_logs(self):

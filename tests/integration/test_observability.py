@@ -215,6 +215,33 @@ class Observability(unittest.TestCase):
         self.assertEqual(migration, [("migration_begin", "djmigrate"), ("migration_end", "djmigrate"),
                                      ("migration_begin", "djmigrate"), ("migration_end", "djmigrate")])
 
+    def test_a_refused_change_user_keeps_the_migration_users_migration_open_in_the_audit_log(self):
+        """A COM_CHANGE_USER the server refuses leaves the session as the migration user it
+        was: its migration, ended in the log when the change was asked for, begins again
+        (review round 28: one begin, then two ends, and schema changes in between)."""
+        from test_change_user import CApi
+        s = self.schema
+        with tempfile.TemporaryDirectory() as tmp:
+            audit = os.path.join(tmp, "audit.jsonl")
+            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit,
+                                               "DJPROXY_MIGRATION_USERS": "djmigrate"})).start()
+            try:
+                c = CApi()
+                c.connect(proxy.port, "djmigrate", "migpass")
+                self.assertNotEqual(c.change_user("djmigrate", "wrong-password", s), 0)
+                self.assertEqual(c.lib.mysql_query(c.handle, f"CREATE TABLE {s}.kept_migration (id INT)".encode()), 0,
+                                 c.error())
+                c.close()
+            finally:
+                self.assertEqual(proxy.stop(), "clean")
+            events = self.read_audit(audit)
+        with direct() as d, d.cursor() as cur:
+            cur.execute(f"DROP TABLE {s}.kept_migration")
+        seen = [e["event"] for e in events if e["event"] in ("migration_begin", "migration_end", "auth_failed",
+                                                              "schema_change")]
+        self.assertEqual(seen, ["migration_begin", "migration_end", "auth_failed", "migration_begin", "schema_change",
+                                "migration_end"])
+
     def test_a_migration_ends_in_the_audit_log_when_its_session_does(self):
         """A client that disconnects inside a migration (a token's or a migration user's),
         or is closed by the proxy's shutdown, leaves no migration open in the audit log:
