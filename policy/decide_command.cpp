@@ -279,11 +279,56 @@ CommandDecision decide_login(std::string_view schema, const SessionFacts& facts,
   return out;
 }
 
-CommandDecision after_table_check(CommandDecision asked, bool exists) {
+std::optional<std::string> table_exists_question(std::string_view schema, std::string_view table,
+                                                 std::string_view character_set_client, int lower_case_table_names,
+                                                 ServerFlavour flavour) {
+  const bool plain = !character_set_client.empty() && character_set_client.size() <= 32 &&
+                     std::all_of(character_set_client.begin(), character_set_client.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (!plain) return std::nullopt;
+  const std::string charset(character_set_client);
+  // The name as the server reads it from the statement: its bytes, in the client's set.
+  auto literal = [&](std::string_view name) {
+    std::string out = "_" + charset + " X'";
+    for (unsigned char c : name) out += hex_byte(c);
+    return out + "'";
+  };
+  // Byte for byte, as the server compares names with lower_case_table_names = 0 (review
+  // round 28: the column's collation took `Foo` for `foo` and `e` for `é`), or both sides
+  // lower-cased first, as it does with 1 and 2.
+  auto same = [&](std::string_view column, std::string_view name) {
+    std::string left = "CONVERT(" + std::string(column) + " USING utf8mb4)";
+    std::string right = "CONVERT(" + literal(name) + " USING utf8mb4)";
+    if (lower_case_table_names != 0) {
+      left = "LOWER(" + left + ")";
+      right = "LOWER(" + right + ")";
+    }
+    return left + " COLLATE utf8mb4_bin = " + right + " COLLATE utf8mb4_bin";
+  };
+  // No session setting may change the answer (review round 28): LIMIT overrides
+  // sql_select_limit, and the statement lifts max_statement_time (max_execution_time on
+  // MySQL). The plain comparisons come first: with them the server looks the one table
+  // up instead of listing every schema.
+  std::string q = flavour == ServerFlavour::mariadb ? "SET STATEMENT max_statement_time = 0 FOR SELECT 1"
+                                                    : "SELECT /*+ MAX_EXECUTION_TIME(0) */ 1";
+  q += " FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + literal(schema) + " AND TABLE_NAME = " +
+       literal(table) + " AND " + same("TABLE_SCHEMA", schema) + " AND " + same("TABLE_NAME", table) + " LIMIT 1";
+  return q;
+}
+
+CommandDecision after_table_check(CommandDecision asked, TableCheck answer) {
   CommandDecision out = std::move(asked);
   out.counted = true;
   const bool enforced = out.decision.enforced;
-  if (!exists) {
+  if (answer == TableCheck::failed) {
+    out.decision.code = codes::not_supported;
+    out.decision.rule = Rule::fail_closed;
+    out.decision.message = "djproxy: CREATE TABLE IF NOT EXISTS `" + out.decision.rewrite_schema + "`.`" +
+                           out.decision.rewrite_table +
+                           "` refused: the server did not answer whether the table exists";
+  }
+  if (answer != TableCheck::exists) {
     out.decision.verdict = Verdict::reject;
     out.action = enforced ? Action::reject : Action::forward;
     out.audit = enforced ? AuditKind::reject : AuditKind::dry_run_violation;

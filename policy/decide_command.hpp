@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,10 +83,23 @@ CommandDecision decide_command(const CommandRequest& request, const SessionFacts
 // The schema a client names at login (the handshake's database).
 CommandDecision decide_login(std::string_view schema, const SessionFacts& facts, const PolicyConfig& config);
 
+// The question behind Action::ask_table_exists, one statement for the server: whether
+// the table `schema`.`table` of a CREATE TABLE IF NOT EXISTS exists, as the server
+// would find it. The names are the statement's bytes in the client's character set
+// (`character_set_client`, as the server reports it), compared byte for byte, or lower-
+// cased first when lower_case_table_names is not 0. nullopt: a character set name that
+// cannot be written into the question.
+std::optional<std::string> table_exists_question(std::string_view schema, std::string_view table,
+                                                 std::string_view character_set_client, int lower_case_table_names,
+                                                 ServerFlavour flavour);
+
+// What the question found: a row, no row, or an error (the server's answer says nothing).
+enum class TableCheck : std::uint8_t { exists, missing, failed };
+
 // The answer to Action::ask_table_exists: the table exists (answer OK, a rewrite) or
-// not (the schema change it looks like: reject). A dry run forwards either way and
-// audits which of the two production would have done.
-CommandDecision after_table_check(CommandDecision asked, bool exists);
+// not (the schema change it looks like: reject); a check that failed refuses it too. A
+// dry run forwards either way and audits what production would have done.
+CommandDecision after_table_check(CommandDecision asked, TableCheck answer);
 
 // The audit log's and the metrics' `verdict`: allow, reject, rewrite, migration_token,
 // or would_reject (dry run: production would reject, the command went on).

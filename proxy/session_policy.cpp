@@ -25,17 +25,6 @@ namespace {
 
 std::string_view text_of(Bytes b) { return protocol::as_chars(b); }
 
-std::string hex_literal(std::string_view s) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "X'";
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 policy::Command policy_command(Command command) {
   return command == Command::kStmtPrepare ? policy::Command::stmt_prepare : policy::Command::query;
 }
@@ -341,13 +330,20 @@ void Session::note_state_changes(policy::Analysis& analysis) {
 // schema change. If the table does not exist, it is the schema change it looks like.
 // A dry run asks too, forwards either way, and audits what production would have done.
 Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecision asked, std::size_t visible) {
-  const std::string question = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = CONVERT(" +
-                               hex_literal(asked.decision.rewrite_schema) + " USING utf8mb4) AND TABLE_NAME = CONVERT(" +
-                               hex_literal(asked.decision.rewrite_table) + " USING utf8mb4)";
-  const bool answered = co_await internal_query(question);
-  if (!answered) co_return Outcome::kClosed;
+  const auto question = policy::table_exists_question(
+      asked.decision.rewrite_schema, asked.decision.rewrite_table, character_set_client_,
+      runtime_->config.lower_case_table_names,
+      server_version_ ? server_version_->flavour : policy::ServerFlavour::mariadb);
+  auto answer = policy::TableCheck::failed;
+  if (question) {
+    const bool answered = co_await internal_query(*question);
+    if (!answered) co_return Outcome::kClosed;
+    answer = editor_.failed() ? policy::TableCheck::failed
+             : editor_.rows() > 0 ? policy::TableCheck::exists
+                                  : policy::TableCheck::missing;
+  }
   const auto sql = text_of(Bytes(client_buffer_.data() + kHeaderSize + 1, visible - kHeaderSize - 1));
-  decided_.command = policy::after_table_check(std::move(asked), editor_.rows() > 0);
+  decided_.command = policy::after_table_check(std::move(asked), answer);
   const policy::CommandDecision& decided = decided_.command;
   record(decided, "COM_QUERY", sql, sql.size());
   log_decision(decided.decision, "CREATE TABLE IF NOT EXISTS");

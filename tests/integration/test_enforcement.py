@@ -293,6 +293,42 @@ class SchemaChanges(_Base):
         self.assertEqual(self.rows(conn, "SELECT COUNT(*) FROM items"), ((3,),))
         conn.close()
 
+    def test_create_if_not_exists_finds_the_table_the_server_would(self):
+        """Review round 28: the existence check compared names without case or accents,
+        read them as utf8mb4 whatever the client's character set, and ran under the
+        session's sql_select_limit and max_statement_time. It must find exactly the table
+        the server's CREATE would find, whatever the session's settings."""
+        P = self.P
+        admin(f"CREATE TABLE `{P}`.foo (id INT); CREATE TABLE `{P}`.`\u00e9` (id INT);"
+              f"CREATE TABLE `{P}`.`\u4e2d` (id INT)")
+        conn = connect(self.port, database=P)
+        # Another table to the server: refused as the schema change it would be.
+        for name in ("Foo", "FOO", "e", "E"):
+            self.rejected(conn, f"CREATE TABLE IF NOT EXISTS `{P}`.`{name}` (id INT)", ER_TABLEACCESS_DENIED)
+        with conn.cursor() as c:
+            for name in ("foo", "\u00e9", "\u4e2d"):  # the same table: the server's OK and note
+                self.assertEqual(c.execute(f"CREATE TABLE IF NOT EXISTS `{P}`.`{name}` (id INT)"), 0)
+                self.assertEqual(conn._result.warning_count, 1, name)
+        conn.close()
+        for setting in ("sql_select_limit = 0", "max_statement_time = 0.000001"):
+            # A connection of its own: with such a limit the server may interrupt anything.
+            limited = connect(self.port, database=P)
+            with limited.cursor() as c:
+                c.execute(f"SET {setting}")
+                c.execute(f"CREATE TABLE IF NOT EXISTS `{P}`.foo (id INT)")
+                self.assertEqual(limited._result.warning_count, 1, setting)
+            limited.close()
+        # The client's character set: gbk's D6D0 is the existing table, its C3A9 a new one.
+        gbk = connect(self.port, database=P, charset="gbk")
+        with gbk.cursor() as c:
+            c.execute(f"CREATE TABLE IF NOT EXISTS `{P}`.`\u4e2d` (id INT)")
+            self.assertEqual(gbk._result.warning_count, 1)
+        self.rejected(gbk, f"CREATE TABLE IF NOT EXISTS `{P}`.`\u8305` (id INT)", ER_TABLEACCESS_DENIED)
+        gbk.close()
+        self.assertEqual(sorted(r[0] for r in admin("SELECT table_name FROM information_schema.tables "
+                                                   "WHERE table_schema = %s", (P,))),
+                         sorted(["foo", "items", "\u00e9", "\u4e2d"]))
+
     def test_bookkeeping_tables(self):
         conn = connect(self.port, database=self.P)
         ddl = "(`subject_id` int NOT NULL, `status` enum('pending','reserved') NOT NULL, PRIMARY KEY (`subject_id`))"

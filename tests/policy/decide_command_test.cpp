@@ -293,11 +293,11 @@ TEST(DecideCommand, ExistingTableAnsweredMissingRefused) {
   const auto asked = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kNone);
   ASSERT_EQ(asked.action, Action::ask_table_exists);
   EXPECT_EQ(asked.decision.rewrite_table, "t");
-  const auto ok = after_table_check(asked, true);
+  const auto ok = after_table_check(asked, TableCheck::exists);
   EXPECT_EQ(ok.action, Action::answer_ok);
   EXPECT_EQ(ok.audit, AuditKind::rewrite);
   EXPECT_TRUE(ok.counted);
-  const auto missing = after_table_check(asked, false);
+  const auto missing = after_table_check(asked, TableCheck::missing);
   EXPECT_EQ(missing.action, Action::reject);
   EXPECT_EQ(missing.decision.code, 1142);
   EXPECT_EQ(missing.audit, AuditKind::reject);
@@ -310,12 +310,12 @@ TEST(DecideCommand, DryRunAsksAndAuditsWhatProductionWouldDo) {
   const auto asked = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", kDry);
   ASSERT_EQ(asked.action, Action::ask_table_exists);
   EXPECT_EQ(asked.audit, AuditKind::none);
-  const auto exists = after_table_check(asked, true);
+  const auto exists = after_table_check(asked, TableCheck::exists);
   EXPECT_EQ(exists.action, Action::forward);
   EXPECT_EQ(exists.audit, AuditKind::rewrite);
   EXPECT_EQ(exists.decision.verdict, Verdict::rewrite);
   EXPECT_TRUE(exists.counted);
-  const auto missing = after_table_check(asked, false);
+  const auto missing = after_table_check(asked, TableCheck::missing);
   EXPECT_EQ(missing.action, Action::forward);
   EXPECT_EQ(missing.audit, AuditKind::dry_run_violation);
   EXPECT_EQ(missing.decision.verdict, Verdict::reject);
@@ -323,6 +323,46 @@ TEST(DecideCommand, DryRunAsksAndAuditsWhatProductionWouldDo) {
   EXPECT_EQ(missing.decision.code, 1142);
   EXPECT_EQ(verdict_name(missing.decision), "would_reject");
   EXPECT_TRUE(missing.counted);
+}
+
+// The question is the server's reading of the names, whatever the session's settings
+// (review round 28): the client's character set, an exact comparison, its own limits.
+TEST(DecideCommand, TableExistsQuestion) {
+  const auto q = table_exists_question("myproject_a", "Foo", "gbk", 0, ServerFlavour::mariadb);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(*q,
+            "SET STATEMENT max_statement_time = 0 FOR SELECT 1 FROM information_schema.TABLES WHERE "
+            "TABLE_SCHEMA = _gbk X'6d7970726f6a6563745f61' AND TABLE_NAME = _gbk X'466f6f' AND "
+            "CONVERT(TABLE_SCHEMA USING utf8mb4) COLLATE utf8mb4_bin = CONVERT(_gbk X'6d7970726f6a6563745f61' USING "
+            "utf8mb4) COLLATE utf8mb4_bin AND CONVERT(TABLE_NAME USING utf8mb4) COLLATE utf8mb4_bin = "
+            "CONVERT(_gbk X'466f6f' USING utf8mb4) COLLATE utf8mb4_bin LIMIT 1");
+  const auto folded = table_exists_question("a", "T", "utf8mb4", 1, ServerFlavour::mariadb);
+  ASSERT_TRUE(folded);
+  EXPECT_NE(folded->find("LOWER(CONVERT(TABLE_NAME USING utf8mb4)) COLLATE utf8mb4_bin = "
+                         "LOWER(CONVERT(_utf8mb4 X'54' USING utf8mb4)) COLLATE utf8mb4_bin"),
+            std::string::npos)
+      << *folded;
+  const auto mysql = table_exists_question("a", "t", "utf8mb4", 0, ServerFlavour::mysql);
+  ASSERT_TRUE(mysql);
+  EXPECT_TRUE(mysql->starts_with("SELECT /*+ MAX_EXECUTION_TIME(0) */ 1 FROM")) << *mysql;
+  for (const char* bad : {"", "utf8'", "gbk X", "UTF8", "a;b", "utf8mb4_but_far_longer_than_any_name_is"})
+    EXPECT_FALSE(table_exists_question("a", "t", bad, 0, ServerFlavour::mariadb)) << bad;
+}
+
+TEST(DecideCommand, AFailedTableCheckRefuses) {
+  for (const unsigned flags : {kNone, kDry}) {
+    const auto asked = decide("CREATE TABLE IF NOT EXISTS `myproject_full`.`t` (a int)", flags);
+    ASSERT_EQ(asked.action, Action::ask_table_exists);
+    const auto failed = after_table_check(asked, TableCheck::failed);
+    EXPECT_EQ(failed.decision.verdict, Verdict::reject);
+    EXPECT_EQ(failed.decision.code, codes::not_supported);
+    EXPECT_EQ(failed.decision.rule, Rule::fail_closed);
+    EXPECT_EQ(failed.decision.message,
+              "djproxy: CREATE TABLE IF NOT EXISTS `myproject_full`.`t` refused: the server did not answer whether "
+              "the table exists");
+    EXPECT_EQ(failed.action, flags == kDry ? Action::forward : Action::reject);
+    EXPECT_EQ(failed.audit, flags == kDry ? AuditKind::dry_run_violation : AuditKind::reject);
+  }
 }
 
 TEST(DecideCommand, Login) {
