@@ -190,12 +190,10 @@ class Observability(unittest.TestCase):
         ended = self.expect(events, "migration_end", token_id=begun["token_id"], user="dj")
         self.assertIn("COM_CHANGE_USER", ended["message"])
 
-    def test_change_user_ends_a_migration_users_migration_in_the_audit_log(self):
-        """The migration of a migration user ends too when the session changes account,
-        and begins again when it changes back: begin and end events pair up (review
-        round 27)."""
+    def audit_of_migration_user_session(self, session):
+        """Runs session(c) on a C API connection logged in as the migration user djmigrate
+        through a production proxy with an audit log; returns the audit events."""
         from test_change_user import CApi
-        s = self.schema
         with tempfile.TemporaryDirectory() as tmp:
             audit = os.path.join(tmp, "audit.jsonl")
             proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit,
@@ -203,14 +201,24 @@ class Observability(unittest.TestCase):
             try:
                 c = CApi()
                 c.connect(proxy.port, "djmigrate", "migpass")
-                self.assertEqual(c.change_user("dj", "djpass", s), 0, c.error())
-                refused = c.scalar(f"CREATE TABLE {s}.after_change_to_dj (id INT)")
-                self.assertEqual(refused[:2], ("error", 1142), "the migration user's migration outlived its account")
-                self.assertEqual(c.change_user("djmigrate", "migpass", s), 0, c.error())
+                session(c)
                 c.close()
             finally:
                 self.assertEqual(proxy.stop(), "clean")
-            events = self.read_audit(audit)
+            return self.read_audit(audit)
+
+    def test_change_user_ends_a_migration_users_migration_in_the_audit_log(self):
+        """The migration of a migration user ends too when the session changes account,
+        and begins again when it changes back: begin and end events pair up (review
+        round 27)."""
+        s = self.schema
+
+        def session(c):
+            self.assertEqual(c.change_user("dj", "djpass", s), 0, c.error())
+            refused = c.scalar(f"CREATE TABLE {s}.after_change_to_dj (id INT)")
+            self.assertEqual(refused[:2], ("error", 1142), "the migration user's migration outlived its account")
+            self.assertEqual(c.change_user("djmigrate", "migpass", s), 0, c.error())
+        events = self.audit_of_migration_user_session(session)
         migration = [(e["event"], e["user"]) for e in events if e["event"] in ("migration_begin", "migration_end")]
         self.assertEqual(migration, [("migration_begin", "djmigrate"), ("migration_end", "djmigrate"),
                                      ("migration_begin", "djmigrate"), ("migration_end", "djmigrate")])
@@ -219,22 +227,13 @@ class Observability(unittest.TestCase):
         """A COM_CHANGE_USER the server refuses leaves the session as the migration user it
         was: its migration, ended in the log when the change was asked for, begins again
         (review round 28: one begin, then two ends, and schema changes in between)."""
-        from test_change_user import CApi
         s = self.schema
-        with tempfile.TemporaryDirectory() as tmp:
-            audit = os.path.join(tmp, "audit.jsonl")
-            proxy = DjproxyProcess(production({"DJPROXY_AUDIT_LOG": audit,
-                                               "DJPROXY_MIGRATION_USERS": "djmigrate"})).start()
-            try:
-                c = CApi()
-                c.connect(proxy.port, "djmigrate", "migpass")
-                self.assertNotEqual(c.change_user("djmigrate", "wrong-password", s), 0)
-                self.assertEqual(c.lib.mysql_query(c.handle, f"CREATE TABLE {s}.kept_migration (id INT)".encode()), 0,
-                                 c.error())
-                c.close()
-            finally:
-                self.assertEqual(proxy.stop(), "clean")
-            events = self.read_audit(audit)
+
+        def session(c):
+            self.assertNotEqual(c.change_user("djmigrate", "wrong-password", s), 0)
+            self.assertEqual(c.lib.mysql_query(c.handle, f"CREATE TABLE {s}.kept_migration (id INT)".encode()), 0,
+                             c.error())
+        events = self.audit_of_migration_user_session(session)
         with direct() as d, d.cursor() as cur:
             cur.execute(f"DROP TABLE {s}.kept_migration")
         seen = [e["event"] for e in events if e["event"] in ("migration_begin", "migration_end", "auth_failed",
