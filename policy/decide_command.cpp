@@ -306,11 +306,12 @@ std::optional<std::string> table_exists_question(std::string_view schema, std::s
     }
     return left + " COLLATE utf8mb4_bin = " + right + " COLLATE utf8mb4_bin";
   };
-  // No session setting may change the answer (review round 28): LIMIT overrides
-  // sql_select_limit, and the statement lifts max_statement_time (max_execution_time on
-  // MySQL). The plain comparisons come first: with them the server looks the one table
-  // up instead of listing every schema.
-  std::string q = flavour == ServerFlavour::mariadb ? "SET STATEMENT max_statement_time = 0 FOR SELECT 1"
+  // No session setting may change the answer (review rounds 28 and 29): LIMIT overrides
+  // sql_select_limit, and the statement lifts max_statement_time and max_join_size
+  // (max_execution_time on MySQL). The plain comparisons come first: with them the server
+  // looks the one table up instead of listing every schema.
+  std::string q = flavour == ServerFlavour::mariadb
+                      ? "SET STATEMENT max_statement_time = 0, sql_big_selects = 1 FOR SELECT 1"
                                                     : "SELECT /*+ MAX_EXECUTION_TIME(0) */ 1";
   q += " FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + literal(schema) + " AND TABLE_NAME = " +
        literal(table) + " AND " + same("TABLE_SCHEMA", schema) + " AND " + same("TABLE_NAME", table) + " LIMIT 1";

@@ -101,7 +101,7 @@ Awaitable<void> Session::run() {
     meter_bytes();
     // A migration ends with its session: every migration_begin gets its migration_end
     // (review round 27: a disconnect left it open in the log).
-    if (migration_.kind != policy::MigrationKind::none) audit_migration(audit::Event::migration_end, "session ended");
+    end_migrations_in_log("session ended");
     auto e = audit_event(audit::Event::disconnect);
     e.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     e.bytes_in = client_.bytes_read();

@@ -139,10 +139,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void forget_prepared();
   void forget_prepared(std::uint32_t statement_id);
   Awaitable<bool> close_migration_statements();
-  void end_token_migration(std::string_view how);
+  // Ends the session's migration, of either kind; the statements prepared in it must have
+  // been closed first (close_migration_statements).
+  void end_migration(std::string_view how);
   bool migration_token_expired() const;
   Awaitable<bool> recheck_migration();
   void leave_migration();
+  // The account changes or the session ends: every migration open in the audit log ends.
+  void end_migrations_in_log(std::string_view how);
+  bool listed_for_migration() const;
   void audit_migration(audit::Event event, std::string_view message) const;
   void meter_bytes();
 
@@ -212,6 +217,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::int64_t migration_expires_at_ = 0;  // unix seconds: the token's, whose migration ends then
   std::string migration_token_id_;
   std::string migration_token_;  // kept to verify it again after a reload (recheck_migration)
+  // The account's own migration (migration.users) is open in the audit log: begun at
+  // login, it goes on under a token the session sets, and resumes when the token's ends.
+  bool account_migration_ = false;
   // The configuration generation the session's migration was last checked under.
   std::uint64_t migration_generation_ = 0;
   std::vector<policy::PreparedName> prepared_names_;  // policy::SessionState::prepared_names
@@ -245,6 +253,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // server when it ends, so what the token allowed cannot run after it.
   static constexpr std::size_t kMaxMigrationStatements = 4096;
   std::vector<std::uint32_t> migration_statements_;
+  // A migration user's session prepared more than kMaxMigrationStatements: if its migration
+  // is revoked, the session closes, since not all of them can be closed.
+  bool migration_statements_overflow_ = false;
 
   // Gathered output of relay_response: runs of the server buffer and replaced packets.
   static constexpr std::size_t kMaxSegments = 32;

@@ -144,6 +144,7 @@ void Session::forget_prepared() {
   prepared_.clear();
   pending_prepare_.reset();
   migration_statements_.clear();
+  migration_statements_overflow_ = false;
   statement_charsets_.clear();
   last_prepared_.reset();
 }

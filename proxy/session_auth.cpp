@@ -183,6 +183,7 @@ Awaitable<bool> Session::pass_authentication_ok(protocol::Bytes payload, std::ui
   handshake_slot_.release();
   audit_write(audit_event(audit::Event::connect));
   if (migration_.kind == policy::MigrationKind::by_user) {
+    account_migration_ = true;
     shared_.metrics.migration_begun(admin::MigrationVia::user);
     audit_migration(audit::Event::migration_begin, "migration user (migration.users)");
   }
@@ -215,11 +216,11 @@ bool Session::authentication_refused(const std::optional<protocol::ErrPacket>& e
 void Session::kept_after_failed_change_user() {
   user_ = user_before_change_;
   schema_ = schema_before_change_;
-  leave_migration();
   set_migration_for_user();
   // The change ended the migration user's migration in the audit log (note_change_user):
   // kept, the account's migration begins again (review round 28: one begin, two ends).
   if (migration_.kind == policy::MigrationKind::by_user) {
+    account_migration_ = true;
     audit_migration(audit::Event::migration_begin, "migration user (migration.users), kept after a refused COM_CHANGE_USER");
   }
   tracking_pending_ = true;

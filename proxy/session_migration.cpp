@@ -13,15 +13,25 @@
 
 namespace djproxy::proxy {
 
-void Session::set_migration_for_user() {
+bool Session::listed_for_migration() const {
   const auto& users = runtime_->migration_users;
+  return std::find(users.begin(), users.end(), user_) != users.end();
+}
+
+// At login and when the account changes: the session's migration is its account's own, if
+// the account is a migration user. Its migration_begin is written once the server has
+// accepted the account (relay_authentication).
+void Session::set_migration_for_user() {
   migration_generation_ = runtime_generation_;
-  if (std::find(users.begin(), users.end(), user_) != users.end()) {
-    leave_migration();
-    migration_ = {policy::MigrationKind::by_user, {}};
-  } else if (migration_.kind == policy::MigrationKind::by_user) {
-    leave_migration();
-  }
+  leave_migration();
+  if (listed_for_migration()) migration_ = {policy::MigrationKind::by_user, {}};
+}
+
+void Session::end_migrations_in_log(std::string_view how) {
+  if (migration_.kind == policy::MigrationKind::by_token) audit_migration(audit::Event::migration_end, how);
+  leave_migration();
+  if (account_migration_) audit_migration(audit::Event::migration_end, how);
+  account_migration_ = false;
 }
 
 void Session::leave_migration() {
@@ -36,14 +46,10 @@ void Session::leave_migration() {
 // of the configuration: a token's signature is not verified again on every command.
 Awaitable<bool> Session::recheck_migration() {
   migration_generation_ = runtime_generation_;
+  std::string how;
   if (migration_.kind == policy::MigrationKind::by_user) {
-    const auto& users = runtime_->migration_users;
-    if (std::find(users.begin(), users.end(), user_) == users.end()) {
-      spdlog::info("session {} user '{}': migration ended: the account is no longer in migration.users", id_, user_);
-      audit_migration(audit::Event::migration_end,
-                      "ended: the account is no longer in migration.users (configuration reloaded)");
-      leave_migration();
-    }
+    if (listed_for_migration()) co_return true;
+    how = "ended: the account is no longer in migration.users (configuration reloaded)";
   } else if (migration_.kind == policy::MigrationKind::by_token) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -51,12 +57,22 @@ Awaitable<bool> Session::recheck_migration() {
     const migration::TokenKeys keys{runtime_->migration_key, runtime_->migration_public_key.get()};
     const auto check =
         migration::verify(migration_token_, keys, now, runtime_->config.schema_prefix, runtime_->max_token_ttl);
-    if (check.status != migration::TokenStatus::ok) {
-      if (!co_await close_migration_statements()) co_return false;
-      const std::string how = "ended: the token no longer verifies (configuration reloaded): " + check.message;
-      end_token_migration(how);
-    }
+    if (check.status == migration::TokenStatus::ok) co_return true;
+    how = "ended: the token no longer verifies (configuration reloaded): " + check.message;
+  } else {
+    co_return true;
   }
+  if (migration_statements_overflow_) {
+    // Not every statement prepared in it can be closed: the session closes instead.
+    audit_migration(audit::Event::migration_end,
+                    how + "; the session is closed: it prepared more statements in the migration than djproxy "
+                          "keeps to close");
+    leave_migration();
+    account_migration_ = false;
+    co_return false;
+  }
+  if (!co_await close_migration_statements()) co_return false;
+  end_migration(how);
   co_return true;
 }
 
@@ -73,7 +89,7 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   if (!token) {
     if (migration_.kind == policy::MigrationKind::by_token) {
       if (!co_await close_migration_statements()) co_return Outcome::kClosed;
-      end_token_migration("SET @djproxy_migration = NULL");
+      end_migration("SET @djproxy_migration = NULL");
     }
     co_return co_await answer_ok();
   }
@@ -95,7 +111,7 @@ Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<
   if (migration_.kind == policy::MigrationKind::by_token) {
     // A new token's scope replaces the old one's, and so do the statements it allows.
     if (!co_await close_migration_statements()) co_return Outcome::kClosed;
-    end_token_migration("replaced by another token");
+    end_migration("replaced by another token");
   }
   migration_ = {policy::MigrationKind::by_token, check.token->scope};
   migration_token_id_ = check.token->id;
@@ -115,8 +131,13 @@ bool Session::migration_token_expired() const {
   return now >= migration_expires_at_;  // verify() reads expires_at the same way
 }
 
-void Session::end_token_migration(std::string_view how) {
-  spdlog::info("session {} user '{}': migration session {} (token {})", id_, user_, how, migration_token_id_);
+void Session::end_migration(std::string_view how) {
+  const bool token = migration_.kind == policy::MigrationKind::by_token;
+  if (token) {
+    spdlog::info("session {} user '{}': migration session {} (token {})", id_, user_, how, migration_token_id_);
+  } else {
+    spdlog::info("session {} user '{}': migration session {}", id_, user_, how);
+  }
   audit_migration(audit::Event::migration_end, how);
   // A statement PREPAREd in the migration would run its schema change at any later
   // EXECUTE (review round 6: one ran after the token expired). Names prepared before it
@@ -124,7 +145,19 @@ void Session::end_token_migration(std::string_view how) {
   prepared_names_.clear();
   pending_prepared_names_.reset();
   leave_migration();
-  set_migration_for_user();
+  if (!token || !account_migration_) {
+    account_migration_ = false;
+    return;
+  }
+  // A token's migration ended: the account's own goes on, unless a reload has revoked it
+  // meanwhile. An account listed only after login gains none here (review round 29).
+  if (listed_for_migration()) {
+    migration_ = {policy::MigrationKind::by_user, {}};
+  } else {
+    audit_migration(audit::Event::migration_end,
+                    "ended: the account is no longer in migration.users (configuration reloaded)");
+    account_migration_ = false;
+  }
 }
 
 // COM_STMT_CLOSE has no answer, so the server leg stays in step with the client's

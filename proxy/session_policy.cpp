@@ -155,7 +155,7 @@ Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool wh
       migration_statements_.size() >= kMaxMigrationStatements) {
     // Their ids are what closes them when the migration ends; rather than lose one, end it.
     if (!co_await close_migration_statements()) co_return Outcome::kClosed;
-    end_token_migration("ended: more statements prepared in it than djproxy keeps to close when it ends");
+    end_migration("ended: more statements prepared in it than djproxy keeps to close when it ends");
   }
   // Whatever becomes of this prepare, the server no longer runs the one before it for id
   // 0xFFFFFFFF: refused, it never reaches the server, and one that fails clears it.
@@ -279,6 +279,7 @@ void Session::note_forwarded(Command command, std::size_t visible) {
     // (review round 22).
     const std::uint32_t closed = id == kLastPrepared && last_prepared_ ? last_prepared_->first : id;
     forget_prepared(closed);
+    std::erase(migration_statements_, closed);  // gone: nothing to close when the migration ends
     if (id == kLastPrepared || (last_prepared_ && last_prepared_->first == id)) last_prepared_.reset();
     // Executed again, it is refused as not seen prepared. (The statements a migration
     // leaves are closed by the proxy and keep theirs: the server says they are gone.)
@@ -289,17 +290,14 @@ void Session::note_forwarded(Command command, std::size_t visible) {
 void Session::note_change_user(const protocol::ChangeUser& change) {
   // The server resets the session, and a migration ends with it: a token's, as on
   // COM_RESET_CONNECTION, and a migration user's, whose next one begins (and is audited)
-  // when the new account logs in. The audit log says so, in the name of the user who
-  // held it (review rounds 26 and 27: there was no migration_end).
-  if (migration_.kind != policy::MigrationKind::none) {
-    audit_migration(audit::Event::migration_end, "COM_CHANGE_USER");
-  }
+  // when the new account logs in. The audit log says so for each, in the name of the user
+  // who held it (review rounds 26, 27 and 29: an end was missing).
+  end_migrations_in_log("COM_CHANGE_USER");
   user_before_change_ = user_;
   schema_before_change_ = schema_;
   user_ = change.user;
   user_metric_.reset();
   schema_ = change.database;  // the server switches to it; tracking may not say so
-  leave_migration();
   set_migration_for_user();
   forget_prepared();
 }

@@ -161,7 +161,7 @@ Awaitable<bool> Session::handle_command() {
   // (review of 2026-12-06: a 4-second token's session still made schema changes after it).
   if (migration_.kind == policy::MigrationKind::by_token && migration_token_expired()) {
     if (!co_await close_migration_statements()) co_return false;
-    end_token_migration("ended: the token expired");
+    end_migration("ended: the token expired");
   }
 
   const Bytes payload(client_buffer_.data() + kHeaderSize,
@@ -191,11 +191,8 @@ Awaitable<bool> Session::handle_command() {
       state_known_ = false;
       forget_prepared();  // the server closes the session's prepared statements
       // A pool resets a connection between borrowers: a token's migration ends with it.
-      if (migration_.kind == policy::MigrationKind::by_token) {
-        audit_migration(audit::Event::migration_end, "COM_RESET_CONNECTION");
-        leave_migration();
-        set_migration_for_user();
-      }
+      // (The server has closed its statements; a migration user's own migration goes on.)
+      if (migration_.kind == policy::MigrationKind::by_token) end_migration("COM_RESET_CONNECTION");
       tracking_pending_ = true;
       co_return true;
     }
@@ -341,8 +338,14 @@ Awaitable<bool> Session::relay_response(Command command, bool forward) {
 // What a packet of the answer tells the session: state reported in OK packets, the id
 // of a statement just prepared.
 void Session::note_response_packet() {
-  if (editor_.statement_id() && migration_.kind == policy::MigrationKind::by_token) {
-    migration_statements_.push_back(*editor_.statement_id());
+  // Closed when the migration ends. A token's migration ends at the bound (decide_and_forward);
+  // a migration user's cannot, and past it the session closes if the migration is revoked.
+  if (editor_.statement_id() && migration_.kind != policy::MigrationKind::none) {
+    if (migration_statements_.size() < kMaxMigrationStatements) {
+      migration_statements_.push_back(*editor_.statement_id());
+    } else {
+      migration_statements_overflow_ = true;
+    }
   }
   if (editor_.statement_id()) {
     // The answer follows its COM_STMT_PREPARE at once: the character set is the prepare's.

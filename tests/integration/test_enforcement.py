@@ -19,6 +19,7 @@ import unittest
 import pymysql
 from pymysql.constants import CLIENT
 
+import raw_protocol
 from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_port, through_proxy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -310,7 +311,7 @@ class SchemaChanges(_Base):
                 self.assertEqual(c.execute(f"CREATE TABLE IF NOT EXISTS `{P}`.`{name}` (id INT)"), 0)
                 self.assertEqual(conn._result.warning_count, 1, name)
         conn.close()
-        for setting in ("sql_select_limit = 0", "max_statement_time = 0.000001"):
+        for setting in ("sql_select_limit = 0", "max_statement_time = 0.000001", "max_join_size = 1"):
             # A connection of its own: with such a limit the server may interrupt anything.
             limited = connect(self.port, database=P)
             with limited.cursor() as c:
@@ -1038,9 +1039,13 @@ class Reload(_Base):
         with by_token.cursor() as c:
             c.execute(f"SET @djproxy_migration = '{token}'")
         names = {by_user: f"revoked_user_{uid()}", by_token: f"revoked_token_{uid()}"}
+        prepared = {}
         for conn, name in names.items():
             with conn.cursor() as c:
                 c.execute(f"CREATE TABLE `{P}`.`{name}_before` (id INT)")
+                # Prepared in the migration, both ways, to run after it.
+                c.execute(f"PREPARE later FROM 'CREATE TABLE `{P}`.`{name}_sql` (id INT)'")
+            prepared[conn] = raw_protocol.prepare(conn, f"CREATE TABLE `{P}`.`{name}_binary` (id INT)")
             self.addCleanup(admin, f"DROP TABLE IF EXISTS `{P}`.`{name}_before`")
 
         with open(users, "w") as f:
@@ -1054,7 +1059,13 @@ class Reload(_Base):
                 self.assertEqual(cm.exception.args[0], ER_TABLEACCESS_DENIED, proxy.log_tail())
                 c.execute("SELECT COUNT(*) FROM items")  # the session goes on
                 self.assertEqual(c.fetchone(), (3,))
-            self.assertFalse(table_exists(P, name + "_after"))
+            with conn.cursor() as c:
+                with self.assertRaises(pymysql.MySQLError, msg=f"{name}: EXECUTE after the reload"):
+                    c.execute("EXECUTE later")
+            with self.assertRaises(pymysql.MySQLError, msg=f"{name}: COM_STMT_EXECUTE after the reload"):
+                raw_protocol.execute(conn, prepared[conn])
+            for made in ("_after", "_sql", "_binary"):
+                self.assertFalse(table_exists(P, name + made), name + made)
         self.assertEqual(self.rows(bystander, "SELECT COUNT(*) FROM items"), ((3,),))
         for conn in (by_user, by_token, bystander):
             conn.close()
@@ -1065,6 +1076,45 @@ class Reload(_Base):
         self.assertEqual([u for u, _ in ends], ["djmigrate", "dj"], ends)  # one end each, at its next command
         self.assertEqual(ends[0][1], "ended: the account is no longer in migration.users (configuration reloaded)")
         self.assertRegex(ends[1][1], r"^ended: the token no longer verifies \(configuration reloaded\): .*signature")
+
+
+    def test_an_account_listed_by_a_reload_gains_no_migration_in_an_open_session(self):
+        """Review round 29: an account added to migration.users by a reload became a
+        migration user in its open session as soon as a token's migration there ended,
+        with no migration_begin in the audit log. It gains its migration at its next login."""
+        P = self.P
+        users = os.path.join(_TMP.name, f"users-{uid()}")
+        with open(users, "w") as f:
+            f.write("djmigrate\n")
+        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
+        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
+        env = proxy_key_env(key)
+        del env["DJPROXY_MIGRATION_USERS"]
+        env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
+        proxy = DjproxyProcess(env).start()
+        self.addCleanup(proxy.stop)
+        rc, token, out = issue_token(key)
+        self.assertEqual(rc, 0, out)
+        conn = connect(proxy.port, database=P)
+        with conn.cursor() as c:
+            c.execute(f"SET @djproxy_migration = '{token}'")
+        with open(users, "w") as f:
+            f.write("djmigrate,dj\n")
+        self.reload(proxy)
+        with conn.cursor() as c:
+            c.execute("SET @djproxy_migration = NULL")
+        self.rejected(conn, f"CREATE TABLE `{P}`.listed_late (id INT)", ER_TABLEACCESS_DENIED)
+        conn.close()
+        later = connect(proxy.port, database=P)  # the next login is a migration user's
+        with later.cursor() as c:
+            c.execute(f"CREATE TABLE `{P}`.listed_at_login (id INT)")
+        later.close()
+        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+        with open(audit) as f:
+            events = [json.loads(l) for l in f if l.strip()]
+        seen = [(e["event"], bool(e.get("token_id"))) for e in events if e["event"] in ("migration_begin", "migration_end")]
+        self.assertEqual(seen, [("migration_begin", True), ("migration_end", True),
+                                ("migration_begin", False), ("migration_end", False)])
 
 
 class DryRun(_Base):

@@ -241,6 +241,26 @@ class Observability(unittest.TestCase):
         self.assertEqual(seen, ["migration_begin", "migration_end", "auth_failed", "migration_begin", "schema_change",
                                 "migration_end"])
 
+    def test_a_migration_user_with_a_token_ends_both_migrations_on_change_user(self):
+        """A migration user that sets a token holds two migrations in the log, its account's
+        and the token's: COM_CHANGE_USER ends both, refused or not, and a refused change
+        begins the account's again (review round 29: one end for two begins)."""
+        s = self.schema
+        for password, kept in (("djpass", False), ("wrong-password", True)):
+            with self.subTest(refused=kept):
+                def session(c):
+                    self.assertEqual(c.lib.mysql_query(c.handle, f"SET @djproxy_migration = '{issue_token()}'".encode()),
+                                     0, c.error())
+                    self.assertEqual(c.change_user("dj", password, s) != 0, kept, c.error())
+                events = self.audit_of_migration_user_session(session)
+                seen = [(e["event"], e["user"], bool(e.get("token_id"))) for e in events
+                        if e["event"] in ("migration_begin", "migration_end")]
+                expected = [("migration_begin", "djmigrate", False), ("migration_begin", "djmigrate", True),
+                            ("migration_end", "djmigrate", True), ("migration_end", "djmigrate", False)]
+                if kept:
+                    expected += [("migration_begin", "djmigrate", False), ("migration_end", "djmigrate", False)]
+                self.assertEqual(seen, expected)
+
     def test_a_migration_ends_in_the_audit_log_when_its_session_does(self):
         """A client that disconnects inside a migration (a token's or a migration user's),
         or is closed by the proxy's shutdown, leaves no migration open in the audit log:

@@ -331,7 +331,7 @@ TEST(DecideCommand, TableExistsQuestion) {
   const auto q = table_exists_question("myproject_a", "Foo", "gbk", 0, ServerFlavour::mariadb);
   ASSERT_TRUE(q);
   EXPECT_EQ(*q,
-            "SET STATEMENT max_statement_time = 0 FOR SELECT 1 FROM information_schema.TABLES WHERE "
+            "SET STATEMENT max_statement_time = 0, sql_big_selects = 1 FOR SELECT 1 FROM information_schema.TABLES WHERE "
             "TABLE_SCHEMA = _gbk X'6d7970726f6a6563745f61' AND TABLE_NAME = _gbk X'466f6f' AND "
             "CONVERT(TABLE_SCHEMA USING utf8mb4) COLLATE utf8mb4_bin = CONVERT(_gbk X'6d7970726f6a6563745f61' USING "
             "utf8mb4) COLLATE utf8mb4_bin AND CONVERT(TABLE_NAME USING utf8mb4) COLLATE utf8mb4_bin = "
