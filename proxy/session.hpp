@@ -148,7 +148,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // The account changes or the session ends: every migration open in the audit log ends.
   void end_migrations_in_log(std::string_view how);
   bool listed_for_migration() const;
-  void audit_migration(audit::Event event, std::string_view message) const;
+  // `account`: the account's own migration, audited without the token the session may hold.
+  enum class Whose : std::uint8_t { current, account };
+  void audit_migration(audit::Event event, std::string_view message, Whose whose = Whose::current) const;
   void meter_bytes();
 
   // Shared by the state machines (session.cpp).
@@ -188,6 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string user_;
   // Who the session was before a COM_CHANGE_USER, which a refused one goes back to.
   std::string user_before_change_;
+  bool account_migration_before_change_ = false;
   std::string schema_before_change_;
   std::optional<admin::Metrics::UserId> user_metric_;  // user_'s rejects_by_user label, once looked up
   std::string scramble_;  // the nonce the client's password proof answers (greeting or auth switch)

@@ -26,9 +26,9 @@ void Session::audit_write(const audit::AuditEvent& event) const {
   if (runtime_ && runtime_->audit && runtime_->audit->wants(event.event)) runtime_->audit->write(event);
 }
 
-void Session::audit_migration(audit::Event event, std::string_view message) const {
+void Session::audit_migration(audit::Event event, std::string_view message, Whose whose) const {
   auto e = audit_event(event);
-  e.token_id = migration_token_id_;
+  if (whose == Whose::current) e.token_id = migration_token_id_;
   e.message = message;
   e.decision = event == audit::Event::migration_denied ? "reject" : "allow";
   e.rule = policy::to_string(policy::Rule::migration);

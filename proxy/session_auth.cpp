@@ -216,13 +216,16 @@ bool Session::authentication_refused(const std::optional<protocol::ErrPacket>& e
 void Session::kept_after_failed_change_user() {
   user_ = user_before_change_;
   schema_ = schema_before_change_;
-  set_migration_for_user();
-  // The change ended the migration user's migration in the audit log (note_change_user):
-  // kept, the account's migration begins again (review round 28: one begin, two ends).
-  if (migration_.kind == policy::MigrationKind::by_user) {
+  leave_migration();
+  // The change ended the account's migration in the audit log (note_change_user): kept, the
+  // account's migration begins again (review round 28: one begin, two ends), if it had one
+  // and still may. An account listed only after login gains none (review round 30).
+  if (account_migration_before_change_ && listed_for_migration()) {
+    migration_ = {policy::MigrationKind::by_user, {}};
     account_migration_ = true;
     audit_migration(audit::Event::migration_begin, "migration user (migration.users), kept after a refused COM_CHANGE_USER");
   }
+  migration_generation_ = runtime_generation_;
   tracking_pending_ = true;
 }
 

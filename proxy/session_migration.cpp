@@ -46,33 +46,41 @@ void Session::leave_migration() {
 // of the configuration: a token's signature is not verified again on every command.
 Awaitable<bool> Session::recheck_migration() {
   migration_generation_ = runtime_generation_;
-  std::string how;
-  if (migration_.kind == policy::MigrationKind::by_user) {
-    if (listed_for_migration()) co_return true;
-    how = "ended: the account is no longer in migration.users (configuration reloaded)";
-  } else if (migration_.kind == policy::MigrationKind::by_token) {
+  // The account's own migration, whether or not a token is held on top of it: a statement
+  // prepared in it runs at any later execution (review round 30).
+  const bool account_revoked = account_migration_ && !listed_for_migration();
+  std::string token_revoked;
+  if (migration_.kind == policy::MigrationKind::by_token) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     const migration::TokenKeys keys{runtime_->migration_key, runtime_->migration_public_key.get()};
     const auto check =
         migration::verify(migration_token_, keys, now, runtime_->config.schema_prefix, runtime_->max_token_ttl);
-    if (check.status == migration::TokenStatus::ok) co_return true;
-    how = "ended: the token no longer verifies (configuration reloaded): " + check.message;
-  } else {
-    co_return true;
+    if (check.status != migration::TokenStatus::ok)
+      token_revoked = "ended: the token no longer verifies (configuration reloaded): " + check.message;
   }
+  if (!account_revoked && token_revoked.empty()) co_return true;
+  static constexpr std::string_view kAccount = "ended: the account is no longer in migration.users (configuration reloaded)";
   if (migration_statements_overflow_) {
     // Not every statement prepared in it can be closed: the session closes instead.
-    audit_migration(audit::Event::migration_end,
-                    how + "; the session is closed: it prepared more statements in the migration than djproxy "
-                          "keeps to close");
-    leave_migration();
-    account_migration_ = false;
+    const std::string how = std::string(token_revoked.empty() ? kAccount : std::string_view(token_revoked)) +
+                            "; the session is closed: it prepared more statements in the migration than djproxy "
+                            "keeps to close";
+    end_migrations_in_log(how);
     co_return false;
   }
+  // The statements of both migrations go: they are not told apart.
   if (!co_await close_migration_statements()) co_return false;
-  end_migration(how);
+  if (account_revoked) {
+    spdlog::info("session {} user '{}': migration session {}", id_, user_, kAccount);
+    audit_migration(audit::Event::migration_end, kAccount, Whose::account);
+    account_migration_ = false;
+    prepared_names_.clear();
+    pending_prepared_names_.reset();
+    if (migration_.kind == policy::MigrationKind::by_user) leave_migration();
+  }
+  if (!token_revoked.empty()) end_migration(token_revoked);
   co_return true;
 }
 

@@ -292,6 +292,7 @@ void Session::note_change_user(const protocol::ChangeUser& change) {
   // COM_RESET_CONNECTION, and a migration user's, whose next one begins (and is audited)
   // when the new account logs in. The audit log says so for each, in the name of the user
   // who held it (review rounds 26, 27 and 29: an end was missing).
+  account_migration_before_change_ = account_migration_;
   end_migrations_in_log("COM_CHANGE_USER");
   user_before_change_ = user_;
   schema_before_change_ = schema_;

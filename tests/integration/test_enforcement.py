@@ -1078,6 +1078,55 @@ class Reload(_Base):
         self.assertRegex(ends[1][1], r"^ended: the token no longer verifies \(configuration reloaded\): .*signature")
 
 
+    def test_a_reload_revokes_an_accounts_migration_under_a_token(self):
+        """Review round 30: a migration user that held a token kept its account's migration
+        through a reload that removed the account: a statement it had prepared before the
+        token still ran. And past the 4,096 statements the proxy keeps to close, the session
+        must close rather than keep one of them."""
+        P = self.P
+        users = os.path.join(_TMP.name, f"users-{uid()}")
+        with open(users, "w") as f:
+            f.write("djmigrate\n")
+        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
+        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
+        env = proxy_key_env(key)
+        del env["DJPROXY_MIGRATION_USERS"]
+        env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
+        proxy = DjproxyProcess(env).start()
+        self.addCleanup(proxy.stop)
+        rc, token, out = issue_token(key, schemas=("myproject_elsewhere*",))
+        self.assertEqual(rc, 0, out)
+        held = connect(proxy.port, "djmigrate", "migpass", database=P)
+        before_token = raw_protocol.prepare(held, f"CREATE TABLE `{P}`.prepared_before_token (id INT)")
+        with held.cursor() as c:
+            c.execute(f"SET @djproxy_migration = '{token}'")
+        many = connect(proxy.port, "djmigrate", "migpass", database=P)
+        ids = [raw_protocol.prepare(many, f"CREATE TABLE `{P}`.many_{i} (id INT)") for i in range(4097)]
+        with many.cursor() as c:
+            c.execute(f"SET @djproxy_migration = '{token}'")
+
+        with open(users, "w") as f:
+            f.write("someoneelse\n")
+        self.reload(proxy)
+        with self.assertRaises(pymysql.MySQLError, msg="a statement prepared in the revoked migration ran"):
+            raw_protocol.execute(held, before_token)
+        self.assertEqual(self.rows(held, "SELECT COUNT(*) FROM items"), ((3,),))  # the session goes on
+        with self.assertRaises(pymysql.MySQLError, msg="the session past the bound was not closed"):
+            raw_protocol.execute(many, ids[-1])
+        self.assertFalse(table_exists(P, "prepared_before_token"))
+        self.assertFalse(table_exists(P, "many_4096"))
+        held.close()
+        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+        with open(audit) as f:
+            events = [json.loads(l) for l in f if l.strip()]
+        begins = sum(e["event"] == "migration_begin" for e in events)
+        ends = [e for e in events if e["event"] == "migration_end"]
+        self.assertEqual(begins, 4)  # each session: its account's and its token's
+        self.assertEqual(len(ends), 4, ends)
+        account_ends = [e for e in ends if not e.get("token_id")]
+        self.assertEqual(len(account_ends), 2, ends)
+        self.assertTrue(all("no longer in migration.users" in e["message"] for e in account_ends), ends)
+
     def test_an_account_listed_by_a_reload_gains_no_migration_in_an_open_session(self):
         """Review round 29: an account added to migration.users by a reload became a
         migration user in its open session as soon as a token's migration there ended,
@@ -1098,6 +1147,9 @@ class Reload(_Base):
         conn = connect(proxy.port, database=P)
         with conn.cursor() as c:
             c.execute(f"SET @djproxy_migration = '{token}'")
+        from test_change_user import CApi
+        capi = CApi()
+        capi.connect(proxy.port, "dj", "djpass")
         with open(users, "w") as f:
             f.write("djmigrate,dj\n")
         self.reload(proxy)
@@ -1105,6 +1157,11 @@ class Reload(_Base):
             c.execute("SET @djproxy_migration = NULL")
         self.rejected(conn, f"CREATE TABLE `{P}`.listed_late (id INT)", ER_TABLEACCESS_DENIED)
         conn.close()
+        # Nor when a refused COM_CHANGE_USER puts the account back (review round 30).
+        self.assertNotEqual(capi.change_user("dj", "wrong-password", P), 0)
+        refused = capi.scalar(f"CREATE TABLE `{P}`.listed_late_kept (id INT)")
+        self.assertEqual(refused[:2], ("error", 1142), "a refused change of user gave the session a migration")
+        capi.close()
         later = connect(proxy.port, database=P)  # the next login is a migration user's
         with later.cursor() as c:
             c.execute(f"CREATE TABLE `{P}`.listed_at_login (id INT)")
