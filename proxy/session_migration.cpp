@@ -63,11 +63,25 @@ Awaitable<bool> Session::recheck_migration() {
   if (!account_revoked && token_revoked.empty()) co_return true;
   static constexpr std::string_view kAccount = "ended: the account is no longer in migration.users (configuration reloaded)";
   if (migration_statements_overflow_) {
-    // Not every statement prepared in it can be closed: the session closes instead.
-    const std::string how = std::string(token_revoked.empty() ? kAccount : std::string_view(token_revoked)) +
-                            "; the session is closed: it prepared more statements in the migration than djproxy "
-                            "keeps to close";
-    end_migrations_in_log(how);
+    // Not every statement prepared in it can be closed: the session closes instead. Each
+    // migration's end says why it ended (review round 31: both had the revoked one's reason).
+    static constexpr std::string_view kClosed =
+        "; the session is closed: it prepared more statements in its migrations than djproxy keeps to close";
+    if (migration_.kind == policy::MigrationKind::by_token) {
+      const std::string how =
+          (token_revoked.empty() ? std::string("ended with the session: the account's migration was revoked")
+                                 : token_revoked) +
+          std::string(kClosed);
+      audit_migration(audit::Event::migration_end, how);
+    }
+    if (account_migration_) {
+      const std::string how =
+          std::string(account_revoked ? kAccount : "ended with the session: the token's migration was revoked") +
+          std::string(kClosed);
+      audit_migration(audit::Event::migration_end, how, Whose::account);
+    }
+    leave_migration();
+    account_migration_ = false;
     co_return false;
   }
   // The statements of both migrations go: they are not told apart.

@@ -150,18 +150,20 @@ Awaitable<bool> Session::handle_command() {
     if (!drained) co_return false;
   }
 
-  // Every command is decided under the configuration in force, and a reload that revokes
-  // the session's migration ends it first.
-  refresh_policy();
-  if (migration_.kind != policy::MigrationKind::none && migration_generation_ != runtime_generation_) {
-    const bool rechecked = co_await recheck_migration();
-    if (!rechecked) co_return false;
-  }
   // A token's migration ends when the token does, not only when the session says so
   // (review of 2026-12-06: a 4-second token's session still made schema changes after it).
   if (migration_.kind == policy::MigrationKind::by_token && migration_token_expired()) {
     if (!co_await close_migration_statements()) co_return false;
     end_migration("ended: the token expired");
+  }
+
+  // Every command is decided under the configuration in force, and a reload that revokes
+  // the session's migration ends it first (after the expiry, so that an expired token's
+  // end says so: review round 31).
+  refresh_policy();
+  if (migration_.kind != policy::MigrationKind::none && migration_generation_ != runtime_generation_) {
+    const bool rechecked = co_await recheck_migration();
+    if (!rechecked) co_return false;
   }
 
   const Bytes payload(client_buffer_.data() + kHeaderSize,

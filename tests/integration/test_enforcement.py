@@ -1126,6 +1126,33 @@ class Reload(_Base):
         account_ends = [e for e in ends if not e.get("token_id")]
         self.assertEqual(len(account_ends), 2, ends)
         self.assertTrue(all("no longer in migration.users" in e["message"] for e in account_ends), ends)
+        # Each end says why it ended: the valid token's end in the closed session is not
+        # given the account's reason (review round 31).
+        self.assertEqual(sorted(e["message"].split(";")[0] for e in ends if e.get("token_id")),
+                         ["ended with the session: the account's migration was revoked", "session ended"], ends)
+
+    def test_an_expired_tokens_end_says_so_after_a_reload(self):
+        """Review round 31: a token that expired before a reload was audited as revoked by
+        the reload; its end names the expiry."""
+        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
+        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
+        env = proxy_key_env(key)
+        env["DJPROXY_AUDIT_LOG"] = audit
+        proxy = DjproxyProcess(env).start()
+        self.addCleanup(proxy.stop)
+        rc, token, out = issue_token(key, ttl="3s")
+        self.assertEqual(rc, 0, out)
+        conn = connect(proxy.port, database=self.P)
+        with conn.cursor() as c:
+            c.execute(f"SET @djproxy_migration = '{token}'")
+        time.sleep(4.2)
+        self.reload(proxy)
+        self.rejected(conn, f"CREATE TABLE `{self.P}`.after_expiry (id INT)", ER_TABLEACCESS_DENIED)
+        conn.close()
+        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+        with open(audit) as f:
+            ends = [json.loads(l)["message"] for l in f if '"migration_end"' in l]
+        self.assertEqual(ends, ["ended: the token expired"])
 
     def test_an_account_listed_by_a_reload_gains_no_migration_in_an_open_session(self):
         """Review round 29: an account added to migration.users by a reload became a
