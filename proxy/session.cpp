@@ -5,6 +5,10 @@
 // and response relay (session_relay.cpp).
 #include "proxy/session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include "proxy/audit/audit_log.hpp"
@@ -30,21 +34,21 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
-Session::Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+Session::Session(SharedState& shared, Worker& worker, int client, const tcp::endpoint& peer,
                  HandshakeSlots::Slot handshake)
     : shared_(shared),
       worker_(worker),
       connection_(shared.connection.get()),
       id_(shared.next_session_id.fetch_add(1, std::memory_order_relaxed)),
-      client_(std::move(client)),
-      server_(tcp::socket(worker.context())),
+      client_(worker.loop(), client),
+      server_(worker.loop()),
       client_buffer_(kBufferSize),
       server_buffer_(kBufferSize),
       client_address_(peer.address().to_string()),
       client_port_(peer.port()),
       handshake_slot_(std::move(handshake)) {
-  ErrorCode ec;
-  client_.socket().set_option(tcp::no_delay(true), ec);
+  const int one = 1;  // a latency setting: its failure does not fail the session
+  ::setsockopt(client_.socket().fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   rewritten_.reserve(kBufferSize);
   worker_.attach(this);
 }
@@ -80,7 +84,7 @@ void Session::expire_if_due(Clock::time_point now) {
   close_legs();
 }
 
-Awaitable<void> Session::run() {
+Task<void> Session::run() {
   auto self = shared_from_this();
   set_deadline(connection_->options.connect_timeout);
   const auto connected = co_await connect_backend();
@@ -111,19 +115,17 @@ Awaitable<void> Session::run() {
   spdlog::debug("session {} closed", id_);
 }
 
-Awaitable<bool> Session::connect_backend() {
+Task<bool> Session::connect_backend() {
   const auto& backend = connection_->options.backend;
   ErrorCode ec;
   if (is_ip_literal(backend.host)) {
     const tcp::endpoint endpoint(asio::ip::make_address(backend.host), backend.port);
     ec = co_await server_.connect(endpoint);
   } else {
-    tcp::resolver resolver(worker_.context());
     const std::string port = std::to_string(backend.port);  // named: see the GCC 12 note in asio.hpp
-    auto [resolve_error, endpoints] = co_await resolver.async_resolve(backend.host, port, use_tuple);
-    ec = resolve_error ? resolve_error : ErrorCode(asio::error::host_not_found);
-    for (const auto& entry : endpoints) {  // each address in turn, as the resolver ordered them
-      const tcp::endpoint endpoint = entry.endpoint();
+    const auto resolved = co_await worker_.loop().resolve(backend.host, port);
+    ec = resolved.error ? resolved.error : ErrorCode(asio::error::host_not_found);
+    for (const auto& endpoint : resolved.endpoints) {  // each address in turn, as the resolver ordered them
       ec = co_await server_.connect(endpoint);
       // Connected, or the session was closed meanwhile (connect timeout, shutdown):
       // the next address must not reopen the leg.
@@ -140,7 +142,7 @@ Awaitable<bool> Session::connect_backend() {
   co_return true;
 }
 
-Awaitable<bool> Session::fill(Leg& leg, RelayBuffer& buffer, std::size_t n) {
+Task<bool> Session::fill(Leg& leg, RelayBuffer& buffer, std::size_t n) {
   if (buffer.size() + buffer.space_size() < n) buffer.compact();
   while (buffer.size() < n) {
     if (&leg == &client_) client_progress_deadline();
@@ -153,7 +155,7 @@ Awaitable<bool> Session::fill(Leg& leg, RelayBuffer& buffer, std::size_t n) {
   co_return true;
 }
 
-Awaitable<std::optional<Session::Packet>> Session::read_packet(Leg& leg, RelayBuffer& buffer) {
+Task<std::optional<Session::Packet>> Session::read_packet(Leg& leg, RelayBuffer& buffer) {
   const bool have_header = co_await fill(leg, buffer, kHeaderSize);
   if (!have_header) co_return std::nullopt;
   const auto header = protocol::read_header(buffer.data());
@@ -166,7 +168,7 @@ Awaitable<std::optional<Session::Packet>> Session::read_packet(Leg& leg, RelayBu
   co_return Packet{header, Bytes(buffer.data() + kHeaderSize, header.length)};
 }
 
-Awaitable<bool> Session::send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
+Task<bool> Session::send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                            std::string_view message) {
   local_packet_.clear();
   protocol::append_err_packet(local_packet_, seq, code, state, message);
@@ -174,7 +176,7 @@ Awaitable<bool> Session::send_client_error(std::uint8_t seq, std::uint16_t code,
 }
 
 // Before the client has a greeting: the pre-handshake layout (no SQLSTATE marker).
-Awaitable<bool> Session::send_greeting_error(std::uint16_t code, std::string_view message) {
+Task<bool> Session::send_greeting_error(std::uint16_t code, std::string_view message) {
   local_packet_.clear();
   protocol::append_greeting_err_packet(local_packet_, code, message);
   co_return !co_await client_.write(asio::buffer(local_packet_));

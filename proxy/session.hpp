@@ -29,13 +29,14 @@ using protocol::Command;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(SharedState& shared, Worker& worker, tcp::socket client, const tcp::endpoint& peer,
+  // Takes the accepted descriptor `client`.
+  Session(SharedState& shared, Worker& worker, int client, const tcp::endpoint& peer,
           HandshakeSlots::Slot handshake);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  Awaitable<void> run();
+  Task<void> run();
   // Called by the worker's janitor; closes both legs once the deadline has passed.
   void expire_if_due(Clock::time_point now);
   // Ends the session at once (shutdown after the grace period).
@@ -74,33 +75,33 @@ class Session : public std::enable_shared_from_this<Session> {
     protocol::Bytes payload;
   };
 
-  Awaitable<bool> connect_backend();
+  Task<bool> connect_backend();
   // The client handshake and TLS on each leg (session_handshake.cpp).
-  Awaitable<bool> handshake();
+  Task<bool> handshake();
   // The authentication relay (session_auth.cpp). `change_user`: re-authentication by
   // COM_CHANGE_USER, which the server refuses without closing the connection (see
   // kept_after_failed_change_user()).
-  Awaitable<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
-  Awaitable<bool> pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size, std::uint8_t seq);
-  Awaitable<bool> pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq);
+  Task<bool> relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user = false);
+  Task<bool> pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size, std::uint8_t seq);
+  Task<bool> pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq);
   bool authentication_refused(const std::optional<protocol::ErrPacket>& err, bool change_user);
   void kept_after_failed_change_user();
   // The command loop, the response relay and the proxy's own queries (session_relay.cpp).
-  Awaitable<void> command_loop();
-  Awaitable<bool> handle_command();
-  Awaitable<bool> relay_response(protocol::Command command, bool forward);
+  Task<void> command_loop();
+  Task<bool> handle_command();
+  Task<bool> relay_response(protocol::Command command, bool forward);
   void note_response_packet();
-  Awaitable<bool> internal_query(std::string_view sql);
-  Awaitable<bool> relay_local_infile();
-  Awaitable<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);
-  Awaitable<bool> drain_internal_responses();
-  Awaitable<bool> send_state_tracking_query();
+  Task<bool> internal_query(std::string_view sql);
+  Task<bool> relay_local_infile();
+  Task<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);
+  Task<bool> drain_internal_responses();
+  Task<bool> send_state_tracking_query();
   // Shared by the state machines (session.cpp).
-  Awaitable<bool> fill(Leg& leg, RelayBuffer& buffer, std::size_t n);
-  Awaitable<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
-  Awaitable<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
+  Task<bool> fill(Leg& leg, RelayBuffer& buffer, std::size_t n);
+  Task<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
+  Task<bool> send_client_error(std::uint8_t seq, std::uint16_t code, std::string_view state,
                                     std::string_view message);
-  Awaitable<bool> send_greeting_error(std::uint16_t code, std::string_view message);
+  Task<bool> send_greeting_error(std::uint16_t code, std::string_view message);
 
   // Policy (session_policy.cpp): every command is decided by policy::decide_command
   // before any of it reaches the server; the session carries out the Action.
@@ -108,19 +109,19 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::SessionState policy_state() const;
   policy::SessionFacts policy_facts() const;
   void set_migration_for_user();
-  Awaitable<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
+  Task<Outcome> decide_and_forward(Command command, bool whole, std::size_t visible);
   protocol::Bytes command_payload(std::size_t visible) const;
   policy::Action decide(Command command, bool whole, std::size_t visible);
   void note_forwarded(Command command, std::size_t visible);
   void note_change_user(const protocol::ChangeUser& change);
-  Awaitable<Outcome> stream_statement(Command command);
+  Task<Outcome> stream_statement(Command command);
   void note_state_changes(policy::Analysis& analysis);
-  Awaitable<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
-  Awaitable<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
-  Awaitable<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
-  Awaitable<Outcome> drop_command(bool whole, std::size_t visible);
-  Awaitable<Outcome> forward_whole(std::size_t visible);
-  Awaitable<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
+  Task<Outcome> answer_existing_table(policy::CommandDecision asked, std::size_t visible);
+  Task<Outcome> handle_migration_token(const std::optional<std::string>& token, std::size_t visible);
+  Task<Outcome> reject_command(bool whole, std::size_t visible, const policy::Decision& decision);
+  Task<Outcome> drop_command(bool whole, std::size_t visible);
+  Task<Outcome> forward_whole(std::size_t visible);
+  Task<Outcome> forward_change_user(const protocol::ChangeUser& requested, std::size_t visible);
   // At login and on COM_CHANGE_USER (defined in session_handshake.cpp).
   void stamp_client_address(std::vector<std::pair<std::string, std::string>>& attributes) const;
   void log_decision(const policy::Decision& decision, std::string_view what, bool withhold_text = false) const;
@@ -138,12 +139,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void remember_prepare(const policy::CommandDecision& decided, std::string_view sql);
   void forget_prepared();
   void forget_prepared(std::uint32_t statement_id);
-  Awaitable<bool> close_migration_statements();
+  Task<bool> close_migration_statements();
   // Ends the session's migration, of either kind; the statements prepared in it must have
   // been closed first (close_migration_statements).
   void end_migration(std::string_view how);
   bool migration_token_expired() const;
-  Awaitable<bool> recheck_migration();
+  Task<bool> recheck_migration();
   void leave_migration();
   // The account changes or the session ends: every migration open in the audit log ends.
   void end_migrations_in_log(std::string_view how);

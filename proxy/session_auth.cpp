@@ -37,7 +37,7 @@ enum class AuthStage : std::uint8_t {
 // each packet for the other leg and watches for the end. The proxy never sees a
 // password it could use, but where only the backend leg has TLS: then the client's
 // RSA-encrypted password is decrypted to go on over the backend's TLS.
-Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user) {
+Task<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint8_t server_seq, bool change_user) {
   AuthStage stage = AuthStage::kServerTurn;
   bool goes_on = false;  // authenticated, or kept as before a refused COM_CHANGE_USER
   while (stage != AuthStage::kDone) {
@@ -151,7 +151,7 @@ Awaitable<bool> Session::relay_authentication(std::uint8_t client_seq, std::uint
 }
 
 // A whole packet at the front of `buffer`, renumbered for the other leg.
-Awaitable<bool> Session::pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size,
+Task<bool> Session::pass_buffered_packet(RelayBuffer& buffer, Leg& to, std::size_t payload_size,
                                               std::uint8_t seq) {
   const std::size_t packet_size = kHeaderSize + payload_size;
   protocol::set_sequence(buffer.data(), seq);
@@ -162,7 +162,7 @@ Awaitable<bool> Session::pass_buffered_packet(RelayBuffer& buffer, Leg& to, std:
 
 // The server's OK ends the exchange: the client gets it (in the encoding it reads) and
 // the session is authenticated.
-Awaitable<bool> Session::pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq) {
+Task<bool> Session::pass_authentication_ok(protocol::Bytes payload, std::uint8_t client_seq) {
   auto ok = protocol::OkPacket::parse(payload, backend_capabilities_ & cap::kSessionTrack);
   if (!ok) co_return false;
   apply_ok(*ok);

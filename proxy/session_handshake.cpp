@@ -15,7 +15,7 @@ namespace djproxy::proxy {
 namespace cap = protocol::cap;
 using protocol::kHeaderSize;
 
-Awaitable<bool> Session::handshake() {
+Task<bool> Session::handshake() {
   auto greeting_packet = co_await read_packet(server_, server_buffer_);
   if (!greeting_packet) {
     co_await send_greeting_error(protocol::err::kHandshake,

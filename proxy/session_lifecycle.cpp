@@ -49,8 +49,7 @@ void Session::watch_if_idle_since_last_tick() {
 void Session::watch_server_leg() {
   if (server_watched_ || phase_ != Phase::kIdle || !server_.socket().is_open()) return;
   server_watched_ = true;
-  server_.socket().async_wait(tcp::socket::wait_read,
-                              [self = shared_from_this()](const ErrorCode& ec) { self->server_leg_readable(ec); });
+  server_.socket().watch_readable([self = shared_from_this()](const ErrorCode& ec) { self->server_leg_readable(ec); });
 }
 
 void Session::server_leg_readable(const ErrorCode& ec) {
@@ -69,8 +68,7 @@ void Session::server_leg_readable(const ErrorCode& ec) {
 void Session::check_idle_server_leg() {
   server_check_due_ = false;
   if (phase_ != Phase::kIdle || !server_.socket().is_open()) return;
-  char byte = 0;
-  const ssize_t n = ::recv(server_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = server_.socket().peek();
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
     watch_server_leg();  // nothing there after all
     return;

@@ -44,7 +44,7 @@ void Session::leave_migration() {
 // an account removed from migration.users, and a token whose key was rotated out, went
 // on making schema changes in the sessions already open). Checked once per generation
 // of the configuration: a token's signature is not verified again on every command.
-Awaitable<bool> Session::recheck_migration() {
+Task<bool> Session::recheck_migration() {
   migration_generation_ = runtime_generation_;
   // The account's own migration, whether or not a token is held on top of it: a statement
   // prepared in it runs at any later execution (review round 30).
@@ -98,10 +98,10 @@ Awaitable<bool> Session::recheck_migration() {
   co_return true;
 }
 
-Awaitable<Session::Outcome> Session::handle_migration_token(const std::optional<std::string>& token, std::size_t visible) {
+Task<Session::Outcome> Session::handle_migration_token(const std::optional<std::string>& token, std::size_t visible) {
   const std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
   client_buffer_.consume(visible);
-  auto answer_ok = [this, seq]() -> Awaitable<Outcome> {
+  auto answer_ok = [this, seq]() -> Task<Outcome> {
     local_packet_.clear();
     const auto status = static_cast<std::uint16_t>(server_status_ & (protocol::status::kAutocommit | protocol::status::kInTrans));
     protocol::append_ok_packet(local_packet_, seq, status, 0);
@@ -185,7 +185,7 @@ void Session::end_migration(std::string_view how) {
 // COM_STMT_CLOSE has no answer, so the server leg stays in step with the client's
 // command; a client that executes one of these ids later gets the server's own
 // "unknown prepared statement handler".
-Awaitable<bool> Session::close_migration_statements() {
+Task<bool> Session::close_migration_statements() {
   if (migration_statements_.empty()) co_return true;
   local_packet_.clear();
   for (const std::uint32_t id : migration_statements_) {

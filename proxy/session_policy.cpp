@@ -76,7 +76,7 @@ void Session::log_decision(const policy::Decision& decision, std::string_view wh
 
 // A command the policy refused: a command larger than the buffer is read to its end
 // and dropped; the client gets the ERR and the session goes on.
-Awaitable<Session::Outcome> Session::reject_command(bool whole, std::size_t visible, const policy::Decision& decision) {
+Task<Session::Outcome> Session::reject_command(bool whole, std::size_t visible, const policy::Decision& decision) {
   std::uint8_t seq = static_cast<std::uint8_t>(client_buffer_.data()[3] + 1);
   if (whole) {
     client_buffer_.consume(visible);
@@ -92,7 +92,7 @@ Awaitable<Session::Outcome> Session::reject_command(bool whole, std::size_t visi
 }
 
 // A command the server never answers, read to its end and dropped: the client expects nothing.
-Awaitable<Session::Outcome> Session::drop_command(bool whole, std::size_t visible) {
+Task<Session::Outcome> Session::drop_command(bool whole, std::size_t visible) {
   if (whole) {
     client_buffer_.consume(visible);
     co_return Outcome::kAnswered;
@@ -102,7 +102,7 @@ Awaitable<Session::Outcome> Session::drop_command(bool whole, std::size_t visibl
   co_return discarded ? Outcome::kAnswered : Outcome::kClosed;
 }
 
-Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
+Task<Session::Outcome> Session::forward_whole(std::size_t visible) {
   const asio::const_buffer command(client_buffer_.data(), visible);
   const std::span<const asio::const_buffer> out(&command, 1);
   ErrorCode write_error;
@@ -115,7 +115,7 @@ Awaitable<Session::Outcome> Session::forward_whole(std::size_t visible) {
 // The server replaces the session's connection attributes with those of
 // COM_CHANGE_USER: the real client's address goes in, as at login, so that a client
 // cannot put another address there.
-Awaitable<Session::Outcome> Session::forward_change_user(const protocol::ChangeUser& requested, std::size_t visible) {
+Task<Session::Outcome> Session::forward_change_user(const protocol::ChangeUser& requested, std::size_t visible) {
   const bool fields_before_attributes =
       requested.charset && (!(backend_capabilities_ & cap::kPluginAuth) || requested.auth_plugin);
   if (!(backend_capabilities_ & cap::kConnectAttrs) || !fields_before_attributes) {
@@ -150,7 +150,7 @@ protocol::Bytes Session::command_payload(std::size_t visible) const {
 // frame: a frame over 1,020 bytes misses Asio's frame cache and costs a heap allocation
 // and a free per command (bench/RESULTS.md).
 // The command loop has refreshed the policy and rechecked the migration under it.
-Awaitable<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
+Task<Session::Outcome> Session::decide_and_forward(Command command, bool whole, std::size_t visible) {
   if (command == Command::kStmtPrepare && migration_.kind == policy::MigrationKind::by_token &&
       migration_statements_.size() >= kMaxMigrationStatements) {
     // Their ids are what closes them when the migration ends; rather than lose one, end it.
@@ -328,7 +328,7 @@ void Session::note_state_changes(policy::Analysis& analysis) {
 // a warning and change nothing, so the proxy answers the same without forwarding a
 // schema change. If the table does not exist, it is the schema change it looks like.
 // A dry run asks too, forwards either way, and audits what production would have done.
-Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecision asked, std::size_t visible) {
+Task<Session::Outcome> Session::answer_existing_table(policy::CommandDecision asked, std::size_t visible) {
   const auto question = policy::table_exists_question(
       asked.decision.rewrite_schema, asked.decision.rewrite_table, character_set_client_,
       runtime_->config.lower_case_table_names,
@@ -368,7 +368,7 @@ Awaitable<Session::Outcome> Session::answer_existing_table(policy::CommandDecisi
 // way, except its last bytes, held back until the decision. The server executes
 // nothing until a packet is complete, so a late rejection that drops the backend
 // connection leaves nothing executed.
-Awaitable<Session::Outcome> Session::stream_statement(Command command) {
+Task<Session::Outcome> Session::stream_statement(Command command) {
   const auto state = policy_state();
   policy::StreamingAnalyser analyser(state, runtime_->config, policy_command(command));
   const std::uint64_t limit = runtime_->max_statement_bytes;

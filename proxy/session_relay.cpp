@@ -54,7 +54,7 @@ bool leaves_session_state(Command command) {
 
 }  // namespace
 
-Awaitable<void> Session::command_loop() {
+Task<void> Session::command_loop() {
   // Not `while (co_await …)`: GCC 12 miscompiles co_await in a loop condition.
   for (;;) {
     const bool more = co_await handle_command();
@@ -62,7 +62,7 @@ Awaitable<void> Session::command_loop() {
   }
 }
 
-Awaitable<bool> Session::drain_internal_responses() {
+Task<bool> Session::drain_internal_responses() {
   while (internal_responses_ > 0) {
     --internal_responses_;
     const bool relayed = co_await relay_response(Command::kQuery, false);
@@ -73,7 +73,7 @@ Awaitable<bool> Session::drain_internal_responses() {
 
 // Asks the server something on the proxy's own account; the answer is read, not
 // forwarded (editor_.rows() counts its rows).
-Awaitable<bool> Session::internal_query(std::string_view sql) {
+Task<bool> Session::internal_query(std::string_view sql) {
   const bool drained = co_await drain_internal_responses();
   if (!drained) co_return false;
   local_packet_.clear();
@@ -87,7 +87,7 @@ Awaitable<bool> Session::internal_query(std::string_view sql) {
   co_return co_await relay_response(Command::kQuery, false);
 }
 
-Awaitable<bool> Session::send_state_tracking_query() {
+Task<bool> Session::send_state_tracking_query() {
   if (!(backend_capabilities_ & cap::kSessionTrack)) {
     spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
     co_return true;
@@ -104,7 +104,7 @@ Awaitable<bool> Session::send_state_tracking_query() {
   co_return true;
 }
 
-Awaitable<bool> Session::handle_command() {
+Task<bool> Session::handle_command() {
   phase_ = Phase::kIdle;
   if (worker_.draining()) co_return false;  // shutdown: the last command is answered
   set_deadline(connection_->options.idle_timeout);
@@ -206,7 +206,7 @@ Awaitable<bool> Session::handle_command() {
 // Moves one logical packet (a packet and its 16 MiB continuations) off `from` as it
 // arrives, to `to`, or nowhere without one (a refused statement read to its end),
 // holding no more than the buffer.
-Awaitable<bool> Session::move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq) {
+Task<bool> Session::move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq) {
   for (;;) {
     const bool filled = co_await fill(from, buffer, kHeaderSize);
     if (!filled) co_return false;
@@ -231,7 +231,7 @@ Awaitable<bool> Session::move_logical_packet(Leg& from, RelayBuffer& buffer, Leg
 }
 
 // LOCAL INFILE: the client sends the file as packets ending with an empty one.
-Awaitable<bool> Session::relay_local_infile() {
+Task<bool> Session::relay_local_infile() {
   for (;;) {
     const bool filled = co_await fill(client_, client_buffer_, kHeaderSize);
     if (!filled) co_return false;
@@ -246,7 +246,7 @@ Awaitable<bool> Session::relay_local_infile() {
 // Streams the server's answer to the client as the response editor steps through it
 // (protocol/response_editor.hpp): runs of passed packets go out in one gathered write
 // per read. With `forward` false the answer is the proxy's own and only read.
-Awaitable<bool> Session::relay_response(Command command, bool forward) {
+Task<bool> Session::relay_response(Command command, bool forward) {
   editor_.start(command, forward);
   std::size_t parsed = 0;  // bytes of the buffer already stepped over
   segment_count_ = 0;

@@ -1,40 +1,73 @@
 #include "proxy/worker.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "proxy/protocol/constants.hpp"
+#include "proxy/leg.hpp"
 #include "proxy/protocol/generic_packets.hpp"
 #include "proxy/session.hpp"
 
 namespace djproxy::proxy {
 
-Worker::Worker(SharedState& shared) : shared_(shared), acceptor_(context_), janitor_timer_(context_) {}
+namespace {
+// A descriptor on its way to another worker: closed unless it arrives.
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int release() { return std::exchange(fd_, -1); }
 
+ private:
+  int fd_;
+};
+}  // namespace
+
+Worker::Worker(SharedState& shared) : shared_(shared) {}
+
+// As Asio's acceptor did: SO_REUSEADDR, and errors thrown, with the same messages.
 void Worker::listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) throw boost::system::system_error(ErrorCode(errno, boost::system::system_category()), "open");
+  auto fail = [fd](const char* what) {
+    const int e = errno;
+    ::close(fd);
+    throw boost::system::system_error(ErrorCode(e, boost::system::system_category()), what);
+  };
+  const int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("set_option");
+  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) fail("bind");
+  if (::listen(fd, SOMAXCONN) != 0) fail("listen");
+  try {
+    listener_.adopt(fd);
+  } catch (const std::system_error&) {
+    ::close(fd);
+    throw;
+  }
   peers_ = std::move(workers);
 }
 
 void Worker::start() {
-  if (acceptor_.is_open()) asio::co_spawn(context_, accept_loop(), asio::detached);
-  asio::co_spawn(context_, janitor(), asio::detached);
-  thread_ = std::thread([this] { context_.run(); });
+  if (listener_.is_open()) loop_.spawn(accept_loop());
+  loop_.spawn(janitor());
+  thread_ = std::thread([this] { loop_.run(); });
 }
 
 void Worker::stop_accepting() {
-  asio::post(context_, [this] {
-    ErrorCode ignored;
-    acceptor_.close(ignored);
-  });
+  loop_.post([this] { listener_.close(); });
 }
 
 void Worker::drain_sessions() {
-  asio::post(context_, [this] {
+  loop_.post([this] {
     draining_ = true;
     for (Session* s = sessions_; s != nullptr;) {
       Session* next = s->next_;  // drain() may close s, never free it here (its coroutine holds it)
@@ -45,12 +78,12 @@ void Worker::drain_sessions() {
 }
 
 void Worker::abort_sessions() {
-  asio::post(context_, [this] {
+  loop_.post([this] {
     for (Session* s = sessions_; s != nullptr; s = s->next_) s->abort();
   });
 }
 
-void Worker::stop() { context_.stop(); }
+void Worker::stop() { loop_.stop(); }
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
@@ -82,25 +115,35 @@ Worker& Worker::least_loaded() {
   return *best;
 }
 
-// Accepted onto this worker's own io_context, then placed: the worker with the fewest
+// Accepted on this worker's own loop, then placed: the worker with the fewest
 // sessions runs it, this one on a tie. Counts are read with the connection in hand, so
 // a connect-and-go client (whose previous session has just ended here) stays on this
 // thread, and long-lived connections spread over the workers.
-Awaitable<void> Worker::accept_loop() {
+Task<void> Worker::accept_loop() {
   for (;;) {
-    tcp::endpoint peer;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
     // The peer's address comes with the accept, not from another system call.
-    auto [ec, socket] = co_await acceptor_.async_accept(peer, use_tuple);
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-    // A client that reset its connection while it was queued: nothing to do.
-    if (ec == asio::error::connection_aborted) continue;
-    if (ec) {
+    const int fd = ::accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&address), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int e = errno;
+      if (!listener_.is_open()) co_return;
+      if (e == EAGAIN || e == EWOULDBLOCK) {
+        const ErrorCode closed = co_await listener_.next_read_edge();
+        if (closed) co_return;
+        continue;
+      }
+      // A client that reset its connection while it was queued: nothing to do.
+      if (e == EINTR || e == ECONNABORTED) continue;
       // Out of descriptors and the like: keep serving the sessions we have.
-      spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(context_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_tuple);
+      spdlog::warn("accept failed: {}", ErrorCode(e, boost::system::system_category()).message());
+      co_await loop_.sleep_for(std::chrono::milliseconds(100));
       continue;
     }
+    tcp::endpoint peer;
+    std::memcpy(peer.data(), &address, std::min<std::size_t>(length, peer.capacity()));
+    peer.resize(std::min<std::size_t>(length, peer.capacity()));
     const auto settings = shared_.connection.get();
     const std::size_t open = shared_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     const std::size_t limit = settings->options.max_connections;
@@ -108,8 +151,7 @@ Awaitable<void> Worker::accept_loop() {
       shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
       shared_.metrics.connection_rejected();
       spdlog::warn("connection limit {} reached, refusing a client", limit);
-      asio::co_spawn(context_, refuse(std::move(socket), "djproxy: too many connections (limits.max_connections)"),
-                     asio::detached);
+      loop_.spawn(refuse(fd, "djproxy: too many connections (limits.max_connections)"));
       continue;
     }
     // Before any backend connection is opened: a refused client costs the server nothing.
@@ -118,9 +160,7 @@ Awaitable<void> Worker::accept_loop() {
       shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
       spdlog::warn("{} handshakes in progress (limits.max_handshakes), refusing a client",
                    settings->options.max_handshakes);
-      asio::co_spawn(context_,
-                     refuse(std::move(socket), "djproxy: too many connections in their handshake (limits.max_handshakes)"),
-                     asio::detached);
+      loop_.spawn(refuse(fd, "djproxy: too many connections in their handshake (limits.max_handshakes)"));
       continue;
     }
     Worker& target = least_loaded();
@@ -128,49 +168,38 @@ Awaitable<void> Worker::accept_loop() {
     // that cannot be placed gives both counts back.
     target.session_count_.fetch_add(1, std::memory_order_relaxed);
     if (&target == this) {
-      start_session(std::move(socket), peer, std::move(*slot));
+      start_session(fd, peer, std::move(*slot));
       continue;
     }
-    auto give_back = [&](std::string_view why) {
-      target.session_count_.fetch_sub(1, std::memory_order_relaxed);
-      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-      spdlog::warn("cannot hand a connection to another worker: {}", why);
-    };
-    // Onto the other thread's reactor here (registration is thread-safe); the socket
-    // and the handshake slot then travel in the handler, so they are closed and given
-    // back whatever becomes of the handler.
-    ErrorCode release_error;
-    const auto fd = socket.release(release_error);
-    if (release_error) {
-      give_back(release_error.message());
-      continue;
-    }
-    tcp::socket moved(target.context());
-    ErrorCode assign_error;
-    moved.assign(peer.protocol(), fd, assign_error);
-    if (assign_error) {
-      ::close(fd);
-      give_back(assign_error.message());
-      continue;
-    }
+    // The descriptor and the handshake slot travel in the function, so they are closed
+    // and given back whatever becomes of it.
+    auto owned = std::make_unique<Descriptor>(fd);
     try {
-      asio::post(target.context(), [&target, s = std::move(moved), peer, h = std::move(*slot)]() mutable {
-        target.start_session(std::move(s), peer, std::move(h));
+      target.loop().post([&target, d = std::shared_ptr<Descriptor>(std::move(owned)), peer,
+                          h = std::make_shared<HandshakeSlots::Slot>(std::move(*slot))]() mutable {
+        target.start_session(d->release(), peer, std::move(*h));
       });
     } catch (const std::exception& e) {
-      give_back(e.what());
+      target.session_count_.fetch_sub(1, std::memory_order_relaxed);
+      shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+      spdlog::warn("cannot hand a connection to another worker: {}", e.what());
     }
   }
 }
 
+namespace {
+Task<void> run_session(std::shared_ptr<Session> session) { co_await session->run(); }
+}  // namespace
+
 // Never throws: a session that cannot be made (out of memory) costs that connection
 // only, not the accept loop or the worker.
-void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept {
+void Worker::start_session(int fd, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept {
   std::shared_ptr<Session> session;
   try {
-    session = std::make_shared<Session>(shared_, *this, std::move(socket), peer, std::move(handshake));
+    session = std::make_shared<Session>(shared_, *this, fd, peer, std::move(handshake));
   } catch (const std::exception& e) {
-    // Not constructed, so its destructor will not give the counts back.
+    // Not constructed, so its destructor will not give the counts back; the descriptor
+    // is closed by the client leg if it was made, else here.
     session_count_.fetch_sub(1, std::memory_order_relaxed);
     shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     spdlog::error("cannot start a session: {}", e.what());
@@ -178,19 +207,25 @@ void Worker::start_session(tcp::socket socket, const tcp::endpoint& peer, Handsh
   }
   shared_.metrics.connection_opened();
   try {
-    asio::co_spawn(context_, [session]() -> Awaitable<void> { co_await session->run(); }, asio::detached);
+    loop_.spawn(run_session(std::move(session)));
   } catch (const std::exception& e) {
     spdlog::error("cannot start a session: {}", e.what());  // its destructor gives the counts back
   }
 }
 
 // Like the server itself: ER_CON_COUNT_ERROR in place of the greeting.
-Awaitable<void> Worker::refuse(tcp::socket socket, std::string_view message) {
+Task<void> Worker::refuse(int fd, std::string_view message) {
+  Leg leg(loop_);
+  try {
+    leg.socket().adopt(fd);
+  } catch (const std::exception&) {
+    ::close(fd);
+    co_return;
+  }
   std::string packet;
   protocol::append_greeting_err_packet(packet, protocol::err::kConCount, message);
-  co_await asio::async_write(socket, asio::buffer(packet), use_tuple);
-  ErrorCode ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  [[maybe_unused]] const ErrorCode ignored = co_await leg.write(asio::buffer(packet));
+  ::shutdown(leg.socket().fd(), SHUT_RDWR);
 }
 
 // Timeouts without a timer per operation: sessions record a deadline, and one sweep
@@ -199,11 +234,9 @@ Awaitable<void> Worker::refuse(tcp::socket socket, std::string_view message) {
 // between two sweeps, which is why it comes every 100 ms: a backend that closes under
 // an idle client is told within about 0.2 s. (Ten wake-ups a second cost each worker
 // well under a millisecond of CPU.)
-Awaitable<void> Worker::janitor() {
+Task<void> Worker::janitor() {
   for (;;) {
-    janitor_timer_.expires_after(std::chrono::milliseconds(100));
-    auto [ec] = co_await janitor_timer_.async_wait(use_tuple);
-    if (ec) co_return;
+    co_await loop_.sleep_for(std::chrono::milliseconds(100));
     const auto now = Clock::now();
     for (Session* s = sessions_; s != nullptr;) {
       Session* next = s->next_;

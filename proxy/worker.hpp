@@ -1,5 +1,5 @@
 #pragma once
-// One thread, one io_context, and the sessions it runs. Nothing a worker owns is
+// One thread, one event loop, and the sessions it runs. Nothing a worker owns is
 // touched by another thread. The first worker also accepts (one listening socket, so a
 // second proxy cannot silently share the port as it could with SO_REUSEPORT) and gives
 // each new connection to the worker with the fewest sessions, itself on a tie: a
@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/shared_state.hpp"
+#include "proxy/socket.hpp"
 
 namespace djproxy::proxy {
 
@@ -21,7 +23,7 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  asio::io_context& context() { return context_; }
+  EventLoop& loop() { return loop_; }
   // `workers` are this one and its peers; only the accepting worker listens.
   void listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers);
   void start();
@@ -43,18 +45,18 @@ class Worker {
   void detach(Session* session);
 
  private:
-  Awaitable<void> accept_loop();
+  Task<void> accept_loop();
   Worker& least_loaded();
-  void start_session(tcp::socket socket, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept;
-  Awaitable<void> janitor();
+  // Takes `fd` (closed if the session cannot be made).
+  void start_session(int fd, const tcp::endpoint& peer, HandshakeSlots::Slot handshake) noexcept;
+  Task<void> janitor();
   // `message` must outlive the coroutine (a literal).
-  Awaitable<void> refuse(tcp::socket socket, std::string_view message);
+  Task<void> refuse(int fd, std::string_view message);
 
   SharedState& shared_;
-  asio::io_context context_{1};
-  tcp::acceptor acceptor_;
+  EventLoop loop_;
+  Socket listener_{loop_};
   std::vector<Worker*> peers_;
-  asio::steady_timer janitor_timer_;
   std::thread thread_;
   Session* sessions_ = nullptr;
   bool draining_ = false;
