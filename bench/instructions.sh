@@ -5,7 +5,7 @@
 # point selects over one connection (sysbench, text protocol), and divides the
 # difference by LARGE - SMALL, so that start-up, log-in and shutdown cancel out.
 # Prints a markdown table for bench/RESULTS.md: the total, the share of each part of
-# the code (the policy, the protocol codec, the session, Asio, the allocator, libc's
+# the code (the policy, the protocol codec, the session, the event loop, Asio, the allocator, libc's
 # locks and cancellation points, the rest), and the functions that cost most.
 #
 #   bench/instructions.sh                       djproxy of ./build, production, audit log on
@@ -129,6 +129,8 @@ def part(full_name):
         return "the protocol codec"
     if "boost::asio" in name:
         return "Asio"
+    if re.search(r"djproxy::proxy::(EventLoop|Socket|task_detail|resume\b)", name):
+        return "the event loop and its tasks"
     if re.search(r"malloc|memalign|_int_free|cfree|\bfree\b|operator new|operator delete", name):
         return "the allocator"
     if re.search(r"pthread_mutex|asynccancel", name):

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,13 +68,24 @@ EventLoop::EventLoop() {
     ::close(epoll_);
     throw last_error("eventfd");
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = wake_;
-  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev) != 0) {
+  timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_ < 0) {
+    const auto error = last_error("timerfd_create");
     ::close(wake_);
     ::close(epoll_);
-    throw last_error("epoll_ctl");
+    throw error;
+  }
+  for (const int fd : {wake_, timer_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      const auto error = last_error("epoll_ctl");
+      ::close(timer_);
+      ::close(wake_);
+      ::close(epoll_);
+      throw error;
+    }
   }
 }
 
@@ -85,6 +97,7 @@ EventLoop::~EventLoop() {
   resolver_wake_.notify_all();
   if (resolver_.joinable()) resolver_.join();
   end_roots();
+  ::close(timer_);
   ::close(wake_);
   ::close(epoll_);
 }
@@ -153,8 +166,29 @@ void EventLoop::run_posted() {
   for (auto& f : posted) f();
 }
 
+void EventLoop::add_timer(std::chrono::steady_clock::time_point deadline, std::coroutine_handle<> h) {
+  timers_.push_back({deadline, h});
+  if (deadline < armed_) arm_timer();
+}
+
+// steady_clock is CLOCK_MONOTONIC on Linux, the timerfd's clock.
+void EventLoop::arm_timer() {
+  armed_ = std::chrono::steady_clock::time_point::max();
+  for (const auto& t : timers_) armed_ = std::min(armed_, t.deadline);
+  itimerspec spec{};
+  if (armed_ != std::chrono::steady_clock::time_point::max()) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(armed_.time_since_epoch()).count();
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;  // 0 would disarm
+  }
+  if (::timerfd_settime(timer_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0)
+    spdlog::critical("timerfd_settime failed: {}", std::strerror(errno));
+}
+
 void EventLoop::run_timers() {
-  if (timers_.empty()) return;
+  std::uint64_t expirations = 0;
+  [[maybe_unused]] const auto r = ::read(timer_, &expirations, sizeof expirations);
   const auto now = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < timers_.size();) {
     if (timers_[i].deadline <= now) {
@@ -165,15 +199,7 @@ void EventLoop::run_timers() {
       ++i;
     }
   }
-}
-
-int EventLoop::timeout_ms() const {
-  if (!ready_.empty() || !calls_.empty()) return 0;
-  if (timers_.empty()) return -1;
-  auto earliest = timers_.front().deadline;
-  for (const auto& t : timers_) earliest = std::min(earliest, t.deadline);
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - std::chrono::steady_clock::now());
-  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(wait.count(), 0, 60'000));
+  arm_timer();
 }
 
 void EventLoop::run() {
@@ -181,7 +207,7 @@ void EventLoop::run() {
   epoll_event events[kEvents];
   run_ready();
   while (!stopped_.load(std::memory_order_acquire)) {
-    const int n = ::epoll_wait(epoll_, events, kEvents, timeout_ms());
+    const int n = ::epoll_wait(epoll_, events, kEvents, ready_.empty() && calls_.empty() ? -1 : 0);
     if (n < 0 && errno != EINTR) {
       spdlog::critical("epoll_wait failed: {}", std::strerror(errno));
       break;
@@ -193,12 +219,15 @@ void EventLoop::run() {
         [[maybe_unused]] const auto r = ::read(wake_, &count, sizeof count);
         continue;
       }
+      if (fd == timer_) {
+        run_timers();
+        continue;
+      }
       if (static_cast<std::size_t>(fd) < sockets_.size() && sockets_[static_cast<std::size_t>(fd)] != nullptr)
         sockets_[static_cast<std::size_t>(fd)]->on_event(events[i].events);
     }
     run_ready();
     run_posted();
-    run_timers();
     run_ready();
   }
   end_roots();

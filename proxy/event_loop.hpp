@@ -45,12 +45,13 @@ class EventLoop {
   // coroutine, else when the loop next turns). An exception that escapes it is logged.
   void spawn(Task<void> task);
 
-  // Waits `delay` (the loop's timers are checked once a turn; a few per worker).
+  // Waits `delay`. A worker has a few timers (the janitor's sweep); they share one
+  // timerfd, so that a turn of the loop reads no clock.
   struct Sleep {
     EventLoop& loop;
     std::chrono::steady_clock::time_point deadline;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { loop.timers_.push_back({deadline, h}); }
+    void await_suspend(std::coroutine_handle<> h) { loop.add_timer(deadline, h); }
     void await_resume() const noexcept {}
   };
   Sleep sleep_for(std::chrono::milliseconds delay) { return {*this, std::chrono::steady_clock::now() + delay}; }
@@ -88,13 +89,16 @@ class EventLoop {
 
   void run_ready();
   void run_posted();
+  void add_timer(std::chrono::steady_clock::time_point deadline, std::coroutine_handle<> h);
   void run_timers();
-  int timeout_ms() const;
+  void arm_timer();
   void end_roots();
   void resolver_main();
 
   int epoll_ = -1;
-  int wake_ = -1;  // eventfd: post() and stop() from other threads
+  int wake_ = -1;   // eventfd: post() and stop() from other threads
+  int timer_ = -1;  // timerfd, armed for the earliest of timers_
+  std::chrono::steady_clock::time_point armed_ = std::chrono::steady_clock::time_point::max();
   std::vector<Socket*> sockets_;  // by descriptor
   std::vector<std::coroutine_handle<>> ready_;
   std::vector<std::function<void()>> calls_;
