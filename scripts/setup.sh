@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   default-libmysqlclient-dev libgtest-dev libgmock-dev libbenchmark-dev
   mariadb-server mariadb-client mariadb-test python3 python3-pymysql python3-yaml docker-compose
-  sysbench haproxy procps php-cli php-mysql python3-mysqldb valgrind
+  sysbench haproxy procps php-cli php-mysql python3-mysqldb valgrind strace
   prometheus ca-certificates
 )
 
