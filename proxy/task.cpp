@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdlib>
 #include <new>
-#include <vector>
 
 namespace djproxy::proxy {
 
@@ -20,11 +19,18 @@ constexpr std::size_t kStep = 64;
 constexpr std::size_t kSteps = 64;
 constexpr std::size_t kKept = 64;
 
+// The free frames of each step, linked through their first bytes.
+struct FreeFrame {
+  FreeFrame* next;
+};
+
 struct FrameCache {
-  std::array<std::vector<void*>, kSteps> free;
+  std::array<FreeFrame*, kSteps> head{};
+  std::array<std::size_t, kSteps> count{};
   ~FrameCache() {
-    for (auto& list : free)
-      for (void* p : list) ::operator delete(p);
+    for (FreeFrame* f : head) {
+      while (f != nullptr) ::operator delete(std::exchange(f, f->next));
+    }
   }
 };
 
@@ -36,31 +42,25 @@ std::size_t step_of(std::size_t size) { return (size + kStep - 1) / kStep; }
 
 void* allocate_frame(std::size_t size) {
   const std::size_t step = step_of(size);
-  if (step < kSteps) {
-    auto& list = cache.free[step];
-    if (!list.empty()) {
-      void* p = list.back();
-      list.pop_back();
-      return p;
-    }
-    return ::operator new(step * kStep);
+  if (step >= kSteps) return ::operator new(size);
+  if (FreeFrame* f = cache.head[step]; f != nullptr) {
+    cache.head[step] = f->next;
+    --cache.count[step];
+    return f;
   }
-  return ::operator new(size);
+  return ::operator new(step * kStep);
 }
 
 void free_frame(void* frame, std::size_t size) noexcept {
   const std::size_t step = step_of(size);
-  if (step < kSteps) {
-    auto& list = cache.free[step];
-    if (list.size() < kKept) {
-      try {
-        list.push_back(frame);
-        return;
-      } catch (...) {
-      }
-    }
+  if (step >= kSteps || cache.count[step] >= kKept) {
+    ::operator delete(frame);
+    return;
   }
-  ::operator delete(frame);
+  auto* f = static_cast<FreeFrame*>(frame);
+  f->next = cache.head[step];
+  cache.head[step] = f;
+  ++cache.count[step];
 }
 
 }  // namespace task_detail
