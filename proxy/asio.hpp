@@ -19,10 +19,7 @@ using tcp = asio::ip::tcp;
 template <typename T>
 using Awaitable = asio::awaitable<T>;
 using ErrorCode = boost::system::error_code;
-// GCC 12 miscompiles two coroutine patterns, seen here as SIGILL and a double free:
-// co_await inside an if/while condition or a ?: expression, and a temporary with a
-// destructor inside a co_await full-expression. Await into a named local first, and
-// pass named values, never temporaries, to coroutines.
+// The coroutine rules of proxy/task.hpp (GCC 12) hold for Asio's coroutines too.
 //
 // Errors come back as values: a disconnect is ordinary traffic, not an exception.
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);

@@ -122,7 +122,7 @@ Task<bool> Session::connect_backend() {
     const tcp::endpoint endpoint(asio::ip::make_address(backend.host), backend.port);
     ec = co_await server_.connect(endpoint);
   } else {
-    const std::string port = std::to_string(backend.port);  // named: see the GCC 12 note in asio.hpp
+    const std::string port = std::to_string(backend.port);  // named: see the GCC 12 note in task.hpp
     const auto resolved = co_await worker_.loop().resolve(backend.host, port);
     ec = resolved.error ? resolved.error : ErrorCode(asio::error::host_not_found);
     for (const auto& endpoint : resolved.endpoints) {  // each address in turn, as the resolver ordered them

@@ -9,6 +9,12 @@
 // thousand frames, as it would with symmetric transfer where GCC emits no tail call (-O0,
 // the sanitizer build). Frames come from a per-thread cache, since every round trip
 // makes and frees a few (bench/RESULTS.md, "The reactor question").
+//
+// GCC 12 miscompiles coroutine patterns, seen here as SIGILL and double frees: co_await
+// inside an if/while condition or a ?: expression, and a temporary with a destructor
+// inside a co_await full-expression (an aggregate built in the expression, such as
+// `co_await Awaiter{..., shared_ptr}`, is destroyed twice; review round 32). Await into
+// a named local first, and pass named values, never temporaries, to coroutines.
 #include <coroutine>
 #include <cstddef>
 #include <exception>

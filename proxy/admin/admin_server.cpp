@@ -271,7 +271,7 @@ Awaitable<std::string> AdminServer::Impl::backend_problem() {
 
   const std::string where = fmt::format("backend {}:{}", options.backend_host, options.backend_port);
   std::string problem;
-  const std::string port = std::to_string(options.backend_port);  // named: GCC 12, see proxy/asio.hpp
+  const std::string port = std::to_string(options.backend_port);  // named: GCC 12, see proxy/task.hpp
   const auto [resolve_error, endpoints] = co_await probe->resolver.async_resolve(options.backend_host, port, use_tuple);
   if (resolve_error) {
     problem = probe->timed_out ? where + ": name resolution timed out" : where + ": " + resolve_error.message();

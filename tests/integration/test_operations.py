@@ -272,6 +272,24 @@ class ReadsThatFindNothing(unittest.TestCase):
 
 
 @unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class BackendByName(unittest.TestCase):
+    """A backend named by host name is resolved on the worker's resolver thread for each
+    connection (review round 32: the first connection freed the resolver's request twice,
+    and the proxy aborted)."""
+
+    def test_connections_to_a_backend_named_localhost(self):
+        with DjproxyProcess(production({"DJ_HOST": f"localhost:{db_port()}", "DJPROXY_THREADS": "2"})) as proxy:
+            for i in range(20):
+                c = connect(proxy.port)
+                with c.cursor() as cur:
+                    cur.execute("SELECT %s", (i,))
+                    self.assertEqual(cur.fetchall(), ((i,),))
+                c.close()
+            self.assertTrue(proxy.alive(), proxy.log_tail())
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
 class ErrorInPlaceOfTheGreeting(unittest.TestCase):
     """An error the proxy sends before any greeting has the layout servers use for
     'too many connections': 0xFF, the code, the message, no '#' SQLSTATE marker (the
