@@ -132,7 +132,7 @@ void EventLoop::spawn(Task<void> task) {
 void EventLoop::add(int fd, Socket& socket) {
   if (static_cast<std::size_t>(fd) >= sockets_.size()) sockets_.resize(static_cast<std::size_t>(fd) + 64, nullptr);
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   ev.data.fd = fd;
   if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) throw last_error("epoll_ctl");
   sockets_[static_cast<std::size_t>(fd)] = &socket;

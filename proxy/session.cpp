@@ -126,10 +126,13 @@ Task<bool> Session::connect_backend() {
     const auto resolved = co_await worker_.loop().resolve(backend.host, port);
     ec = resolved.error ? resolved.error : ErrorCode(asio::error::host_not_found);
     for (const auto& endpoint : resolved.endpoints) {  // each address in turn, as the resolver ordered them
+      // A session closed meanwhile (the connect timeout ran out during a slow lookup,
+      // shutdown) opens no backend connection (review round 32).
+      if (phase_ == Phase::kClosed) break;
       ec = co_await server_.connect(endpoint);
-      // Connected, or the session was closed meanwhile (connect timeout, shutdown):
-      // the next address must not reopen the leg.
-      if (!ec || phase_ == Phase::kClosed) break;
+      // Connected, or the session was closed meanwhile: the next address must not
+      // reopen the leg.
+      if (!ec) break;
     }
   }
   if (!ec && phase_ == Phase::kClosed) ec = asio::error::operation_aborted;

@@ -130,8 +130,11 @@ ssize_t Socket::peek() {
 // Only marks and queues: a coroutine resumed here could free this socket while the loop
 // still walks the batch of events.
 void Socket::on_event(std::uint32_t events) {
-  if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) hung_up_ = true;
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+  // Urgent data (MSG_OOB) stops a read at its mark: a short read then leaves bytes
+  // behind, announced by no further edge. A client that sends it is read as one that has
+  // hung up, every read tried (review round 32).
+  if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0) hung_up_ = true;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0) {
     readable_ = true;
     if (reader_ != nullptr && reader_->attempt()) loop_.ready(std::exchange(reader_, nullptr)->waiting);
     if (read_edge_ != nullptr) loop_.ready(std::exchange(read_edge_, nullptr)->waiting);

@@ -96,7 +96,7 @@ class Socket {
   EventLoop& loop_;
   int fd_ = -1;
   bool readable_ = false;
-  bool hung_up_ = false;
+  bool hung_up_ = false;  // or sent urgent data: every read is tried from then on
   Read* reader_ = nullptr;
   Edge* read_edge_ = nullptr;
   Edge* write_edge_ = nullptr;

@@ -9,6 +9,7 @@ import sys
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -286,6 +287,32 @@ class BackendByName(unittest.TestCase):
                     self.assertEqual(cur.fetchall(), ((i,),))
                 c.close()
             self.assertTrue(proxy.alive(), proxy.log_tail())
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class UrgentData(unittest.TestCase):
+    """A read stops at TCP's urgent mark, so it comes back short with bytes behind it that
+    no further edge announces. The proxy must still read them (review round 32: the
+    command waited for the idle timeout)."""
+
+    def test_the_bytes_behind_urgent_data_are_read(self):
+        with DjproxyProcess(production({"DJPROXY_TIMEOUTS_IDLE": "60s"})) as proxy:
+            c = connect(proxy.port)
+            self.assertEqual(c.query("SELECT 1"), 1)
+            s = c._sock
+            sql = b"SELECT 'abcdefghij'"
+            packet = struct.pack("<I", len(sql) + 1)[:3] + b"\x00\x03" + sql
+            # All in the socket before the proxy reads: its first read stops at the mark.
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            s.send(packet[:8])
+            s.send(b"Z", socket.MSG_OOB)  # out of band: not part of the stream
+            s.send(packet[8:])
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            s.settimeout(10)
+            answer = s.recv(200)
+            self.assertIn(b"abcdefghij", answer)
+            c.close()
             self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
 
