@@ -233,31 +233,31 @@ void EventLoop::run() {
   end_roots();
 }
 
-// Destroying a waiting root destroys the task it awaits and every task below it; their
-// sessions close their sockets on the way, so nothing refers to the frames after.
+// Every socket closes first, while the frames of what waits on them still exist: a
+// waiter is told and its handle queued, and the queue is dropped. Only then are the
+// roots destroyed; a session they free finds its sockets closed. (Destroying the roots
+// first let a session's last owner, a frame's parameter, close a socket whose waiter
+// lived in a frame already gone; review round 33.)
 void EventLoop::end_roots() {
-  ready_.clear();
-  calls_.clear();
+  auto drop_queued = [&] {
+    while (!ready_.empty() || !calls_.empty()) {
+      ready_.clear();
+      auto calls = std::move(calls_);  // a watch's callback may own its session: freed here
+      calls_.clear();
+    }
+  };
   timers_.clear();
   {
     std::lock_guard lock(posted_mutex_);
     posted_.clear();
   }
-  auto drop_queued = [&] {
-    while (!ready_.empty() || !calls_.empty()) {
-      ready_.clear();
-      auto calls = std::move(calls_);
-      calls_.clear();
-    }
-  };
+  for (std::size_t fd = 0; fd < sockets_.size(); ++fd)
+    if (sockets_[fd] != nullptr) sockets_[fd]->close();
+  drop_queued();
   while (roots_ != nullptr) {
     roots_->handle.destroy();  // unlinks itself
     drop_queued();
   }
-  // A session kept alive only by a watch on its socket (a callback holds it) goes now.
-  for (std::size_t fd = 0; fd < sockets_.size(); ++fd)
-    if (sockets_[fd] != nullptr) sockets_[fd]->close();
-  drop_queued();
 }
 
 Task<EventLoop::Resolved> EventLoop::resolve(const std::string& host, const std::string& port) {

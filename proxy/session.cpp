@@ -118,7 +118,11 @@ Task<void> Session::run() {
 Task<bool> Session::connect_backend() {
   const auto& backend = connection_->options.backend;
   ErrorCode ec;
-  if (is_ip_literal(backend.host)) {
+  if (phase_ == Phase::kClosed) {
+    // Aborted before it ran (a shutdown's abort in the same turn as its hand-over):
+    // no backend connection (review round 33).
+    co_return false;
+  } else if (is_ip_literal(backend.host)) {
     const tcp::endpoint endpoint(asio::ip::make_address(backend.host), backend.port);
     ec = co_await server_.connect(endpoint);
   } else {

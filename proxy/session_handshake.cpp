@@ -129,6 +129,16 @@ Task<bool> Session::handshake() {
   schema_ = (client_capabilities_ & cap::kConnectWithDb) ? response->database : std::string();
 
   std::uint8_t server_seq = 1;
+  if (backend_tls && server_buffer_.size() > 0) {
+    // The server says nothing between its greeting and TLS. Bytes there came from the
+    // path, not from a server that TLS will vouch for, and would be read after the
+    // handshake as if it had: a forged login answer (review round 33).
+    spdlog::error("session {}: the backend sent {} bytes behind its greeting, before TLS; closing", id_,
+                  server_buffer_.size());
+    co_await send_client_error(client_seq + 1, protocol::err::kHandshake, "08S01",
+                               "djproxy: the backend sent bytes before TLS; connection refused");
+    co_return false;
+  }
   if (backend_tls) {
     local_packet_.clear();
     protocol::PacketBuilder builder(local_packet_);

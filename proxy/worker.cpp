@@ -1,9 +1,11 @@
 #include "proxy/worker.hpp"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -59,7 +61,18 @@ void Worker::listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers)
 void Worker::start() {
   if (listener_.is_open()) loop_.spawn(accept_loop());
   loop_.spawn(janitor());
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] {
+    // The process's signals go to the control thread (proxy/server.cpp), never here: a
+    // signal pending on a worker makes a read at TCP's urgent mark fail with EAGAIN
+    // although bytes follow, and the socket would wait for an edge that never comes
+    // (review round 33). The resolver thread, started from this one, inherits the mask.
+    sigset_t asynchronous;
+    sigemptyset(&asynchronous);
+    for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH})
+      sigaddset(&asynchronous, s);
+    pthread_sigmask(SIG_BLOCK, &asynchronous, nullptr);
+    loop_.run();
+  });
 }
 
 void Worker::stop_accepting() {
