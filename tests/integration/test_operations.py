@@ -167,6 +167,9 @@ class ShutdownDuringChurn(unittest.TestCase):
                 log = proxy.log_tail(20000)
                 self.assertEqual(outcome, "clean", f"round {round_}: {log[-3000:]}")
                 self.assertNotIn("Sanitizer", log, f"round {round_}")
+                # The shutdown ran to its end, not the default action of a SIGTERM that came
+                # before the handler (review round 34).
+                self.assertIn("djproxy stopped", log, f"round {round_}: {log[-3000:]}")
 
 
 @unittest.skipUnless(PROXY_BIN, "no djproxy binary")
