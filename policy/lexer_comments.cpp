@@ -30,6 +30,9 @@ void Lexer::decide_exec() {
   bool active = false;
   if (n == 0) {
     active = true;
+  } else if (opt_.server_version == 0) {
+    return fail(codes::not_supported,
+                std::string("executable comment ") + form + " with a version: the server's version is not known");
   } else if (n < 5) {
     return fail(codes::not_supported,
                 std::string("executable comment ") + form + " with fewer than 5 version digits");
@@ -91,6 +94,10 @@ bool Lexer::step_comment(unsigned char c) {
       st_ = St::comment;
       return false;
     case St::comment_m:
+      if (c == '!' && opt_.server_version == 0) {
+        fail(codes::not_supported, "executable comment /*M!: the server's flavour is not known");
+        return true;
+      }
       if (c == '!' && opt_.flavour == ServerFlavour::mariadb) {
         exec_mariadb_ = true;
         exec_digits_ = 0;

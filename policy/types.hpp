@@ -64,7 +64,9 @@ struct SessionState {
   std::optional<std::string> current_schema;
   SqlMode sql_mode;
   ServerFlavour flavour = ServerFlavour::mariadb;
-  std::uint32_t server_version = 101119;  // 10.11.19 -> 101119, 8.0.36 -> 80036
+  // 10.11.19 -> 101119, 8.0.36 -> 80036. 0: not known, and then no executable comment
+  // with a version, and no "/*M!", is read (which server runs it is not known).
+  std::uint32_t server_version = 101119;
   CharsetClass charset = CharsetClass::utf8;
   // character_set_connection is another character set than character_set_client (or is
   // not known): the server converts the text of PREPARE ... FROM '...' and EXECUTE

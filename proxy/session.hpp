@@ -95,7 +95,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Task<bool> relay_local_infile();
   Task<bool> move_logical_packet(Leg& from, RelayBuffer& buffer, Leg* to, std::uint8_t* last_seq);
   Task<bool> drain_internal_responses();
-  Task<bool> send_state_tracking_query();
+  Task<bool> send_session_queries();
+  void learn_server_version();
   // Shared by the state machines (session.cpp).
   Task<bool> fill(Leg& leg, RelayBuffer& buffer, std::size_t n);
   Task<std::optional<Packet>> read_packet(Leg& leg, RelayBuffer& buffer);
@@ -187,7 +188,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t server_capabilities_ = 0;
   std::uint64_t client_capabilities_ = 0;
   std::uint64_t backend_capabilities_ = 0;
-  std::uint32_t server_connection_id_ = 0;
+  std::uint64_t server_connection_id_ = 0;  // the greeting's 32 bits, then CONNECTION_ID()
   std::string user_;
   // Who the session was before a COM_CHANGE_USER, which a refused one goes back to.
   std::string user_before_change_;
@@ -216,7 +217,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t runtime_generation_ = 0;
   policy::SqlModeReading sql_mode_reading_;
   policy::CharsetClass charset_class_ = policy::CharsetClass::utf8;
+  // From the greeting, unless TLS protects the backend leg: the greeting comes before
+  // TLS, and a version decides which executable comments are SQL. The version is then
+  // asked for over TLS with the first command that needs the state (review round 34).
   std::optional<policy::ServerVersion> server_version_;
+  std::string greeting_version_;  // the greeting's version text, while the server's is to be asked
+  bool version_pending_ = false;  // to be asked with the next state tracking statement
+  bool version_asked_ = false;    // asked; its answer not yet read
   policy::Migration migration_;
   std::int64_t migration_expires_at_ = 0;  // unix seconds: the token's, whose migration ends then
   std::string migration_token_id_;

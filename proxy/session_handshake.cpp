@@ -36,7 +36,6 @@ Task<bool> Session::handshake() {
   }
   server_capabilities_ = greeting->capabilities;
   server_connection_id_ = greeting->connection_id;
-  server_version_ = policy::read_server_version(greeting->server_version);
   scramble_ = greeting->auth_data_1 + greeting->auth_data_2;
   if (!scramble_.empty() && scramble_.back() == '\0') scramble_.pop_back();
 
@@ -52,6 +51,11 @@ Task<bool> Session::handshake() {
   }
   // TLS on the client leg only when the backend leg has it too (see offer_capabilities).
   const bool offer_tls = offer.client_tls;
+  if (!backend_tls) server_version_ = policy::read_server_version(greeting->server_version);
+  if (!server_version_) {
+    greeting_version_ = greeting->server_version;
+    version_pending_ = true;
+  }
 
   protocol::Greeting to_client = *greeting;
   to_client.capabilities = offer.to_client;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "proxy/protocol/constants.hpp"
 #include "proxy/protocol/generic_packets.hpp"
@@ -34,6 +35,10 @@ constexpr std::string_view kStateTrackingQuery =
     "@@session.sql_mode=@@session.sql_mode, "
     "@@session.character_set_client=@@session.character_set_client, "
     "@@session.collation_connection=@@session.collation_connection";
+
+// The server's own account of what it is, over the connection (and so over TLS, which
+// the greeting is not), and of the connection id the audit log reports.
+constexpr std::string_view kVersionQuery = "SELECT @@version, CONNECTION_ID()";
 
 // Commands that neither read nor change the session state the server tracks for the
 // proxy: they may go before the tracking statement, which a connection that only pings
@@ -67,8 +72,39 @@ Task<bool> Session::drain_internal_responses() {
     --internal_responses_;
     const bool relayed = co_await relay_response(Command::kQuery, false);
     if (!relayed) co_return false;
+    // The tracking statement's answer has no rows; the version's has one.
+    if (version_asked_ && editor_.rows() > 0) learn_server_version();
   }
   co_return true;
+}
+
+// The answer to kVersionQuery, a text row of two strings.
+void Session::learn_server_version() {
+  version_asked_ = false;
+  protocol::Reader row(protocol::Bytes(reinterpret_cast<const std::uint8_t*>(editor_.first_row().data()),
+                                       editor_.first_row().size()));
+  const auto version_text = protocol::as_chars(row.lenenc_bytes());
+  const auto id_text = protocol::as_chars(row.lenenc_bytes());
+  std::uint64_t id = 0;
+  const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (!row.ok() || !row.at_end() || ec != std::errc() || end != id_text.data() + id_text.size()) {
+    version_asked_ = true;  // not read: the session ends (handle_command)
+    return;
+  }
+  server_version_ = policy::read_server_version(version_text);
+  if (!server_version_) {
+    version_asked_ = true;
+    return;
+  }
+  const auto announced = policy::read_server_version(greeting_version_);
+  if (!announced || announced->flavour != server_version_->flavour || announced->version != server_version_->version ||
+      static_cast<std::uint32_t>(id) != server_connection_id_) {
+    spdlog::warn("session {}: the backend's greeting said version '{}', connection {}; over the connection it says "
+                 "'{}', connection {}",
+                 id_, greeting_version_, server_connection_id_, version_text, id);
+  }
+  server_connection_id_ = id;
+  greeting_version_.clear();
 }
 
 // Asks the server something on the proxy's own account; the answer is read, not
@@ -87,21 +123,30 @@ Task<bool> Session::internal_query(std::string_view sql) {
   co_return co_await relay_response(Command::kQuery, false);
 }
 
-Task<bool> Session::send_state_tracking_query() {
-  if (!(backend_capabilities_ & cap::kSessionTrack)) {
-    spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
-    co_return true;
-  }
+// The statement that turns state tracking on and, once, the version query, in one write.
+Task<bool> Session::send_session_queries() {
   local_packet_.clear();
-  protocol::PacketBuilder builder(local_packet_);
-  auto writer = builder.writer();
-  writer.u8(static_cast<std::uint8_t>(Command::kQuery));
-  writer.bytes(kStateTrackingQuery);
-  builder.finish(0);
+  auto append_query = [&](std::string_view sql) {
+    protocol::PacketBuilder builder(local_packet_);
+    auto writer = builder.writer();
+    writer.u8(static_cast<std::uint8_t>(Command::kQuery));
+    writer.bytes(sql);
+    builder.finish(0);
+    ++internal_responses_;
+  };
+  if (backend_capabilities_ & cap::kSessionTrack) {
+    append_query(kStateTrackingQuery);
+  } else {
+    spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
+  }
+  if (version_pending_) {
+    append_query(kVersionQuery);
+    version_pending_ = false;
+    version_asked_ = true;
+  }
+  if (local_packet_.empty()) co_return true;
   const auto write_error = co_await server_.write(asio::buffer(local_packet_));
-  if (write_error) co_return false;
-  ++internal_responses_;
-  co_return true;
+  co_return !write_error;
 }
 
 Task<bool> Session::handle_command() {
@@ -142,12 +187,18 @@ Task<bool> Session::handle_command() {
     // Its answer is read before the command is decided: the policy reads statements
     // under the sql_mode that answer reports.
     tracking_pending_ = false;
-    const bool tracking_sent = co_await send_state_tracking_query();
+    const bool tracking_sent = co_await send_session_queries();
     if (!tracking_sent) co_return false;
   }
   if (internal_responses_ > 0) {  // a coroutine call costs even when there is nothing to read
     const bool drained = co_await drain_internal_responses();
     if (!drained) co_return false;
+    if (version_asked_) {
+      spdlog::error("session {}: the backend did not say its version over the connection; closing", id_);
+      co_await send_client_error(1, protocol::err::kHandshake, "08S01",
+                                 "djproxy: the backend's version could not be read; connection closed");
+      co_return false;
+    }
   }
 
   // A token's migration ends when the token does, not only when the session says so

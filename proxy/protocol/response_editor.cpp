@@ -8,6 +8,7 @@ void ResponseEditor::start(Command command, bool forward) {
   ended_ = Ended::kNo;
   failed_ = false;
   rows_ = 0;
+  first_row_.clear();
   left_ = 0;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proxy/protocol/constants.hpp"
 #include "proxy/protocol/generic_packets.hpp"
@@ -81,6 +82,9 @@ class ResponseEditor {
   bool failed() const { return failed_; }
   // Rows in the answer so far.
   std::size_t rows() const { return rows_; }
+  // The payload of the first row of an answer that is not forwarded (the proxy's own
+  // question), when it was held whole; empty otherwise.
+  std::string_view first_row() const { return first_row_; }
 
  private:
   enum class Ended : std::uint8_t { kNo, kAnswer, kInfileRequest };
@@ -110,6 +114,7 @@ class ResponseEditor {
       if (length == 0 || length >= kMaxPayload || data[at + kHeaderSize] >= 0xFE ||
           available - at - kHeaderSize < length)
         break;
+      if (!forward_ && rows_ == 0) keep_first_row(data + at + kHeaderSize, length);
       at += kHeaderSize + length;
       ++rows_;
     }
@@ -126,6 +131,10 @@ class ResponseEditor {
     return step;
   }
 
+  void keep_first_row(const std::uint8_t* payload, std::size_t length) {
+    first_row_.assign(reinterpret_cast<const char*>(payload), length);
+  }
+
   ResponseTracker tracker_;
   std::optional<OkPacket> ok_;
   std::optional<std::uint32_t> statement_id_;
@@ -136,6 +145,7 @@ class ResponseEditor {
   Ended ended_ = Ended::kNo;
   bool failed_ = false;
   std::size_t rows_ = 0;
+  std::string first_row_;
   std::uint64_t left_ = 0;  // bytes of the current packet beyond the steps so far
 };
 
@@ -164,7 +174,10 @@ inline ResponseEditor::Step ResponseEditor::next_packet(std::uint8_t* data, std:
   ok_ = packet.ok;
   statement_id_ = packet.statement_id;
   failed_ = failed_ || packet.is_err;
-  if (packet.is_row) ++rows_;
+  if (packet.is_row) {
+    if (!forward_ && rows_ == 0 && available - kHeaderSize >= header.length) keep_first_row(payload, header.length);
+    ++rows_;
+  }
   if (packet.verdict == ResponseTracker::Verdict::kDone) ended_ = Ended::kAnswer;
   if (packet.verdict == ResponseTracker::Verdict::kLocalInfile) ended_ = Ended::kInfileRequest;
 

@@ -341,6 +341,30 @@ TEST(ResponseEditor, DropsEveryByteOfTheProxysOwnAnswer) {
   EXPECT_EQ(editor.rows(), 2U);
 }
 
+// The proxy's own question (the server's version over TLS) is answered in its first row,
+// whether the row comes in a run of whole rows or alone, split across reads.
+TEST(ResponseEditor, KeepsTheFirstRowOfTheProxysOwnAnswer) {
+  const std::string version_row = "05 31 31 2e 34 2e 02 34 32";  // '11.4.', '42'
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{9}, kCapacity}) {
+    auto editor = editor_for(Command::kQuery, false, false, false);
+    const auto r = relay(editor, packets({"02", kColumn, kColumn, kEof, version_row, kRow, kEof}), chunk);
+    EXPECT_TRUE(r.finished) << chunk;
+    EXPECT_EQ(editor.rows(), 2U) << chunk;
+    const auto expected = hex(version_row);
+    EXPECT_EQ(editor.first_row(), std::string(expected.begin(), expected.end())) << chunk;
+  }
+  // Forwarded answers keep nothing, and a new answer forgets the last one's row.
+  auto editor = editor_for(Command::kQuery, false, false, true);
+  relay(editor, packets({"01", kColumn, kEof, version_row, kEof}));
+  EXPECT_TRUE(editor.first_row().empty());
+  editor.start(Command::kQuery, false);
+  relay(editor, packets({"01", kColumn, kEof, kRow, kEof}));
+  EXPECT_EQ(editor.first_row(), "\x01" "1");
+  editor.start(Command::kQuery, false);
+  relay(editor, packets({kOk}));
+  EXPECT_TRUE(editor.first_row().empty());
+}
+
 TEST(ResponseEditor, ReportsOkPacketsAndPreparedIdsToTheSession) {
   ResponseEditor editor(false, true, false);
   editor.start(Command::kStmtPrepare, true);
