@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 #include <vector>
 
 #include "proxy/event_loop.hpp"
@@ -44,11 +45,12 @@ struct Leg::Tls {
 
 Leg::Leg(EventLoop& loop) : socket_(loop) {}
 
-Leg::Leg(EventLoop& loop, int fd) : socket_(loop) {
+Leg::Leg(EventLoop& loop, int& fd) : socket_(loop) {
+  const int owned = std::exchange(fd, -1);
   try {
-    socket_.adopt(fd);
+    socket_.adopt(owned);
   } catch (...) {
-    ::close(fd);
+    ::close(owned);
     throw;
   }
 }
@@ -73,10 +75,9 @@ Task<ErrorCode> Leg::start_tls(asio::ssl::context& context, bool server, asio::c
   tls->in = ::BIO_new(::BIO_s_mem());
   tls->out = ::BIO_new(::BIO_s_mem());
   if (tls->ssl == nullptr || tls->in == nullptr || tls->out == nullptr) {
-    if (tls->ssl == nullptr) {
-      if (tls->in != nullptr) ::BIO_free(tls->in);
-      if (tls->out != nullptr) ::BIO_free(tls->out);
-    }
+    // Not yet the SSL's (SSL_set_bio), so SSL_free would not free them.
+    if (tls->in != nullptr) ::BIO_free(tls->in);
+    if (tls->out != nullptr) ::BIO_free(tls->out);
     co_return ssl_error(SSL_ERROR_SSL);
   }
   ::SSL_set_bio(tls->ssl, tls->in, tls->out);

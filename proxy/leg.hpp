@@ -20,8 +20,9 @@ namespace djproxy::proxy {
 class Leg {
  public:
   explicit Leg(EventLoop& loop);
-  // The client leg: an accepted descriptor, non-blocking.
-  Leg(EventLoop& loop, int fd);
+  // The client leg: an accepted descriptor, non-blocking. The leg owns it from the
+  // start, and `fd` is set to -1: closed by the leg whatever happens.
+  Leg(EventLoop& loop, int& fd);
   Leg(const Leg&) = delete;
   Leg& operator=(const Leg&) = delete;
   ~Leg();

@@ -34,7 +34,7 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
-Session::Session(SharedState& shared, Worker& worker, int client, const tcp::endpoint& peer,
+Session::Session(SharedState& shared, Worker& worker, int& client, const tcp::endpoint& peer,
                  HandshakeSlots::Slot handshake)
     : shared_(shared),
       worker_(worker),

@@ -30,7 +30,7 @@ using protocol::Command;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // Takes the accepted descriptor `client`.
-  Session(SharedState& shared, Worker& worker, int client, const tcp::endpoint& peer,
+  Session(SharedState& shared, Worker& worker, int& client, const tcp::endpoint& peer,
           HandshakeSlots::Slot handshake);
   ~Session();
   Session(const Session&) = delete;

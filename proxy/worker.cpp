@@ -211,8 +211,10 @@ void Worker::start_session(int fd, const tcp::endpoint& peer, HandshakeSlots::Sl
   try {
     session = std::make_shared<Session>(shared_, *this, fd, peer, std::move(handshake));
   } catch (const std::exception& e) {
-    // Not constructed, so its destructor will not give the counts back; the descriptor
-    // is closed by the client leg if it was made, else here.
+    // Not constructed, so its destructor will not give the counts back. The client leg
+    // took the descriptor (and closed it) if it was made; if not, as when the memory for
+    // the session could not be had, `fd` is still ours.
+    if (fd >= 0) ::close(fd);
     session_count_.fetch_sub(1, std::memory_order_relaxed);
     shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     spdlog::error("cannot start a session: {}", e.what());
