@@ -61,18 +61,25 @@ void Worker::listen(const tcp::endpoint& endpoint, std::vector<Worker*> workers)
 void Worker::start() {
   if (listener_.is_open()) loop_.spawn(accept_loop());
   loop_.spawn(janitor());
-  thread_ = std::thread([this] {
-    // The process's signals go to the control thread (proxy/server.cpp), never here: a
-    // signal pending on a worker makes a read at TCP's urgent mark fail with EAGAIN
-    // although bytes follow, and the socket would wait for an edge that never comes
-    // (review round 33). The resolver thread, started from this one, inherits the mask.
-    sigset_t asynchronous;
-    sigemptyset(&asynchronous);
-    for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH})
-      sigaddset(&asynchronous, s);
-    pthread_sigmask(SIG_BLOCK, &asynchronous, nullptr);
-    loop_.run();
-  });
+  // The process's signals go to the control thread (proxy/server.cpp), never here: a
+  // signal pending on a worker makes a read at TCP's urgent mark fail with EAGAIN
+  // although bytes follow, and the socket would wait for an edge that never comes
+  // (review round 33). The thread is born with them blocked (a thread inherits its
+  // creator's mask), so no signal lands on it before it could block them itself; the
+  // resolver thread, started from it, inherits the mask too.
+  sigset_t asynchronous;
+  sigset_t before;
+  sigemptyset(&asynchronous);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH})
+    sigaddset(&asynchronous, s);
+  pthread_sigmask(SIG_BLOCK, &asynchronous, &before);
+  try {
+    thread_ = std::thread([this] { loop_.run(); });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 void Worker::stop_accepting() {
