@@ -50,6 +50,8 @@ policy::SessionState Session::policy_state() const {
   if (server_version_) {
     state.flavour = server_version_->flavour;
     state.server_version = server_version_->version;
+  } else {
+    state.server_version = 0;  // not known yet (or not readable): no versioned comment is read
   }
   state.charset = charset_class_;
   state.dynamic_text_converted = dynamic_text_converted_;

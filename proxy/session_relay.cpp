@@ -78,7 +78,9 @@ Task<bool> Session::drain_internal_responses() {
   co_return true;
 }
 
-// The answer to kVersionQuery, a text row of two strings.
+// The answer to kVersionQuery, a text row of two strings. A version djproxy cannot read
+// leaves it unknown: the session goes on, and no executable comment with a version is
+// read (policy::SessionState::server_version 0).
 void Session::learn_server_version() {
   version_asked_ = false;
   protocol::Reader row(protocol::Bytes(reinterpret_cast<const std::uint8_t*>(editor_.first_row().data()),
@@ -88,17 +90,21 @@ void Session::learn_server_version() {
   std::uint64_t id = 0;
   const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (!row.ok() || !row.at_end() || ec != std::errc() || end != id_text.data() + id_text.size()) {
-    version_asked_ = true;  // not read: the session ends (handle_command)
+    spdlog::warn("session {}: the backend's answer to the version query is not two values; its version is not known",
+                 id_);
     return;
   }
   server_version_ = policy::read_server_version(version_text);
   if (!server_version_) {
-    version_asked_ = true;
-    return;
+    spdlog::warn("session {}: the backend's version '{}' is not one djproxy reads; executable comments with a "
+                 "version are refused",
+                 id_, version_text);
   }
   const auto announced = policy::read_server_version(greeting_version_);
-  if (!announced || announced->flavour != server_version_->flavour || announced->version != server_version_->version ||
-      static_cast<std::uint32_t>(id) != server_connection_id_) {
+  const bool same = announced.has_value() == server_version_.has_value() &&
+                    (!announced || (announced->flavour == server_version_->flavour &&
+                                    announced->version == server_version_->version));
+  if (!same || static_cast<std::uint32_t>(id) != server_connection_id_) {
     spdlog::warn("session {}: the backend's greeting said version '{}', connection {}; over the connection it says "
                  "'{}', connection {}",
                  id_, greeting_version_, server_connection_id_, version_text, id);
@@ -193,11 +199,9 @@ Task<bool> Session::handle_command() {
   if (internal_responses_ > 0) {  // a coroutine call costs even when there is nothing to read
     const bool drained = co_await drain_internal_responses();
     if (!drained) co_return false;
-    if (version_asked_) {
-      spdlog::error("session {}: the backend did not say its version over the connection; closing", id_);
-      co_await send_client_error(1, protocol::err::kHandshake, "08S01",
-                                 "djproxy: the backend's version could not be read; connection closed");
-      co_return false;
+    if (version_asked_) {  // no row: an ERR
+      version_asked_ = false;
+      spdlog::warn("session {}: the backend did not answer the version query; its version is not known", id_);
     }
   }
 

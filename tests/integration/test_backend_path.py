@@ -165,6 +165,22 @@ class GreetingRelabelled(unittest.TestCase):
                 self.assertEqual(selects, 1, "the proxy asked the server something of its own")
             self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
+    def test_without_tls_a_greeting_it_cannot_read_is_asked_about(self):
+        relay = RelabellingRelay("10.x-custom")  # pymysql reads the major number; djproxy, not the rest
+        self.addCleanup(relay.close)
+        with DjproxyProcess(production(), backend_port=relay.port) as proxy:
+            with connect(proxy.port) as c, c.cursor() as cur:
+                cur.execute("SELECT 1 /*M!100000 + 1 */")
+                self.assertEqual(cur.fetchall(), ((2,),))
+                statement = f"/*M!100000 CREATE TABLE `{self.schema}`.relabelled (id INT) */"
+                with self.assertRaises(pymysql.MySQLError) as refused:
+                    cur.execute(statement)
+                self.assertIn("djproxy", str(refused.exception.args[1]))
+            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+            log = proxy.log_tail(20000)
+        self.assertEqual(self.tables(), ())
+        self.assertIn("the backend's greeting said version '10.x-custom'", log)
+
     def test_with_tls_the_question_is_asked_once_per_connection(self):
         env = production({"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": db_ca()})
         with DjproxyProcess(env) as proxy:
