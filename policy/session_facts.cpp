@@ -121,4 +121,20 @@ std::optional<ServerVersion> read_server_version(std::string_view text) {
   return v;
 }
 
+std::string version_question(const std::optional<ServerVersion>& announced) {
+  std::string probe = "0";
+  if (announced) {
+    const std::uint32_t v = announced->version;
+    // The digits the server reads: six after "/*M!", five after "/*!" (MySQL).
+    const bool mariadb = announced->flavour == ServerFlavour::mariadb;
+    const std::uint32_t low = mariadb ? 100000 : 10000;
+    const std::uint32_t high = mariadb ? 999999 : 99999;
+    if (v >= low && v + 1 <= high) {
+      const char* open = mariadb ? "/*M!" : "/*!";
+      probe += std::string(" ") + open + std::to_string(v) + " +1 */ " + open + std::to_string(v + 1) + " +2 */";
+    }
+  }
+  return "SELECT " + probe + ", CONNECTION_ID(), @@version";
+}
+
 }  // namespace djproxy::policy

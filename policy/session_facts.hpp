@@ -38,6 +38,17 @@ struct ServerVersion {
   std::uint32_t version = 0;  // 10.11.19 -> 101119, 8.0.36 -> 80036
 };
 // The greeting's version string: "8.0.36", "5.5.5-10.11.19-MariaDB-0+deb12u1", "11.4.2-MariaDB".
+// What a server announces, not how it reads: MariaDB's --version=STR sets the string, and the
+// greeting comes before TLS. Only version_question's answer makes it a fact.
 std::optional<ServerVersion> read_server_version(std::string_view text);
+
+// The proxy's question to the server, whose answer is a row of three values: whether the
+// server reads executable comments as the `announced` version does ("1" if so), its
+// connection id, and its version string (for the log). The first value is 1 exactly when a
+// comment of that version runs and one of the next version does not: for MariaDB
+// "/*M!101119 +1 */ /*M!101120 +2 */", which MySQL reads as comments; for MySQL
+// "/*!80036 +1 */ /*!80037 +2 */", which MariaDB skips (50700-99999) or runs both of (below
+// 50700). Without an announced version that such comments can pin, the first value is 0.
+std::string version_question(const std::optional<ServerVersion>& announced);
 
 }  // namespace djproxy::policy

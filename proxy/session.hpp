@@ -217,13 +217,17 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t runtime_generation_ = 0;
   policy::SqlModeReading sql_mode_reading_;
   policy::CharsetClass charset_class_ = policy::CharsetClass::utf8;
-  // From the greeting, unless TLS protects the backend leg: the greeting comes before
-  // TLS, and a version decides which executable comments are SQL. The version is then
-  // asked for over TLS with the first command that needs the state (review round 34).
+  // How the server reads executable comments, once its answer to policy::version_question
+  // confirmed the version its greeting announced; until then (and if it did not) not
+  // known, and no versioned executable comment is read. The greeting comes before TLS, and
+  // its version string is whatever the server's --version says (review rounds 34 and 35).
   std::optional<policy::ServerVersion> server_version_;
-  std::string greeting_version_;  // the greeting's version text, while the server's is to be asked
+  std::optional<policy::ServerVersion> announced_version_;  // the greeting's
+  std::string greeting_version_;  // the greeting's version text, for the log
   bool version_pending_ = false;  // to be asked with the next state tracking statement
   bool version_asked_ = false;    // asked; its answer not yet read
+  // The connection id came over TLS (or, without TLS, from wherever everything else did).
+  bool connection_id_confirmed_ = false;
   policy::Migration migration_;
   std::int64_t migration_expires_at_ = 0;  // unix seconds: the token's, whose migration ends then
   std::string migration_token_id_;

@@ -13,7 +13,9 @@ namespace djproxy::proxy {
 audit::AuditEvent Session::audit_event(audit::Event event) const {
   audit::AuditEvent e(event);
   e.connection_id = id_;
-  if (server_connection_id_ != 0) e.server_connection_id = server_connection_id_;
+  // With TLS to the backend, the greeting's id is not the server's word until the server
+  // confirms it: a record says nothing rather than what the path may have forged.
+  if (server_connection_id_ != 0 && connection_id_confirmed_) e.server_connection_id = server_connection_id_;
   e.host = client_address_;
   e.port = client_port_;
   e.user = user_;

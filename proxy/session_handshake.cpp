@@ -51,11 +51,10 @@ Task<bool> Session::handshake() {
   }
   // TLS on the client leg only when the backend leg has it too (see offer_capabilities).
   const bool offer_tls = offer.client_tls;
-  if (!backend_tls) server_version_ = policy::read_server_version(greeting->server_version);
-  if (!server_version_) {
-    greeting_version_ = greeting->server_version;
-    version_pending_ = true;
-  }
+  announced_version_ = policy::read_server_version(greeting->server_version);
+  greeting_version_ = greeting->server_version;
+  version_pending_ = true;
+  connection_id_confirmed_ = !backend_tls;
 
   protocol::Greeting to_client = *greeting;
   to_client.capabilities = offer.to_client;

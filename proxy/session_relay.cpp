@@ -36,10 +36,6 @@ constexpr std::string_view kStateTrackingQuery =
     "@@session.character_set_client=@@session.character_set_client, "
     "@@session.collation_connection=@@session.collation_connection";
 
-// The server's own account of what it is, over the connection (and so over TLS, which
-// the greeting is not), and of the connection id the audit log reports.
-constexpr std::string_view kVersionQuery = "SELECT @@version, CONNECTION_ID()";
-
 // Commands that neither read nor change the session state the server tracks for the
 // proxy: they may go before the tracking statement, which a connection that only pings
 // (a pool's health check, a liveness probe) then never costs the server. COM_CHANGE_USER
@@ -78,39 +74,38 @@ Task<bool> Session::drain_internal_responses() {
   co_return true;
 }
 
-// The answer to kVersionQuery, a text row of two strings. A version djproxy cannot read
-// leaves it unknown: the session goes on, and no executable comment with a version is
-// read (policy::SessionState::server_version 0).
+// The answer to policy::version_question: whether the server reads executable comments as
+// its greeting's version does, its connection id and its version string. Unless it says
+// so, the version stays unknown: the session goes on, and no executable comment with a
+// version is read (policy::SessionState::server_version 0).
 void Session::learn_server_version() {
   version_asked_ = false;
   protocol::Reader row(protocol::Bytes(reinterpret_cast<const std::uint8_t*>(editor_.first_row().data()),
                                        editor_.first_row().size()));
-  const auto version_text = protocol::as_chars(row.lenenc_bytes());
+  const auto confirms = protocol::as_chars(row.lenenc_bytes());
   const auto id_text = protocol::as_chars(row.lenenc_bytes());
+  const auto version_text = protocol::as_chars(row.lenenc_bytes());
   std::uint64_t id = 0;
   const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (!row.ok() || !row.at_end() || ec != std::errc() || end != id_text.data() + id_text.size()) {
-    spdlog::warn("session {}: the backend's answer to the version query is not two values; its version is not known",
+    spdlog::warn("session {}: the backend's answer to the version question is not three values; its version is not "
+                 "known, and executable comments with a version are refused",
                  id_);
     return;
   }
-  server_version_ = policy::read_server_version(version_text);
-  if (!server_version_) {
-    spdlog::warn("session {}: the backend's version '{}' is not one djproxy reads; executable comments with a "
-                 "version are refused",
-                 id_, version_text);
+  if (confirms == "1" && announced_version_) {
+    server_version_ = announced_version_;
+  } else {
+    spdlog::warn("session {}: the backend announced version '{}' but does not read executable comments as that "
+                 "version does (it says it is '{}'); executable comments with a version are refused",
+                 id_, greeting_version_, version_text);
   }
-  const auto announced = policy::read_server_version(greeting_version_);
-  const bool same = announced.has_value() == server_version_.has_value() &&
-                    (!announced || (announced->flavour == server_version_->flavour &&
-                                    announced->version == server_version_->version));
-  if (!same || static_cast<std::uint32_t>(id) != server_connection_id_) {
-    spdlog::warn("session {}: the backend's greeting said version '{}', connection {}; over the connection it says "
-                 "'{}', connection {}",
-                 id_, greeting_version_, server_connection_id_, version_text, id);
+  if (static_cast<std::uint32_t>(id) != server_connection_id_) {
+    spdlog::warn("session {}: the backend's greeting said connection {}; over the connection it says {}", id_,
+                 server_connection_id_, id);
   }
   server_connection_id_ = id;
-  greeting_version_.clear();
+  connection_id_confirmed_ = true;
 }
 
 // Asks the server something on the proxy's own account; the answer is read, not
@@ -129,7 +124,7 @@ Task<bool> Session::internal_query(std::string_view sql) {
   co_return co_await relay_response(Command::kQuery, false);
 }
 
-// The statement that turns state tracking on and, once, the version query, in one write.
+// The statement that turns state tracking on and, once, the version question, in one write.
 Task<bool> Session::send_session_queries() {
   local_packet_.clear();
   auto append_query = [&](std::string_view sql) {
@@ -140,15 +135,17 @@ Task<bool> Session::send_session_queries() {
     builder.finish(0);
     ++internal_responses_;
   };
+  // The question first: the client's first statement then follows a SET, as it does
+  // without the question, and ROW_COUNT() and FOUND_ROWS() say what they would.
+  if (version_pending_) {
+    append_query(policy::version_question(announced_version_));
+    version_pending_ = false;
+    version_asked_ = true;
+  }
   if (backend_capabilities_ & cap::kSessionTrack) {
     append_query(kStateTrackingQuery);
   } else {
     spdlog::warn("session {}: the backend has no session tracking; schema and sql_mode are not known", id_);
-  }
-  if (version_pending_) {
-    append_query(kVersionQuery);
-    version_pending_ = false;
-    version_asked_ = true;
   }
   if (local_packet_.empty()) co_return true;
   const auto write_error = co_await server_.write(asio::buffer(local_packet_));
@@ -201,7 +198,9 @@ Task<bool> Session::handle_command() {
     if (!drained) co_return false;
     if (version_asked_) {  // no row: an ERR
       version_asked_ = false;
-      spdlog::warn("session {}: the backend did not answer the version query; its version is not known", id_);
+      spdlog::warn("session {}: the backend did not answer the version question; executable comments with a "
+                   "version are refused",
+                   id_);
     }
   }
 

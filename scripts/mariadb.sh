@@ -6,6 +6,9 @@
 #   scripts/mariadb.sh stop DIR           stop it and wait until it has exited
 #   scripts/mariadb.sh sql DIR "SQL"      run SQL as root over the unix socket
 #
+# MARIADB_EXTRA_ARGS: more server options for start, after the defaults (a test's server
+# that announces another version: "--version=8.0.36 --innodb-buffer-pool-size=64M").
+#
 # After start, DIR/port holds the TCP port and DIR/tls/ca.pem the CA that signed the
 # server's certificate (CN=localhost, SAN 127.0.0.1). Accounts, all from any host:
 #   root      ''        (unix socket only)
@@ -67,7 +70,7 @@ start() {
     --max-connections=4000 --innodb-flush-log-at-trx-commit=2 \
     --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$dir/tls/server-key.pem" \
     --plugin-load-add=auth_ed25519 --local-infile=1 \
-    --performance-schema=ON --performance-schema-instrument='%=OFF' >/dev/null 2>&1 &
+    --performance-schema=ON --performance-schema-instrument='%=OFF' ${MARIADB_EXTRA_ARGS:-} >/dev/null 2>&1 &
   # The server writes the same file once it is up; written now, a stop that comes
   # while it starts finds it too.
   echo $! >"$dir/pid"

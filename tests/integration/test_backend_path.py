@@ -2,16 +2,20 @@
 vouches for what follows its handshake and for nothing before it: the greeting, and
 any bytes behind it, come in clear. Real MariaDB behind a relay that edits them, real
 pymysql in front."""
+import json
 import os
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 import threading
 import unittest
 import uuid
 
 import pymysql
 
-from djproxy_harness import PROXY_BIN, DjproxyProcess, db_ca, db_port
+from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_ca, db_port
 
 
 def production(extra=None):
@@ -55,11 +59,13 @@ def mysql_packet(sequence, payload):
 
 class RelabellingRelay:
     """Listens, and relays each connection to the fixture MariaDB byte for byte, except
-    that the greeting's version string says `version`. TLS passes through untouched:
-    the relay cannot read it, and needs not."""
+    that the greeting's version string says `version` (None: as it was) and its connection
+    id `connection_id`. TLS passes through untouched: the relay cannot read it, and needs
+    not."""
 
-    def __init__(self, version):
-        self.version = version.encode()
+    def __init__(self, version, connection_id=None):
+        self.version = version.encode() if version is not None else None
+        self.connection_id = connection_id
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -87,7 +93,11 @@ class RelabellingRelay:
             server.close()
             return
         end = greeting.index(b"\0", 1)
-        client.sendall(mysql_packet(sequence, greeting[:1] + self.version + greeting[end:]))
+        version = self.version if self.version is not None else greeting[1:end]
+        rest = greeting[end + 1:]
+        if self.connection_id is not None:
+            rest = self.connection_id.to_bytes(4, "little") + rest[4:]
+        client.sendall(mysql_packet(sequence, greeting[:1] + version + b"\0" + rest))
         threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
         self._pump(client, server)
 
@@ -109,14 +119,11 @@ class RelabellingRelay:
             s.close()
 
 
-@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
-class GreetingRelabelled(unittest.TestCase):
-    """Review round 34: the server's version decides which executable comments are SQL
-    ("/*M!100000 ...*/" runs on MariaDB 10 and is a comment to MySQL), and it came from
-    the greeting, which TLS does not protect. A relay that relabelled MariaDB as MySQL got
-    a schema change past the policy as a comment, and MariaDB ran it. With TLS to the
-    backend the proxy now asks the server its version over TLS and reads by that."""
+TLS = {"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": db_ca()}
+NOT_KNOWN = "does not read executable comments as that version does"
 
+
+class _VersionCase(unittest.TestCase):
     def setUp(self):
         self.schema = f"myproject_relabel_{uuid.uuid4().hex[:8]}"
         admin(f"CREATE DATABASE `{self.schema}`")
@@ -125,75 +132,156 @@ class GreetingRelabelled(unittest.TestCase):
     def tables(self):
         return admin(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{self.schema}'")
 
-    def test_the_version_over_tls_decides_executable_comments(self):
-        # MySQL 8 reads "/*M!" as a comment; MariaDB 10.1 skips "/*M!100600"; both are
-        # lies about the fixture's MariaDB 10.11.
-        for label, hidden in [("8.0.36", f"/*M!100000 CREATE TABLE `{{s}}`.relabelled (id INT) */"),
-                              ("5.5.5-10.1.0-MariaDB", f"/*M!100600 CREATE TABLE `{{s}}`.relabelled (id INT) */"),
-                              ("8.0.36", f"SELECT 1 /*M!100000 FROM mysql.user */")]:
-            with self.subTest(label=label, hidden=hidden):
-                statement = hidden.format(s=self.schema)
-                relay = RelabellingRelay(label)
-                self.addCleanup(relay.close)
-                env = production({"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": db_ca()})
-                with DjproxyProcess(env, backend_port=relay.port) as proxy:
-                    with connect(proxy.port, read_timeout=10) as c, c.cursor() as cur:
-                        with self.assertRaises(pymysql.MySQLError, msg=statement) as refused:
-                            cur.execute(statement)
-                        self.assertNotIn(refused.exception.args[0], (1064, 1065), refused.exception.args)
-                        self.assertIn("djproxy", str(refused.exception.args[1]))
-                        # Read as MariaDB 10.11 reads it: the comment runs.
-                        cur.execute("SELECT 1 /*M!100000 + 1 */")
-                        self.assertEqual(cur.fetchall(), ((2,),))
-                        cur.execute("SELECT 1 /*M!999999 + 1 */")
-                        self.assertEqual(cur.fetchall(), ((1,),))
-                    self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
-                    log = proxy.log_tail(20000)
-                self.assertEqual(self.tables(), ())
-                self.assertIn(f"the backend's greeting said version '{label}'", log)
+    def refused_by_proxy(self, cur, statement):
+        with self.assertRaises(pymysql.MySQLError, msg=statement) as refused:
+            cur.execute(statement)
+            cur.fetchall()
+        self.assertEqual(refused.exception.args[0], 1235, refused.exception.args)
+        self.assertIn("djproxy", str(refused.exception.args[1]))
 
-    def test_without_tls_the_greeting_is_read_and_no_question_asked(self):
-        # In clear, whoever can edit the greeting can edit every statement; the proxy reads
-        # the greeting and does not ask again (a connection costs the server nothing more).
-        env = production()
-        with DjproxyProcess(env) as proxy:
-            with connect(proxy.port) as c, c.cursor() as cur:
-                cur.execute("SELECT 1 /*M!100000 + 1 */")
-                self.assertEqual(cur.fetchall(), ((2,),))
-                cur.execute("SHOW SESSION STATUS LIKE 'Com_select'")
-                selects = int(cur.fetchall()[0][1])
-                self.assertEqual(selects, 1, "the proxy asked the server something of its own")
-            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
-
-    def test_without_tls_a_greeting_it_cannot_read_is_asked_about(self):
-        relay = RelabellingRelay("10.x-custom")  # pymysql reads the major number; djproxy, not the rest
-        self.addCleanup(relay.close)
-        with DjproxyProcess(production(), backend_port=relay.port) as proxy:
-            with connect(proxy.port) as c, c.cursor() as cur:
-                cur.execute("SELECT 1 /*M!100000 + 1 */")
-                self.assertEqual(cur.fetchall(), ((2,),))
-                statement = f"/*M!100000 CREATE TABLE `{self.schema}`.relabelled (id INT) */"
-                with self.assertRaises(pymysql.MySQLError) as refused:
-                    cur.execute(statement)
-                self.assertIn("djproxy", str(refused.exception.args[1]))
-            self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
-            log = proxy.log_tail(20000)
+    def assert_reads_no_versioned_comment(self, port):
+        """The server's version is not known: what hides in a versioned comment is refused,
+        what runs on every server is read."""
+        hidden = [f"/*M!100000 CREATE TABLE `{self.schema}`.relabelled (id INT) */",
+                  f"/*M!100600 CREATE TABLE `{self.schema}`.relabelled (id INT) */",
+                  "SELECT 1 /*M!100000 , (SELECT COUNT(*) FROM mysql.user) */",
+                  "SELECT 1 /*!80000 , (SELECT COUNT(*) FROM mysql.user) */",
+                  "SELECT 1 /*!40101 + 1 */"]
+        with connect(port, read_timeout=10) as c, c.cursor() as cur:
+            for statement in hidden:
+                self.refused_by_proxy(cur, statement)
+            cur.execute("SELECT 1 /*! + 1 */")
+            self.assertEqual(cur.fetchall(), ((2,),))
+            cur.execute(f"CREATE TEMPORARY TABLE `{self.schema}`.scratch (id INT)")  # the session goes on
         self.assertEqual(self.tables(), ())
-        self.assertIn("the backend's greeting said version '10.x-custom'", log)
 
-    def test_with_tls_the_question_is_asked_once_per_connection(self):
-        env = production({"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": db_ca()})
-        with DjproxyProcess(env) as proxy:
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class GreetingRelabelled(_VersionCase):
+    """The server's version decides which executable comments are SQL ("/*M!100000 ...*/"
+    runs on MariaDB 10 and is a comment to MySQL). It came from the greeting, which TLS does
+    not protect (review round 34: a relay that relabelled MariaDB as MySQL got a schema change
+    past the policy as a comment), and whose text MariaDB's --version sets (round 35). The
+    proxy now asks the server, with executable comments of the announced version and the
+    next, whether it reads them as that version does; until it says so, no versioned
+    comment is read."""
+
+    def test_a_relabelled_greeting_reads_no_versioned_comment(self):
+        # MySQL 8 reads "/*M!" as a comment; MariaDB 10.1 skips "/*M!100600"; pymysql reads
+        # only the major number of "10.x-custom", and djproxy none of it. All lies about
+        # the fixture's MariaDB 10.11.
+        for label in ["8.0.36", "5.5.5-10.1.0-MariaDB", "10.x-custom"]:
+            for tls in (True, False):
+                with self.subTest(label=label, tls=tls):
+                    relay = RelabellingRelay(label)
+                    self.addCleanup(relay.close)
+                    with DjproxyProcess(production(TLS if tls else {}), backend_port=relay.port) as proxy:
+                        self.assert_reads_no_versioned_comment(proxy.port)
+                        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+                        log = proxy.log_tail(20000)
+                    self.assertIn(f"the backend announced version '{label}' but {NOT_KNOWN}", log)
+
+    def test_the_true_version_is_confirmed_once_per_connection(self):
+        first = "SELECT FOUND_ROWS(), ROW_COUNT()"  # what the proxy's own statements may leave
+        with pymysql.connect(host="127.0.0.1", port=db_port(), user="dj", password="djpass") as c, c.cursor() as cur:
+            cur.execute(first)
+            direct = cur.fetchall()
+        for tls in (True, False):
+            with self.subTest(tls=tls), DjproxyProcess(production(TLS if tls else {})) as proxy:
+                with connect(proxy.port) as c, c.cursor() as cur:
+                    cur.execute(first)
+                    self.assertEqual(cur.fetchall(), direct)
+                    for _ in range(3):
+                        cur.execute("SELECT 1 /*M!100000 + 1 */ /*M!999999 + 2 */")
+                        self.assertEqual(cur.fetchall(), ((2,),))
+                    cur.execute("SHOW SESSION STATUS LIKE 'Com_select'")
+                    # The proxy's question and the client's four.
+                    self.assertEqual(int(cur.fetchall()[0][1]), 5)
+                self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+                self.assertNotIn(NOT_KNOWN, proxy.log_tail(20000))
+
+    def test_audit_records_carry_no_connection_id_the_path_may_have_forged(self):
+        # Before the server confirms it over TLS, the greeting's connection id may be
+        # anyone's (review round 35, F2): the records before the first statement omit it.
+        audit = os.path.join(LOG_DIR, f"relabel-audit-{uuid.uuid4().hex[:8]}.log")
+        relay = RelabellingRelay(None, connection_id=77777)
+        self.addCleanup(relay.close)
+        env = production(dict(TLS, DJPROXY_AUDIT_LOG=audit))
+        with DjproxyProcess(env, backend_port=relay.port) as proxy:
             with connect(proxy.port) as c, c.cursor() as cur:
-                for _ in range(3):
-                    cur.execute("SELECT 1 /*M!100000 + 1 */")
-                    self.assertEqual(cur.fetchall(), ((2,),))
-                cur.execute("SHOW SESSION STATUS LIKE 'Com_select'")
-                # The version question and the client's three.
-                self.assertEqual(int(cur.fetchall()[0][1]), 4)
+                cur.execute("SELECT CONNECTION_ID()")
+                real = cur.fetchall()[0][0]
             self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
-            log = proxy.log_tail(20000)
-        self.assertNotIn("the backend's greeting said", log)
+        with open(audit) as f:
+            records = [json.loads(line) for line in f]
+        ids = {r["event"]: r.get("server_connection_id") for r in records if "connection_id" in r}
+        self.assertIsNone(ids["connect"], records)
+        self.assertEqual(ids["disconnect"], real, records)
+        self.assertNotIn(77777, [r.get("server_connection_id") for r in records], records)
+
+
+@unittest.skipUnless(PROXY_BIN, "no djproxy binary")
+class CustomVersionString(_VersionCase):
+    """Review round 35, F1: MariaDB's --version=STR sets the version in the greeting and in
+    @@version alike, while the server reads executable comments by the version it was
+    built as. A real MariaDB 10.11 that calls itself 8.0.36 and one that calls itself 11.4.2
+    both run what a reader of the string would take for comments, so the proxy reads no
+    versioned comment for either, with TLS to them or without."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = {}
+        here = os.path.dirname(os.path.abspath(__file__))
+        script = os.path.join(here, "..", "..", "scripts", "mariadb.sh")
+        cls.script = script
+        cls.tmp = tempfile.mkdtemp(prefix="djproxy-custom-version-")
+        small = "--innodb-buffer-pool-size=32M --innodb-log-file-size=16M --max-connections=50"
+        for label in ["8.0.36", "11.4.2-MariaDB"]:
+            d = os.path.join(cls.tmp, label)
+            env = dict(os.environ, MARIADB_EXTRA_ARGS=f"{small} --version={label}")
+            subprocess.run([script, "start", d], env=env, check=True, stdout=subprocess.DEVNULL)
+            cls.servers[label] = d
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in cls.servers.values():
+            subprocess.run([cls.script, "stop", d], check=False)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_a_version_string_set_by_the_operator_reads_no_versioned_comment(self):
+        for label, d in self.servers.items():
+            with open(os.path.join(d, "port")) as f:
+                port = int(f.read())
+            ca = os.path.join(d, "tls", "ca.pem")
+            for tls in (True, False):
+                with self.subTest(label=label, tls=tls):
+                    self.schema = f"myproject_custom_{uuid.uuid4().hex[:8]}"
+                    direct = dict(host="127.0.0.1", port=port, user="djroot", password="djroot", autocommit=True)
+                    with pymysql.connect(**direct) as c, c.cursor() as cur:
+                        cur.execute("SELECT @@version")
+                        self.assertEqual(cur.fetchall()[0][0], label)  # the server says what it was told
+                        # ... and runs a comment of a version below what it is built as.
+                        cur.execute("SELECT 1 /*M!101100 + 1 */")
+                        self.assertEqual(cur.fetchall(), ((2,),))
+                        cur.execute(f"CREATE DATABASE `{self.schema}`")
+                    env = production({"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": ca}
+                                     if tls else {})
+                    with DjproxyProcess(env, backend_port=port) as proxy:
+                        with connect(proxy.port, read_timeout=10) as c, c.cursor() as cur:
+                            for statement in [
+                                    f"/*M!100000 CREATE TABLE `{self.schema}`.bypass (x INT) */",
+                                    "SELECT 1 /*M!110000 , '*/ , (SELECT COUNT(*) FROM mysql.user) -- '*/"]:
+                                self.refused_by_proxy(cur, statement)
+                            cur.execute("SELECT 1 /*! + 1 */")
+                            self.assertEqual(cur.fetchall(), ((2,),))
+                        self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
+                        log = proxy.log_tail(20000)
+                    with pymysql.connect(**direct) as c, c.cursor() as cur:
+                        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                                    (self.schema,))
+                        self.assertEqual(cur.fetchall(), ())
+                        cur.execute(f"DROP DATABASE `{self.schema}`")
+                    self.assertIn(f"the backend announced version '{label}' but {NOT_KNOWN}", log)
 
 
 @unittest.skipUnless(PROXY_BIN, "no djproxy binary")

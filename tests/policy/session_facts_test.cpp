@@ -91,6 +91,22 @@ TEST(ServerVersion, FromTheGreeting) {
   EXPECT_FALSE(read_server_version("8.0.999"));
 }
 
+TEST(SessionFacts, VersionQuestionPinsTheAnnouncedVersion) {
+  EXPECT_EQ(version_question(read_server_version("5.5.5-10.11.19-MariaDB-0+deb12u1")),
+            "SELECT 0 /*M!101119 +1 */ /*M!101120 +2 */, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(read_server_version("11.4.99-MariaDB")),
+            "SELECT 0 /*M!110499 +1 */ /*M!110500 +2 */, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(read_server_version("8.0.36")),
+            "SELECT 0 /*!80036 +1 */ /*!80037 +2 */, CONNECTION_ID(), @@version");
+  // No comment can pin these: the next version needs a digit more, or fewer than the
+  // server reads; nothing is confirmed.
+  EXPECT_EQ(version_question(read_server_version("99.99.99-MariaDB")), "SELECT 0, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(read_server_version("9.99.99")), "SELECT 0, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(read_server_version("5.5.5-5.5.60-MariaDB")), "SELECT 0, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(read_server_version("0.9.1")), "SELECT 0, CONNECTION_ID(), @@version");
+  EXPECT_EQ(version_question(std::nullopt), "SELECT 0, CONNECTION_ID(), @@version");
+}
+
 // The packet is read with the session state it started with; statements that change
 // that state mid-packet would be read differently by the server (attack), while the
 // same statement alone or last in its packet is ordinary traffic.
