@@ -121,20 +121,37 @@ std::optional<ServerVersion> read_server_version(std::string_view text) {
   return v;
 }
 
-std::string version_question(const std::optional<ServerVersion>& announced) {
-  std::string probe = "0";
+VersionQuestion version_question(const std::optional<ServerVersion>& announced) {
+  constexpr std::uint32_t kNoVersion = 0xFFFFFFFF;  // a comment with no version digits
+  VersionQuestion q;
+  q.sql = "SELECT 0";
+  // Each comment runs for what it adds: "/*M!101119 +4 */".
+  const auto comment = [&q](std::string_view open, std::uint32_t version, std::string_view adds) {
+    q.sql.append(" ").append(open);
+    if (version != kNoVersion) q.sql.append(std::to_string(version));
+    q.sql.append(" +").append(adds).append(" */");
+  };
   if (announced) {
     const std::uint32_t v = announced->version;
     // The digits the server reads: six after "/*M!", five after "/*!" (MySQL).
-    const bool mariadb = announced->flavour == ServerFlavour::mariadb;
-    const std::uint32_t low = mariadb ? 100000 : 10000;
-    const std::uint32_t high = mariadb ? 999999 : 99999;
-    if (v >= low && v + 1 <= high) {
-      const char* open = mariadb ? "/*M!" : "/*!";
-      probe += std::string(" ") + open + std::to_string(v) + " +1 */ " + open + std::to_string(v + 1) + " +2 */";
+    if (announced->flavour == ServerFlavour::mariadb) {
+      if (v >= 100000 && v + 1 <= 999999) {
+        comment("/*!", kNoVersion, "1");
+        comment("/*!", 50699, "2");
+        comment("/*M!", v, "4");
+        comment("/*M!", v + 1, "8");
+        q.expected = "7";
+      }
+    } else if (v >= 10000 && v + 1 <= 99999) {
+      comment("/*!", kNoVersion, "1");
+      comment("/*M!", kNoVersion, "2");  // MariaDB's alone
+      comment("/*!", v, "4");
+      comment("/*!", v + 1, "8");
+      q.expected = "5";
     }
   }
-  return "SELECT " + probe + ", CONNECTION_ID(), @@version";
+  q.sql.append(", CONNECTION_ID(), @@version");
+  return q;
 }
 
 }  // namespace djproxy::policy

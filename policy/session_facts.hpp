@@ -42,13 +42,20 @@ struct ServerVersion {
 // greeting comes before TLS. Only version_question's answer makes it a fact.
 std::optional<ServerVersion> read_server_version(std::string_view text);
 
-// The proxy's question to the server, whose answer is a row of three values: whether the
-// server reads executable comments as the `announced` version does ("1" if so), its
-// connection id, and its version string (for the log). The first value is 1 exactly when a
-// comment of that version runs and one of the next version does not: for MariaDB
-// "/*M!101119 +1 */ /*M!101120 +2 */", which MySQL reads as comments; for MySQL
-// "/*!80036 +1 */ /*!80037 +2 */", which MariaDB skips (50700-99999) or runs both of (below
-// 50700). Without an announced version that such comments can pin, the first value is 0.
-std::string version_question(const std::optional<ServerVersion>& announced);
+// The proxy's question to the server, whose answer is a row of three values: a sum of
+// executable comments that ran, its connection id, and its version string (for the log).
+// The server reads executable comments as the `announced` flavour and version do, in every
+// way the lexer relies on, exactly when the sum is `expected`:
+//   MariaDB V: "/*! +1 */ /*!50699 +2 */ /*M!V +4 */ /*M!V+1 +8 */"       expected 7
+//   MySQL V:   "/*! +1 */ /*M! +2 */ /*!V +4 */ /*!V+1 +8 */"             expected 5
+// ("/*M!" is MariaDB's alone, and so tells the flavours apart: review round 36 relabelled a
+// MariaDB as MySQL 5.6.99, and a Galera node as MySQL 9.99.97, whose "/*!V" and "/*!V+1"
+// alone read as MySQL's would.) Without an announced version that comments can pin (the
+// next version would need another digit), `expected` is empty: nothing confirms.
+struct VersionQuestion {
+  std::string sql;
+  std::string_view expected;  // a literal
+};
+VersionQuestion version_question(const std::optional<ServerVersion>& announced);
 
 }  // namespace djproxy::policy

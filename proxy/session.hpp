@@ -218,12 +218,13 @@ class Session : public std::enable_shared_from_this<Session> {
   policy::SqlModeReading sql_mode_reading_;
   policy::CharsetClass charset_class_ = policy::CharsetClass::utf8;
   // How the server reads executable comments, once its answer to policy::version_question
-  // confirmed the version its greeting announced; until then (and if it did not) not
+  // confirmed the flavour and version its greeting announced; until then (and if it did not) not
   // known, and no versioned executable comment is read. The greeting comes before TLS, and
   // its version string is whatever the server's --version says (review rounds 34 and 35).
   std::optional<policy::ServerVersion> server_version_;
   std::optional<policy::ServerVersion> announced_version_;  // the greeting's
   std::string greeting_version_;  // the greeting's version text, for the log
+  std::string version_expected_;  // the answer that confirms it (policy::VersionQuestion)
   bool version_pending_ = false;  // to be asked with the next state tracking statement
   bool version_asked_ = false;    // asked; its answer not yet read
   // The connection id came over TLS (or, without TLS, from wherever everything else did).

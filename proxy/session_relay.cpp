@@ -75,14 +75,14 @@ Task<bool> Session::drain_internal_responses() {
 }
 
 // The answer to policy::version_question: whether the server reads executable comments as
-// its greeting's version does, its connection id and its version string. Unless it says
+// its greeting's flavour and version do, its connection id and its version string. Unless it says
 // so, the version stays unknown: the session goes on, and no executable comment with a
 // version is read (policy::SessionState::server_version 0).
 void Session::learn_server_version() {
   version_asked_ = false;
   protocol::Reader row(protocol::Bytes(reinterpret_cast<const std::uint8_t*>(editor_.first_row().data()),
                                        editor_.first_row().size()));
-  const auto confirms = protocol::as_chars(row.lenenc_bytes());
+  const auto confirms = protocol::as_chars(row.lenenc_bytes());  // the sum of the comments that ran
   const auto id_text = protocol::as_chars(row.lenenc_bytes());
   const auto version_text = protocol::as_chars(row.lenenc_bytes());
   std::uint64_t id = 0;
@@ -93,7 +93,7 @@ void Session::learn_server_version() {
                  id_);
     return;
   }
-  if (confirms == "1" && announced_version_) {
+  if (!version_expected_.empty() && confirms == version_expected_ && announced_version_) {
     server_version_ = announced_version_;
   } else {
     spdlog::warn("session {}: the backend announced version '{}' but does not read executable comments as that "
@@ -135,10 +135,12 @@ Task<bool> Session::send_session_queries() {
     builder.finish(0);
     ++internal_responses_;
   };
-  // The question first: the client's first statement then follows a SET, as it does
-  // without the question, and ROW_COUNT() and FOUND_ROWS() say what they would.
+  // The question first: the client's first statement then follows a SET, as it did
+  // without the question, and ROW_COUNT() says what it would directly (0; -1 after a SELECT).
   if (version_pending_) {
-    append_query(policy::version_question(announced_version_));
+    auto question = policy::version_question(announced_version_);
+    append_query(question.sql);
+    version_expected_ = question.expected;
     version_pending_ = false;
     version_asked_ = true;
   }

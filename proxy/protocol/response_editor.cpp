@@ -9,6 +9,7 @@ void ResponseEditor::start(Command command, bool forward) {
   failed_ = false;
   rows_ = 0;
   first_row_.clear();
+  first_row_left_ = 0;
   left_ = 0;
 }
 

@@ -57,7 +57,7 @@ class ResponseEditor {
   // `data` in place; appends a replacement to `out`, which must not reallocate while
   // earlier replacements are still to be sent (reserve it).
   Step next(std::uint8_t* data, std::size_t available, std::size_t capacity, std::string& out) {
-    if (left_ > 0) return rest_of_packet(available);
+    if (left_ > 0) return rest_of_packet(data, available);
     // After the end, bytes belong to what comes next (the client's file, or nothing).
     if (ended_ != Ended::kNo || available < kHeaderSize) return {};
     if (tracker_.in_rows())
@@ -83,18 +83,25 @@ class ResponseEditor {
   // Rows in the answer so far.
   std::size_t rows() const { return rows_; }
   // The payload of the first row of an answer that is not forwarded (the proxy's own
-  // question), when it was held whole; empty otherwise.
-  std::string_view first_row() const { return first_row_; }
+  // question), once stepped over whole; empty if there is none or it is longer than
+  // kFirstRowCap.
+  std::string_view first_row() const { return first_row_left_ == 0 ? std::string_view(first_row_) : std::string_view(); }
+  static constexpr std::uint32_t kFirstRowCap = 4096;
 
  private:
   enum class Ended : std::uint8_t { kNo, kAnswer, kInfileRequest };
 
   // The rest of a packet longer than what was held: it streams.
-  Step rest_of_packet(std::size_t available) {
+  Step rest_of_packet(const std::uint8_t* data, std::size_t available) {
     Step step;
     const std::size_t n = left_ < available ? static_cast<std::size_t>(left_) : available;
     if (n == 0) return step;
     left_ -= n;
+    if (first_row_left_ > 0) {  // the first row of the proxy's own answer, arriving in pieces
+      const std::size_t kept = std::min<std::size_t>(n, first_row_left_);
+      first_row_.append(reinterpret_cast<const char*>(data), kept);
+      first_row_left_ -= static_cast<std::uint32_t>(kept);
+    }
     step.edit = forward_ ? Edit::kPass : Edit::kDrop;
     step.size = n;
     return step;
@@ -114,7 +121,7 @@ class ResponseEditor {
       if (length == 0 || length >= kMaxPayload || data[at + kHeaderSize] >= 0xFE ||
           available - at - kHeaderSize < length)
         break;
-      if (!forward_ && rows_ == 0) keep_first_row(data + at + kHeaderSize, length);
+      if (!forward_ && rows_ == 0) keep_first_row(data + at + kHeaderSize, length, length);
       at += kHeaderSize + length;
       ++rows_;
     }
@@ -131,8 +138,11 @@ class ResponseEditor {
     return step;
   }
 
-  void keep_first_row(const std::uint8_t* payload, std::size_t length) {
-    first_row_.assign(reinterpret_cast<const char*>(payload), length);
+  // `held` of the row's `length` bytes are at `payload`; rest_of_packet() keeps the others.
+  void keep_first_row(const std::uint8_t* payload, std::size_t held, std::uint32_t length) {
+    if (length > kFirstRowCap) return;
+    first_row_.assign(reinterpret_cast<const char*>(payload), held);
+    first_row_left_ = length - static_cast<std::uint32_t>(held);
   }
 
   ResponseTracker tracker_;
@@ -146,6 +156,7 @@ class ResponseEditor {
   bool failed_ = false;
   std::size_t rows_ = 0;
   std::string first_row_;
+  std::uint32_t first_row_left_ = 0;  // bytes of the first row still to come
   std::uint64_t left_ = 0;  // bytes of the current packet beyond the steps so far
 };
 
@@ -175,7 +186,8 @@ inline ResponseEditor::Step ResponseEditor::next_packet(std::uint8_t* data, std:
   statement_id_ = packet.statement_id;
   failed_ = failed_ || packet.is_err;
   if (packet.is_row) {
-    if (!forward_ && rows_ == 0 && available - kHeaderSize >= header.length) keep_first_row(payload, header.length);
+    if (!forward_ && rows_ == 0)
+      keep_first_row(payload, std::min<std::size_t>(available - kHeaderSize, header.length), header.length);
     ++rows_;
   }
   if (packet.verdict == ResponseTracker::Verdict::kDone) ended_ = Ended::kAnswer;

@@ -15,7 +15,7 @@ import uuid
 
 import pymysql
 
-from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_ca, db_port
+from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_ca, db_port, free_port
 
 
 def production(extra=None):
@@ -144,8 +144,10 @@ class _VersionCase(unittest.TestCase):
         what runs on every server is read."""
         hidden = [f"/*M!100000 CREATE TABLE `{self.schema}`.relabelled (id INT) */",
                   f"/*M!100600 CREATE TABLE `{self.schema}`.relabelled (id INT) */",
+                  f"/*M!100000 CREATE TABLE `{self.schema}`.relabelled (id INT) */ SELECT 1",
                   "SELECT 1 /*M!100000 , (SELECT COUNT(*) FROM mysql.user) */",
                   "SELECT 1 /*!80000 , (SELECT COUNT(*) FROM mysql.user) */",
+                  "SELECT 1 /*!80000 , '*/ , (SELECT COUNT(*) FROM mysql.user) -- '*/",
                   "SELECT 1 /*!40101 + 1 */"]
         with connect(port, read_timeout=10) as c, c.cursor() as cur:
             for statement in hidden:
@@ -170,7 +172,9 @@ class GreetingRelabelled(_VersionCase):
         # MySQL 8 reads "/*M!" as a comment; MariaDB 10.1 skips "/*M!100600"; pymysql reads
         # only the major number of "10.x-custom", and djproxy none of it. All lies about
         # the fixture's MariaDB 10.11.
-        for label in ["8.0.36", "5.5.5-10.1.0-MariaDB", "10.x-custom"]:
+        # 5.6.99 and 9.99.97: MySQL versions whose "/*!V" runs on MariaDB (below 50700) or on a
+        # Galera node (99997) and whose "/*!V+1" does not (review round 36).
+        for label in ["8.0.36", "5.5.5-10.1.0-MariaDB", "10.x-custom", "5.6.99", "9.99.97"]:
             for tls in (True, False):
                 with self.subTest(label=label, tls=tls):
                     relay = RelabellingRelay(label)
@@ -182,7 +186,9 @@ class GreetingRelabelled(_VersionCase):
                     self.assertIn(f"the backend announced version '{label}' but {NOT_KNOWN}", log)
 
     def test_the_true_version_is_confirmed_once_per_connection(self):
-        first = "SELECT FOUND_ROWS(), ROW_COUNT()"  # what the proxy's own statements may leave
+        # What the proxy's own statements may leave. (Not FOUND_ROWS(): a new connection's is
+        # whatever the server's thread last had.)
+        first = "SELECT ROW_COUNT()"
         with pymysql.connect(host="127.0.0.1", port=db_port(), user="dj", password="djpass") as c, c.cursor() as cur:
             cur.execute(first)
             direct = cur.fetchall()
@@ -222,34 +228,42 @@ class GreetingRelabelled(_VersionCase):
 
 @unittest.skipUnless(PROXY_BIN, "no djproxy binary")
 class CustomVersionString(_VersionCase):
-    """Review round 35, F1: MariaDB's --version=STR sets the version in the greeting and in
-    @@version alike, while the server reads executable comments by the version it was
-    built as. A real MariaDB 10.11 that calls itself 8.0.36 and one that calls itself 11.4.2
-    both run what a reader of the string would take for comments, so the proxy reads no
-    versioned comment for either, with TLS to them or without."""
+    """MariaDB's --version=STR sets the version in the greeting and in @@version alike, while
+    the server reads executable comments by the version it was built as (review round 35).
+    Real MariaDB 10.11 servers that call themselves 8.0.36, 11.4.2 and 5.6.99, and a Galera
+    node (which also runs "/*!99997", its consistency check) that calls itself 9.99.97 (round
+    36), each read some comment otherwise than a reader of the string would; the proxy reads
+    no versioned comment for any of them, with TLS to them or without."""
 
     @classmethod
     def setUpClass(cls):
         cls.servers = {}
         here = os.path.dirname(os.path.abspath(__file__))
-        script = os.path.join(here, "..", "..", "scripts", "mariadb.sh")
-        cls.script = script
+        cls.script = os.path.join(here, "..", "..", "scripts", "mariadb.sh")
         cls.tmp = tempfile.mkdtemp(prefix="djproxy-custom-version-")
         small = "--innodb-buffer-pool-size=32M --innodb-log-file-size=16M --max-connections=50"
-        for label in ["8.0.36", "11.4.2-MariaDB"]:
+        galera = ("--wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so --wsrep-cluster-address=gcomm:// "
+                  f"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{free_port()};base_port={free_port()} "
+                  "--binlog-format=ROW --wsrep-cluster-name=djproxy-test --wsrep-node-address=127.0.0.1")
+        # (what the server calls itself, its other options, "SELECT 1 <a comment>" that a
+        # reader of the string takes for SELECT 1 or SELECT 2 and the server does not)
+        for label, extra, comment, read in [("8.0.36", "", "/*M!101100 + 1 */", 1),
+                                            ("11.4.2-MariaDB", "", "/*M!110000 + 1 */", 2),
+                                            ("5.6.99", "", "/*M!100000 + 1 */", 1),
+                                            ("9.99.97", galera, "/*!80000 + 1 */", 2)]:
             d = os.path.join(cls.tmp, label)
-            env = dict(os.environ, MARIADB_EXTRA_ARGS=f"{small} --version={label}")
-            subprocess.run([script, "start", d], env=env, check=True, stdout=subprocess.DEVNULL)
-            cls.servers[label] = d
+            env = dict(os.environ, MARIADB_EXTRA_ARGS=f"{small} --version={label} {extra}")
+            subprocess.run([cls.script, "start", d], env=env, check=True, stdout=subprocess.DEVNULL)
+            cls.servers[label] = (d, comment, read)
 
     @classmethod
     def tearDownClass(cls):
-        for d in cls.servers.values():
+        for d, _, _ in cls.servers.values():
             subprocess.run([cls.script, "stop", d], check=False)
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_a_version_string_set_by_the_operator_reads_no_versioned_comment(self):
-        for label, d in self.servers.items():
+        for label, (d, comment, read) in self.servers.items():
             with open(os.path.join(d, "port")) as f:
                 port = int(f.read())
             ca = os.path.join(d, "tls", "ca.pem")
@@ -260,9 +274,8 @@ class CustomVersionString(_VersionCase):
                     with pymysql.connect(**direct) as c, c.cursor() as cur:
                         cur.execute("SELECT @@version")
                         self.assertEqual(cur.fetchall()[0][0], label)  # the server says what it was told
-                        # ... and runs a comment of a version below what it is built as.
-                        cur.execute("SELECT 1 /*M!101100 + 1 */")
-                        self.assertEqual(cur.fetchall(), ((2,),))
+                        cur.execute(f"SELECT 1 {comment}")  # ... and reads comments otherwise
+                        self.assertNotEqual(cur.fetchall(), ((read,),))
                         cur.execute(f"CREATE DATABASE `{self.schema}`")
                     env = production({"DJPROXY_BACKEND_TLS_MODE": "verify-ca", "DJPROXY_BACKEND_TLS_CA": ca}
                                      if tls else {})
@@ -270,7 +283,10 @@ class CustomVersionString(_VersionCase):
                         with connect(proxy.port, read_timeout=10) as c, c.cursor() as cur:
                             for statement in [
                                     f"/*M!100000 CREATE TABLE `{self.schema}`.bypass (x INT) */",
-                                    "SELECT 1 /*M!110000 , '*/ , (SELECT COUNT(*) FROM mysql.user) -- '*/"]:
+                                    f"/*M!100000 CREATE TABLE `{self.schema}`.bypass (x INT) */ SELECT 1",
+                                    "SELECT 1 /*M!110000 , '*/ , (SELECT COUNT(*) FROM mysql.user) -- '*/",
+                                    "SELECT 1 /*!80000 , '*/ , (SELECT COUNT(*) FROM mysql.user) -- '*/",
+                                    f"SELECT 1 {comment}"]:
                                 self.refused_by_proxy(cur, statement)
                             cur.execute("SELECT 1 /*! + 1 */")
                             self.assertEqual(cur.fetchall(), ((2,),))

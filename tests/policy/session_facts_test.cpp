@@ -91,20 +91,24 @@ TEST(ServerVersion, FromTheGreeting) {
   EXPECT_FALSE(read_server_version("8.0.999"));
 }
 
-TEST(SessionFacts, VersionQuestionPinsTheAnnouncedVersion) {
-  EXPECT_EQ(version_question(read_server_version("5.5.5-10.11.19-MariaDB-0+deb12u1")),
-            "SELECT 0 /*M!101119 +1 */ /*M!101120 +2 */, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(read_server_version("11.4.99-MariaDB")),
-            "SELECT 0 /*M!110499 +1 */ /*M!110500 +2 */, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(read_server_version("8.0.36")),
-            "SELECT 0 /*!80036 +1 */ /*!80037 +2 */, CONNECTION_ID(), @@version");
+TEST(SessionFacts, VersionQuestionPinsTheAnnouncedFlavourAndVersion) {
+  const auto asked = [](std::string_view greeting) { return version_question(read_server_version(greeting)); };
+  EXPECT_EQ(asked("5.5.5-10.11.19-MariaDB-0+deb12u1").sql,
+            "SELECT 0 /*! +1 */ /*!50699 +2 */ /*M!101119 +4 */ /*M!101120 +8 */, CONNECTION_ID(), @@version");
+  EXPECT_EQ(asked("5.5.5-10.11.19-MariaDB-0+deb12u1").expected, "7");
+  EXPECT_EQ(asked("11.4.99-MariaDB").sql,
+            "SELECT 0 /*! +1 */ /*!50699 +2 */ /*M!110499 +4 */ /*M!110500 +8 */, CONNECTION_ID(), @@version");
+  EXPECT_EQ(asked("8.0.36").sql,
+            "SELECT 0 /*! +1 */ /*M! +2 */ /*!80036 +4 */ /*!80037 +8 */, CONNECTION_ID(), @@version");
+  EXPECT_EQ(asked("8.0.36").expected, "5");
+  EXPECT_EQ(asked("5.6.99").sql,
+            "SELECT 0 /*! +1 */ /*M! +2 */ /*!50699 +4 */ /*!50700 +8 */, CONNECTION_ID(), @@version");
   // No comment can pin these: the next version needs a digit more, or fewer than the
-  // server reads; nothing is confirmed.
-  EXPECT_EQ(version_question(read_server_version("99.99.99-MariaDB")), "SELECT 0, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(read_server_version("9.99.99")), "SELECT 0, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(read_server_version("5.5.5-5.5.60-MariaDB")), "SELECT 0, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(read_server_version("0.9.1")), "SELECT 0, CONNECTION_ID(), @@version");
-  EXPECT_EQ(version_question(std::nullopt), "SELECT 0, CONNECTION_ID(), @@version");
+  // server reads; nothing confirms them.
+  for (std::string_view greeting : {"99.99.99-MariaDB", "9.99.99", "5.5.5-5.5.60-MariaDB", "0.9.1", "garbage"}) {
+    EXPECT_EQ(asked(greeting).sql, "SELECT 0, CONNECTION_ID(), @@version") << greeting;
+    EXPECT_EQ(asked(greeting).expected, "") << greeting;
+  }
 }
 
 // The packet is read with the session state it started with; statements that change
