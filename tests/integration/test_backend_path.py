@@ -16,16 +16,7 @@ import uuid
 import pymysql
 
 from djproxy_harness import LOG_DIR, PROXY_BIN, DjproxyProcess, db_ca, db_port, free_port
-
-
-def production(extra=None):
-    env = {"DJPROXY_POLICY_MODE": "enforce", "DJ_CREATE_TABLES": "false", "DJ_SCHEMA_PREFIX": "myproject_"}
-    env.update(extra or {})
-    return env
-
-
-def connect(port, user="dj", password="djpass", **kw):
-    return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, autocommit=True, **kw)
+from test_operations import connect, production
 
 
 def admin(sql):
