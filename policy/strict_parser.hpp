@@ -120,7 +120,7 @@ class Parser {
   void drop_temporary();
   void head_only(const char* what);
   void lock_statement();
-  void assignments(Access access);
+  void assignments(Access access, bool lineage_upsert = false);
   void ident_list_parens();
 
   // ---- queries and expressions (strict_expressions.cpp)

@@ -191,7 +191,7 @@ void Parser::dispatch() {
 
 // ---------------------------------------------------------------- DML
 
-void Parser::assignments(Access access) {
+void Parser::assignments(Access access, bool lineage_upsert) {
   do {
     Name n = qualified();
     if (n.n == 3) add_schema(n.parts[0], access);
@@ -199,7 +199,20 @@ void Parser::assignments(Access access) {
       expect(':');
       expect('=');
     }
+    const std::size_t value = pos_;
     expression();
+    // An upsert into ~lineage that sets a row's table_name (however the column is written:
+    // qualified, quoted, any case, with = or :=) to anything but the value the row brought,
+    // VALUES(table_name), can turn a bookkeeping row into a user table's (review round 38:
+    // the text scan this replaces missed `t`.table_name, := and an assignment at the end).
+    if (lineage_upsert && ieq(n.parts[n.n - 1], "table_name")) {
+      const bool own = pos_ - value == 4 && word(toks_[value], "VALUES") && toks_[value + 1].kind == TokenKind::punct &&
+                       toks_[value + 1].punct == '(' &&
+                       (toks_[value + 2].kind == TokenKind::quoted_ident ||
+                        (toks_[value + 2].kind == TokenKind::word && !toks_[value + 2].after_dot)) &&
+                       ieq(text(toks_[value + 2]), "table_name");
+      if (!own) out_.lineage_rows = StrictResult::LineageRows::other;
+    }
   } while (accept(','));
 }
 
@@ -244,21 +257,7 @@ void Parser::insert_statement() {
     expect("DUPLICATE");
     expect("KEY");
     expect("UPDATE");
-    // An upsert that rewrites a ~lineage row's table_name (other than to the value the
-    // row brought, VALUES(table_name)) can turn a bookkeeping row into a user table's.
-    if (lineage) {
-      for (std::size_t i = pos_; i + 5 < end_; ++i) {
-        if (!word(toks_[i], "table_name") && !(toks_[i].kind == TokenKind::quoted_ident &&
-                                                ieq(text(toks_[i]), "table_name")))
-          continue;
-        if (!(toks_[i + 1].kind == TokenKind::punct && toks_[i + 1].punct == '=')) continue;
-        const bool own = word(toks_[i + 2], "VALUES") && toks_[i + 3].punct == '(' &&
-                         (toks_[i + 4].kind == TokenKind::word || toks_[i + 4].kind == TokenKind::quoted_ident) &&
-                         ieq(text(toks_[i + 4]), "table_name") && toks_[i + 5].punct == ')';
-        if (!own) out_.lineage_rows = StrictResult::LineageRows::other;
-      }
-    }
-    assignments(Access::write);
+    assignments(Access::write, lineage);
   }
   if (accept("RETURNING")) {
     do select_item();

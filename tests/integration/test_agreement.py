@@ -181,6 +181,27 @@ class Agreement(enf._Base):
                              f"ON DUPLICATE KEY UPDATE lineage = VALUES(lineage)")
         self.assertEqual(scalar(f"SELECT lineage FROM `{P}`.`~lineage` WHERE table_name = '~~jobs'"), "new")
 
+    def test_upsert_cannot_rename_a_bookkeeping_row(self):
+        """Review round 38: ON DUPLICATE KEY UPDATE that sets table_name to anything but
+        VALUES(table_name) turns a bookkeeping row into a user table's lineage, however the
+        column is written; the server renames the row in each case below."""
+        P = self.P
+        admin(f"CREATE TABLE `{P}`.`~lineage` (table_name VARCHAR(64), attribute_name VARCHAR(64), "
+              f"lineage VARCHAR(255), PRIMARY KEY (table_name, attribute_name));"
+              f"INSERT INTO `{P}`.`~lineage` VALUES ('~~jobs', 'id', 'orig')")
+        row = f"INSERT INTO `{P}`.`~lineage` VALUES ('~~jobs', 'id', 'x') ON DUPLICATE KEY UPDATE "
+        for update in ["table_name = 'subject'",
+                       "`~lineage`.table_name = 'subject', lineage = 'x'",
+                       f"`{P}`.`~lineage`.table_name = 'subject'",
+                       "TABLE_NAME := 'subject', lineage = 'x'",
+                       "lineage = 'x', table_name = CONCAT('sub', 'ject')",
+                       "table_name = VALUES(lineage)"]:
+            with self.subTest(update=update):
+                self.refused(row + update, enf.ER_TABLEACCESS_DENIED)
+        self.assertEqual(admin(f"SELECT * FROM `{P}`.`~lineage`"), (("~~jobs", "id", "orig"),))
+        self.rows(self.conn, row + "lineage = 'kept', `TABLE_NAME` = VALUES(`table_name`)")
+        self.assertEqual(admin(f"SELECT * FROM `{P}`.`~lineage`"), (("~~jobs", "id", "kept"),))
+
     def test_storage_engines_stay_the_servers(self):
         for sql in ["SET default_storage_engine = CSV", "SET storage_engine = MRG_MyISAM",
                     "SET default_tmp_storage_engine = MRG_MyISAM",

@@ -161,6 +161,15 @@ inline const Case kCases[] = {
     // (found by the adversarial review of 2026-12-04): bookkeeping rows only.
     {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, attribute_name, lineage) VALUES ('a','b','c') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name)", R, 1142},
     {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, attribute_name, lineage) VALUES ('~a','b','c') ON DUPLICATE KEY UPDATE table_name = VALUES(table_name)", A},
+    // The column however written, with = or :=, last or not (review round 38).
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = 'subject'", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE `~lineage`.table_name = 'subject', x = 2", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE myproject_full.`~lineage`.TABLE_NAME = 'subject'", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name := 'subject', x = 2", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = VALUES(table_name) + 0", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = VALUES(x)", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE x = 2, `Table_Name` = VALUES(`TABLE_NAME`)", A},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE x = 2", A},
 
     // ---------------------------------------------------------------- rule 3: rewrites
     {"rewrite", kNone, "CREATE TABLE IF NOT EXISTS `myproject_full`.`subject` (`subject_id` int NOT NULL, PRIMARY KEY (`subject_id`)) ENGINE=InnoDB", WC, 1142},
