@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace djproxy::policy {
 namespace {
@@ -142,8 +143,6 @@ static_assert(std::all_of(kTable.begin(), kTable.end(), [](const Entry& e) { ret
 static_assert(std::all_of(kTable.begin(), kTable.end(),
                           [](const Entry& e) { return e.kw == Kw::none || e.name.size() <= 24; }));
 
-constexpr char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
 // Hash of the length and three bytes, upper-cased (& 0xDF, which maps a-z to A-Z and
 // is the same for every spelling of a keyword): every word of the statement is looked
 // up, so the look-up costs a few instructions and (almost always) one comparison. A
@@ -182,6 +181,57 @@ constexpr auto make_names() {
 
 constexpr auto kNames = make_names();
 
+// Each word's spelling padded, with the mask that makes a comparison case-blind: 0xDF on
+// a letter (a-z & 0xDF is A-Z, and no other byte lands on a letter), 0xFF on a digit or
+// '_', which have no other case. A word is then compared a few bytes at a time, and
+// (byte & mask) == spelling exactly where the byte, upper-cased in ASCII, is the spelling.
+struct Spelling {
+  unsigned char text[32] = {};
+  unsigned char mask[32] = {};
+};
+static_assert(kMaxLen <= 32);
+
+constexpr auto make_spellings() {
+  std::array<Spelling, kTable.size()> out{};
+  for (std::size_t i = 0; i < kTable.size(); ++i) {
+    for (std::size_t j = 0; j < kTable[i].name.size(); ++j) {
+      const char c = kTable[i].name[j];
+      out[i].text[j] = static_cast<unsigned char>(c);
+      out[i].mask[j] = (c >= 'A' && c <= 'Z') ? 0xDF : 0xFF;
+    }
+  }
+  return out;
+}
+
+constexpr auto kSpellings = make_spellings();
+static_assert(std::all_of(kTable.begin(), kTable.end(), [](const Entry& e) {
+  return std::all_of(e.name.begin(), e.name.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; });
+}));
+
+template <typename Word>
+bool same_at(const char* w, const Spelling& s, std::size_t at) noexcept {
+  Word a, m, t;
+  std::memcpy(&a, w + at, sizeof a);
+  std::memcpy(&m, s.mask + at, sizeof m);
+  std::memcpy(&t, s.text + at, sizeof t);
+  return (a & m) == t;
+}
+
+// word.size() bytes, 2 to 32, read in pieces that overlap rather than byte by byte;
+// never a byte outside the word.
+bool spelled(std::string_view word, const Spelling& s) noexcept {
+  const char* w = word.data();
+  const std::size_t n = word.size();
+  if (n >= 8) {
+    for (std::size_t at = 0; at + 8 < n; at += 8)
+      if (!same_at<std::uint64_t>(w, s, at)) return false;
+    return same_at<std::uint64_t>(w, s, n - 8);
+  }
+  if (n >= 4) return same_at<std::uint32_t>(w, s, 0) && same_at<std::uint32_t>(w, s, n - 4);
+  return same_at<std::uint16_t>(w, s, 0) && same_at<std::uint16_t>(w, s, n - 2);
+}
+
 }  // namespace
 
 WordFacts lookup_word(std::string_view word) noexcept {
@@ -189,11 +239,7 @@ WordFacts lookup_word(std::string_view word) noexcept {
   std::size_t at = hash_upper(word) & (kSlots - 1);
   while (const std::uint16_t slot = kSlotsTable[at]) {
     const Entry& e = kTable[slot - 1u];
-    if (e.name.size() == word.size()) {
-      std::size_t i = 0;
-      while (i < word.size() && upper(word[i]) == e.name[i]) ++i;
-      if (i == word.size()) return {e.kw, e.reserved};
-    }
+    if (e.name.size() == word.size() && spelled(word, kSpellings[slot - 1u])) return {e.kw, e.reserved};
     at = (at + 1) & (kSlots - 1);
   }
   return {};

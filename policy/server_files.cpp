@@ -4,16 +4,7 @@
 
 namespace djproxy::policy {
 
-void ServerFileScan::on_token(const Token& t) noexcept {
-  // Most tokens are neither words nor a '(' after LOAD_FILE: they only clear the state.
-  if (t.kind != TokenKind::word && t.kind != TokenKind::quoted_ident) {
-    if (load_file_ && found_.empty() && t.kind == TokenKind::punct && t.punct == '(')
-      found_ = "LOAD_FILE() reads a file on the database server";
-    load_file_ = false;
-    previous_ = Kw::none;
-    previous_data_ = false;
-    return;
-  }
+void ServerFileScan::on_name(const Token& t) noexcept {
   const bool word = t.kind == TokenKind::word && !t.after_dot;
   const Kw kw = word ? t.kw : Kw::none;
   if (found_.empty()) {

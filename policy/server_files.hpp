@@ -21,11 +21,22 @@ namespace djproxy::policy {
 class ServerFileScan {
  public:
   void reset() noexcept { *this = ServerFileScan{}; }
-  void on_token(const Token& t) noexcept;
+  // Inline for the tokens that are neither words nor quoted names, most of a statement's:
+  // they only clear the state (or call LOAD_FILE).
+  void on_token(const Token& t) noexcept {
+    if (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident) return on_name(t);
+    if (load_file_ && found_.empty() && t.kind == TokenKind::punct && t.punct == '(')
+      found_ = "LOAD_FILE() reads a file on the database server";
+    load_file_ = false;
+    previous_ = Kw::none;
+    previous_data_ = false;
+  }
   // The first file access seen ("" if none): a static description.
   std::string_view found() const noexcept { return found_; }
 
  private:
+  void on_name(const Token& t) noexcept;
+
   std::string_view found_;
   Kw previous_ = Kw::none;       // the previous token, when a keyword outside a name
   bool previous_data_ = false;   // ... DATA or INDEX, before DIRECTORY

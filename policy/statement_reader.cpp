@@ -57,26 +57,8 @@ void StatementReader::add_object(std::optional<std::string_view> schema, std::st
   info_.objects.push_back(ObjectRef{std::string(in), std::string(name), access});
 }
 
-void StatementReader::on_token(const Token& t) {
-  if (phase_ == Phase::ignore && !failed() && t.kind == TokenKind::user_var &&
-      ieq(t.text, "djproxy_migration") && !info_.migration_token)
-    return reject("@djproxy_migration may only be set by a statement of its own");
-  ++tokens_;
-  // Any name in a SET may be a variable it assigns: looked at before the reader may
-  // stop reading the statement, and kept only as two flags.
-  if (set_stmt_ && (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident)) note_set_target(t.text);
-  if (phase_ == Phase::ignore) return;
-  if (t.kind == TokenKind::user_var && ieq(t.text, "djproxy_migration") &&
-      !(verb_ == Kw::SET && set_step_ == SetStep::first))
-    return reject("@djproxy_migration may only be set by a statement of its own: SET @djproxy_migration = '<token>'");
-  if (t.kind == TokenKind::word && t.truncated) return reject("identifier too long");
-  if (phase_ == Phase::head)
-    head(t);
-  else if (phase_ == Phase::grant_tail)
-    grant_tail(t);
-  else
-    body(t);
-  last_kind_ = t.kind;
+bool StatementReader::migration_variable(std::string_view user_variable) {
+  return ieq(user_variable, "djproxy_migration");
 }
 
 // ------------------------------------------------------------------ heads
@@ -406,8 +388,8 @@ StatementInfo& StatementReader::finish() {
     info_.rewrites_rows = true;
   // Judged now: the caller moves info_ away before it asks for row_condition().
   one_table_condition_ =
-      !failed() && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && capturing_ && !capture_overflow_;
-  if (!failed() && create_table_) info_.create_plain = had_defs_ && !create_like_or_select_;
+      !failed() && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && unusual_.capturing && !capture_overflow_;
+  if (!failed() && unusual_.create_table) info_.create_plain = had_defs_ && !create_like_or_select_;
   if (!failed() && literal_seen_) nested(literal_, verb_ == Kw::PREPARE ? "PREPARE" : "EXECUTE IMMEDIATE");
   if (tokens_ == 0) info_.kind = StatementKind::empty;
   if (failed()) {

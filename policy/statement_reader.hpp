@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,7 +40,28 @@ class StatementReader {
                   const std::optional<std::string>& current_schema, int nesting, NestedAnalysis analyse_nested,
                   StatementInfo& out);
 
-  void on_token(const Token& t);
+  // Inline: it runs for each token, and most go straight on to body().
+  void on_token(const Token& t) {
+    if (phase_ == Phase::ignore && !failed() && t.kind == TokenKind::user_var && migration_variable(t.text) &&
+        !info_.migration_token)
+      return reject("@djproxy_migration may only be set by a statement of its own");
+    ++tokens_;
+    // Any name in a SET may be a variable it assigns: looked at before the reader may
+    // stop reading the statement, and kept only as two flags.
+    if (set_stmt_ && (t.kind == TokenKind::word || t.kind == TokenKind::quoted_ident)) note_set_target(t.text);
+    if (phase_ == Phase::ignore) return;
+    if (t.kind == TokenKind::user_var && migration_variable(t.text) &&
+        !(verb_ == Kw::SET && set_step_ == SetStep::first))
+      return reject("@djproxy_migration may only be set by a statement of its own: SET @djproxy_migration = '<token>'");
+    if (t.kind == TokenKind::word && t.truncated) return reject("identifier too long");
+    if (phase_ == Phase::head)
+      head(t);
+    else if (phase_ == Phase::grant_tail)
+      grant_tail(t);
+    else
+      body(t);
+    last_kind_ = t.kind;
+  }
   // `out`, completed.
   StatementInfo& finish();
   // After finish(), for a DELETE or UPDATE of one table whose WHERE condition is only
@@ -99,6 +121,7 @@ class StatementReader {
   // statement_reader.cpp: the frame, dispatch, the heads of the short verbs, finish()
   void reject(std::string why, std::uint16_t code = codes::not_supported);
   bool failed() const noexcept { return !info_.unsupported.empty(); }
+  static bool migration_variable(std::string_view user_variable);  // djproxy_migration, in any case
   Frame& top() { return frames_.back(); }
   void to_body() { phase_ = Phase::body; }
   void expect(Pos pos, Access access, bool list = false);
@@ -178,15 +201,29 @@ class StatementReader {
 
   // statement-specific state
   bool temporary_ = false;
-  bool create_table_ = false;
   bool create_like_or_select_ = false;
   bool on_is_target_ = false;   // CREATE INDEX .. ON t, CREATE TRIGGER .. ON t, GRANT .. ON
-  bool routine_body_ = false;   // CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT
-  bool alter_table_ = false;
   // CONNECTION or ENGINE just read in CREATE/ALTER TABLE (table_option()).
-  enum class TableOption : std::uint8_t { none, connection, engine, engine_name } table_option_ = TableOption::none;
+  enum class TableOption : std::uint8_t { none, connection, engine, engine_name };
+  // The states in which body() has more to do than read names, keywords and punctuation,
+  // tested for each token with one load (unusual()): a worker's statements are in none.
+  struct Unusual {
+    bool capturing = false;     // DELETE / UPDATE ... WHERE: its tokens are kept (where_)
+    bool routine_body = false;  // CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT
+    bool create_table = false;
+    bool alter_table = false;
+    TableOption table_option = TableOption::none;
+    std::uint8_t alter_rename = 0;  // 1: RENAME read in ALTER TABLE / EVENT
+    std::uint8_t zero[2] = {};      // never set: unusual() reads all eight bytes
+  };
+  static_assert(sizeof(Unusual) == 8);
+  bool unusual() const noexcept {
+    std::uint64_t any;
+    std::memcpy(&any, &unusual_, sizeof any);
+    return any != 0;
+  }
+  Unusual unusual_;
   bool rename_list_ = false;
-  int alter_rename_ = 0;
   bool show_mode_ = false;
   bool show_columns_ = false;
   bool show_needs_schema_ = false;
@@ -202,7 +239,6 @@ class StatementReader {
   DefinerStep definer_ = DefinerStep::none;
   bool definer_current_user_ = false;  // CURRENT_USER, which () may follow
   std::string comment_word_;           // ALTER DATABASE COMMENT: the word as written
-  bool capturing_ = false;
   bool capture_overflow_ = false;
   // Heap vectors, empty for every other statement: an inline array would be initialised
   // for each one.

@@ -26,27 +26,32 @@ void StatementReader::set_part(int i, std::string_view text) {
 void StatementReader::body(const Token& t) {
   Frame* f = &top();
   ++f->tokens;
-  if (capturing_) capture(t);
-  // A stored program's dynamic SQL runs text that exists only when it is called (a
-  // parameter, a variable): every later CALL would run what no one read (found by review).
-  if (routine_body_ && t.kind == TokenKind::word && !t.after_dot && (t.kw == Kw::PREPARE || t.kw == Kw::EXECUTE))
-    return reject("dynamic SQL (PREPARE, EXECUTE) in a stored program");
+  if (!unusual()) {
+    if (failed()) return;
+  } else {
+    if (unusual_.capturing) capture(t);
+    // A stored program's dynamic SQL runs text that exists only when it is called (a
+    // parameter, a variable): every later CALL would run what no one read (found by review).
+    if (unusual_.routine_body && t.kind == TokenKind::word && !t.after_dot &&
+        (t.kw == Kw::PREPARE || t.kw == Kw::EXECUTE))
+      return reject("dynamic SQL (PREPARE, EXECUTE) in a stored program");
 
-  if (table_option_ != TableOption::none) table_option(t);
-  if (failed()) return;
-  if ((create_table_ && !create_like_or_select_) || alter_table_) {
-    if (is_word(t, Kw::CONNECTION)) table_option_ = TableOption::connection;
-    if (is_word(t, Kw::ENGINE)) table_option_ = TableOption::engine;
-  }
-  if (alter_rename_ == 1) {
-    if (t.kind == TokenKind::word && !t.after_dot &&
-        (t.kw == Kw::COLUMN || t.kw == Kw::INDEX || t.kw == Kw::KEY)) {
-      alter_rename_ = 0;
-      f->expect = Pos::none;
-      return;
+    if (unusual_.table_option != TableOption::none) table_option(t);
+    if (failed()) return;
+    if ((unusual_.create_table && !create_like_or_select_) || unusual_.alter_table) {
+      if (is_word(t, Kw::CONNECTION)) unusual_.table_option = TableOption::connection;
+      if (is_word(t, Kw::ENGINE)) unusual_.table_option = TableOption::engine;
     }
-    if (is_word(t, Kw::TO) || is_word(t, Kw::AS)) return;
-    alter_rename_ = 0;
+    if (unusual_.alter_rename == 1) {
+      if (t.kind == TokenKind::word && !t.after_dot &&
+          (t.kw == Kw::COLUMN || t.kw == Kw::INDEX || t.kw == Kw::KEY)) {
+        unusual_.alter_rename = 0;
+        f->expect = Pos::none;
+        return;
+      }
+      if (is_word(t, Kw::TO) || is_word(t, Kw::AS)) return;
+      unusual_.alter_rename = 0;
+    }
   }
 
   if (t.kind == TokenKind::sys_var) {
@@ -123,8 +128,8 @@ void StatementReader::body(const Token& t) {
 // any schema, a MERGE table those of its UNION list: only engines that keep rows in the
 // table itself can be confined by a prefix and a token's scope (review round 6).
 void StatementReader::table_option(const Token& t) {
-  const TableOption option = table_option_;
-  table_option_ = TableOption::none;
+  const TableOption option = unusual_.table_option;
+  unusual_.table_option = TableOption::none;
   if (option == TableOption::connection) {
     // The option, not a column named so, is followed by '=' or a string.
     if (is_punct(t, '=') || t.kind == TokenKind::string)
@@ -132,7 +137,7 @@ void StatementReader::table_option(const Token& t) {
     return;
   }
   if (option == TableOption::engine && is_punct(t, '=')) {
-    table_option_ = TableOption::engine_name;
+    unusual_.table_option = TableOption::engine_name;
     return;
   }
   static constexpr std::string_view kConfined[] = {"InnoDB", "XtraDB", "Aria", "MyISAM", "MEMORY", "HEAP",
@@ -163,7 +168,7 @@ void StatementReader::keyword(const Token& t) {
       f.after_table = false;
       f.access = Access::read;
       f.cte = false;
-      if (create_table_ && d0) create_like_or_select_ = true;
+      if (unusual_.create_table && d0) create_like_or_select_ = true;
       return;
     case Kw::VALUES: case Kw::VALUE:
       if (f.tokens == 1) f.stmt = true;
@@ -176,7 +181,7 @@ void StatementReader::keyword(const Token& t) {
       // The second table of ALTER TABLE: EXCHANGE PARTITION p WITH TABLE t, CONVERT
       // PARTITION p TO TABLE t, CONVERT TABLE t TO PARTITION. The statement changes,
       // creates or drops it (review round 6: read as a read, it escaped a token's scope).
-      if (alter_table_ && d0) {
+      if (unusual_.alter_table && d0) {
         expect(Pos::object, Access::ddl);
         return;
       }
@@ -187,7 +192,7 @@ void StatementReader::keyword(const Token& t) {
       f.after_table = false;
       f.cte = false;
       if (f.tokens == 1) f.stmt = true;
-      if (create_table_ && d0) create_like_or_select_ = true;
+      if (unusual_.create_table && d0) create_like_or_select_ = true;
       return;
     case Kw::WITH:
       if (f.tokens == 1) {
@@ -239,9 +244,9 @@ void StatementReader::keyword(const Token& t) {
     case Kw::LOCK: case Kw::LIKE:
       // A MERGE table's UNION = (t1, t2) writes into the tables it lists, unqualified
       // ones in the current schema (review round 6).
-      if (t.kw == Kw::UNION && d0 && (alter_table_ || (create_table_ && !create_like_or_select_)))
+      if (t.kw == Kw::UNION && d0 && (unusual_.alter_table || (unusual_.create_table && !create_like_or_select_)))
         return reject("the UNION table list of a MERGE table");
-      if (t.kw == Kw::LIKE && create_table_ &&
+      if (t.kw == Kw::LIKE && unusual_.create_table &&
           (d0 || (frames_.size() == 2 && f.defs && f.tokens == 1))) {
         f.expect = Pos::table;
         f.access = Access::read;
@@ -252,7 +257,7 @@ void StatementReader::keyword(const Token& t) {
       f.list = false;
       f.expect = Pos::none;
       f.after_table = false;
-      if (t.kw == Kw::WHERE && d0 && (delete_stmt_ || update_stmt_) && !capturing_) capturing_ = true;
+      if (t.kw == Kw::WHERE && d0 && (delete_stmt_ || update_stmt_) && !unusual_.capturing) unusual_.capturing = true;
       return;
     case Kw::INTO:
       f.expect = Pos::table;
@@ -281,15 +286,15 @@ void StatementReader::keyword(const Token& t) {
       return;
     case Kw::RENAME:
       // ALTER TABLE t RENAME [TO] u; ALTER EVENT e RENAME TO f moves the event (review round 6).
-      if ((alter_table_ || (verb_ == Kw::ALTER && info_.object == ObjectKind::event)) && d0) {
-        alter_rename_ = 1;
+      if ((unusual_.alter_table || (verb_ == Kw::ALTER && info_.object == ObjectKind::event)) && d0) {
+        unusual_.alter_rename = 1;
         expect(Pos::object, Access::ddl);
       }
       return;
     case Kw::UPDATE: case Kw::DELETE: case Kw::INSERT: case Kw::REPLACE:
-      if (d0 && t.kw == Kw::UPDATE && !f.cte && !routine_body_ && (verb_ == Kw::INSERT || verb_ == Kw::REPLACE))
+      if (d0 && t.kw == Kw::UPDATE && !f.cte && !unusual_.routine_body && (verb_ == Kw::INSERT || verb_ == Kw::REPLACE))
         upsert_ = true;  // INSERT ... ON DUPLICATE KEY UPDATE
-      if (d0 && (f.cte || routine_body_)) {
+      if (d0 && (f.cte || unusual_.routine_body)) {
         if (f.cte) info_.kind = StatementKind::dml;
         f.cte = false;
         f.stmt = true;
@@ -298,7 +303,7 @@ void StatementReader::keyword(const Token& t) {
       }
       return;
     case Kw::BEGIN:
-      if (routine_body_) reject("compound statements (BEGIN ... END) in stored programs are not supported");
+      if (unusual_.routine_body) reject("compound statements (BEGIN ... END) in stored programs are not supported");
       return;
     default:
       f.after_table = false;
@@ -426,7 +431,7 @@ void StatementReader::flush_name(const Token* next) {
       add_object(schema, name, f.access);
       declare(name);
       if (pos == Pos::table) f.after_table = true;
-      if (create_table_ && call && frames_.size() == 1) {
+      if (unusual_.create_table && call && frames_.size() == 1) {
         defs_pending_ = true;
         had_defs_ = true;
       }

@@ -86,8 +86,8 @@ void StatementReader::ddl_head(const Token& t) {
         return;
       case Kw::TABLE: case Kw::TABLES:
         set_kind(temporary_ ? ObjectKind::temporary_table : ObjectKind::table, "TABLE");
-        create_table_ = verb_ == Kw::CREATE;
-        alter_table_ = verb_ == Kw::ALTER;
+        unusual_.create_table = verb_ == Kw::CREATE;
+        unusual_.alter_table = verb_ == Kw::ALTER;
         rename_list_ = verb_ == Kw::RENAME;
         return;
       case Kw::VIEW: return set_kind(ObjectKind::view, "VIEW");
@@ -98,13 +98,13 @@ void StatementReader::ddl_head(const Token& t) {
         return;
       case Kw::DATABASE: case Kw::SCHEMA: return set_kind(ObjectKind::database, "DATABASE");
       case Kw::PROCEDURE:
-        routine_body_ = verb_ == Kw::CREATE;
+        unusual_.routine_body = verb_ == Kw::CREATE;
         return set_kind(ObjectKind::procedure, "PROCEDURE");
       case Kw::FUNCTION:
-        routine_body_ = verb_ == Kw::CREATE;
+        unusual_.routine_body = verb_ == Kw::CREATE;
         return set_kind(ObjectKind::function, "FUNCTION");
       case Kw::TRIGGER:
-        routine_body_ = verb_ == Kw::CREATE;
+        unusual_.routine_body = verb_ == Kw::CREATE;
         on_is_target_ = true;
         declared_.push_back("NEW");
         declared_.push_back("OLD");
@@ -112,7 +112,7 @@ void StatementReader::ddl_head(const Token& t) {
         declared_.push_back("old");
         return set_kind(ObjectKind::trigger, "TRIGGER");
       case Kw::EVENT:
-        routine_body_ = verb_ == Kw::CREATE || verb_ == Kw::ALTER;
+        unusual_.routine_body = verb_ == Kw::CREATE || verb_ == Kw::ALTER;
         return set_kind(ObjectKind::event, "EVENT");
       case Kw::SEQUENCE: return set_kind(ObjectKind::sequence, "SEQUENCE");
       case Kw::USER: case Kw::ROLE: case Kw::SERVER: case Kw::TABLESPACE: case Kw::LOGFILE: case Kw::RESOURCE:

@@ -58,6 +58,20 @@ bool interval_unit_word(std::string_view w) {
                     "SQL_TSI_WEEK", "SQL_TSI_MONTH", "SQL_TSI_QUARTER", "SQL_TSI_YEAR"});
 }
 
+// A binary operator's first byte, and the bytes that continue it (<=, <>, <=>, ||, &&,
+// >>, !=): switches, where string_view::find would call memchr for each operator.
+bool operator_start(char c) {
+  switch (c) {
+    case '=': case '<': case '>': case '!': case '+': case '-': case '*': case '/': case '%': case '&': case '|':
+    case '^':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool operator_more(char c) { return c == '=' || c == '<' || c == '>' || c == '|' || c == '&'; }
+
 }  // namespace
 
 void Parser::expr_list() {
@@ -73,14 +87,11 @@ void Parser::expression() {
     const StrictToken& t = peek();
     if (at_end()) break;
     if (t.kind == TokenKind::punct) {
-      static constexpr std::string_view kStart = "=<>!+-*/%&|^";
       if (t.punct == ':' && punct('=', 1) && !peek(1).space_before) {
         pos_ += 2;
-      } else if (kStart.find(t.punct) != std::string_view::npos) {
+      } else if (operator_start(t.punct)) {
         ++pos_;
-        static constexpr std::string_view kMore = "=<>|&";
-        while (!at_end() && peek().kind == TokenKind::punct && !peek().space_before &&
-               kMore.find(peek().punct) != std::string_view::npos)
+        while (!at_end() && peek().kind == TokenKind::punct && !peek().space_before && operator_more(peek().punct))
           ++pos_;
       } else {
         break;

@@ -6,7 +6,7 @@
 
 namespace djproxy::policy {
 
-StrictReader::StrictReader(const PolicyConfig& config) : config_(config) { toks_.reserve(96); }
+StrictReader::StrictReader(const PolicyConfig& config) : config_(config) {}
 
 void StrictReader::reset(const std::optional<std::string>& current_schema, bool body) {
   current_ = &current_schema;

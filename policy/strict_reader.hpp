@@ -11,10 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <memory_resource>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "policy/name_arena.hpp"
 #include "policy/token.hpp"
@@ -77,9 +78,7 @@ class StrictReader {
   const std::optional<std::string>* current_ = nullptr;
   // A statement's tokens and names live in the reader's own buffers first: the
   // usual statement costs no heap allocation and stays in cache.
-  alignas(std::max_align_t) std::byte inline_[2048];
-  std::pmr::monotonic_buffer_resource pool_{inline_, sizeof inline_};
-  std::pmr::vector<StrictToken> toks_{&pool_};
+  boost::container::small_vector<StrictToken, 96> toks_;
   NameArena arena_;
   StrictResult result_;
   bool overflow_ = false;
