@@ -1015,12 +1015,9 @@ class Reload(_Base):
         self.assertEqual(proxy.stop(), "clean", proxy.log_tail())
 
 
-    def test_a_reload_revokes_the_migrations_of_open_sessions(self):
-        """Review round 28: an account removed from migration.users, and a token signed with
-        a key rotated out, went on making schema changes in the sessions already open; the
-        reload refused only new ones. The open sessions' migrations end at the next command,
-        with a migration_end in the audit log, and every other session goes on."""
-        P = self.P
+    def reloadable_migration_proxy(self):
+        """A proxy whose migration users (djmigrate) come from a file a reload reads again,
+        with a key of its own and an audit log: (users file, key file, audit log, proxy)."""
         users = os.path.join(_TMP.name, f"users-{uid()}")
         with open(users, "w") as f:
             f.write("djmigrate\n")
@@ -1031,6 +1028,15 @@ class Reload(_Base):
         env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
         proxy = DjproxyProcess(env).start()
         self.addCleanup(proxy.stop)
+        return users, key, audit, proxy
+
+    def test_a_reload_revokes_the_migrations_of_open_sessions(self):
+        """Review round 28: an account removed from migration.users, and a token signed with
+        a key rotated out, went on making schema changes in the sessions already open; the
+        reload refused only new ones. The open sessions' migrations end at the next command,
+        with a migration_end in the audit log, and every other session goes on."""
+        P = self.P
+        users, key, audit, proxy = self.reloadable_migration_proxy()
         rc, token, out = issue_token(key)
         self.assertEqual(rc, 0, out)
         by_user = connect(proxy.port, "djmigrate", "migpass", database=P)
@@ -1084,16 +1090,7 @@ class Reload(_Base):
         token still ran. And past the 4,096 statements the proxy keeps to close, the session
         must close rather than keep one of them."""
         P = self.P
-        users = os.path.join(_TMP.name, f"users-{uid()}")
-        with open(users, "w") as f:
-            f.write("djmigrate\n")
-        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
-        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
-        env = proxy_key_env(key)
-        del env["DJPROXY_MIGRATION_USERS"]
-        env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
-        proxy = DjproxyProcess(env).start()
-        self.addCleanup(proxy.stop)
+        users, key, audit, proxy = self.reloadable_migration_proxy()
         rc, token, out = issue_token(key, schemas=("myproject_elsewhere*",))
         self.assertEqual(rc, 0, out)
         held = connect(proxy.port, "djmigrate", "migpass", database=P)
@@ -1159,16 +1156,7 @@ class Reload(_Base):
         migration user in its open session as soon as a token's migration there ended,
         with no migration_begin in the audit log. It gains its migration at its next login."""
         P = self.P
-        users = os.path.join(_TMP.name, f"users-{uid()}")
-        with open(users, "w") as f:
-            f.write("djmigrate\n")
-        key = write_key(os.path.join(_TMP.name, f"key-{uid()}"))
-        audit = os.path.join(_TMP.name, f"audit-{uid()}.jsonl")
-        env = proxy_key_env(key)
-        del env["DJPROXY_MIGRATION_USERS"]
-        env.update({"DJPROXY_MIGRATION_USERS_FILE": users, "DJPROXY_AUDIT_LOG": audit})
-        proxy = DjproxyProcess(env).start()
-        self.addCleanup(proxy.stop)
+        users, key, audit, proxy = self.reloadable_migration_proxy()
         rc, token, out = issue_token(key)
         self.assertEqual(rc, 0, out)
         conn = connect(proxy.port, database=P)
