@@ -41,15 +41,6 @@ std::vector<Finding> check_settings(const Settings& s, bool production) {
       out.push_back({S::problem, where(s, "backend.host") + ": " + s.backend().to_string() +
                                      " is this machine; production needs the real server (DJPROXY_BACKEND)"});
     }
-    // The greeting and, without a verified certificate, everything after it can come from a
-    // machine between djproxy and the server: it can turn TLS off, or answer in the server's
-    // place, and rewrite the statements the policy read (review round 35).
-    if (const auto mode = s.backend_tls().mode; mode != BackendTlsMode::verify_ca && mode != BackendTlsMode::verify_identity) {
-      out.push_back({S::warning, where(s, "backend_tls.mode") + ": " + std::string(to_string(mode)) +
-                                     "; production should verify the server's certificate (verify-ca or "
-                                     "verify-identity, DJPROXY_BACKEND_TLS_MODE): without it a machine on the path "
-                                     "can drop TLS or stand in for the server and rewrite what djproxy allowed"});
-    }
     if (s.policy().mode == PolicyMode::dry_run) {
       out.push_back({S::warning, where(s, "policy.mode") + ": dry-run forwards everything the policy would reject"});
     }

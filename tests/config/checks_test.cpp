@@ -47,31 +47,10 @@ TEST(ConfigChecks, ProductionSettingsPass) {
   auto s = load(tree.options({{"DJ_CREATE_TABLES", "false"},
                               {"DJ_DATABASE_PREFIX", "lab_"},
                               {"DJPROXY_BACKEND", "mysql.internal"},
-                              {"DJPROXY_BACKEND_TLS_MODE", "verify-ca"},
                               {"DJPROXY_MIGRATION_USERS", "admin"}}))
                .settings;
   ASSERT_TRUE(s);
   EXPECT_THAT(check_settings(*s, true), IsEmpty());
-}
-
-TEST(ConfigChecks, ProductionWarnsOfABackendTlsThatDoesNotVerifyTheServer) {
-  for (const char* mode : {"off", "preferred", "required"}) {
-    TempTree tree;
-    auto s = load(tree.options({{"DJ_CREATE_TABLES", "false"},
-                                {"DJ_DATABASE_PREFIX", "lab_"},
-                                {"DJPROXY_BACKEND", "mysql.internal"},
-                                {"DJPROXY_BACKEND_TLS_MODE", mode},
-                                {"DJPROXY_MIGRATION_USERS", "admin"}}))
-                 .settings;
-    ASSERT_TRUE(s);
-    const auto findings = check_settings(*s, true);
-    EXPECT_THAT(problems(findings), IsEmpty());
-    ASSERT_EQ(findings.size(), 1u) << mode;
-    EXPECT_THAT(findings[0].text, AllOf(HasSubstr("backend_tls.mode (env DJPROXY_BACKEND_TLS_MODE)"),
-                                        HasSubstr(std::string(mode) + "; production should verify"),
-                                        HasSubstr("verify-ca")));
-    EXPECT_THAT(check_settings(*s, false), IsEmpty()) << "development is not warned";
-  }
 }
 
 TEST(ConfigChecks, ProductionDryRunAndNoMigrationPathAreWarnings) {
@@ -79,7 +58,6 @@ TEST(ConfigChecks, ProductionDryRunAndNoMigrationPathAreWarnings) {
   auto s = load(tree.options({{"DJ_CREATE_TABLES", "false"},
                               {"DJ_DATABASE_PREFIX", "lab_"},
                               {"DJPROXY_BACKEND", "mysql.internal"},
-                              {"DJPROXY_BACKEND_TLS_MODE", "verify-identity"},
                               {"DJPROXY_POLICY_MODE", "dry-run"}}))
                .settings;
   auto findings = check_settings(*s, true);
