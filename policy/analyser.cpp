@@ -61,7 +61,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
     }
     if (r.head_only) info.strict_head_only = true;
     // An upsert or REPLACE into ~lineage whose every row is a bookkeeping table's.
-    if (r.lineage_rows == StrictResult::LineageRows::bookkeeping && changes_lineage_rows(info) &&
+    if (r.lineage_rows == StrictResult::LineageRows::bookkeeping && writes_lineage_rows(info) &&
         (info.verb.starts_with("INSERT") || info.verb.starts_with("REPLACE")))
       info.lineage_condition_bookkeeping_only = true;
     if (r.lineage_rows == StrictResult::LineageRows::other) info.lineage_condition_bookkeeping_only = false;
@@ -103,7 +103,7 @@ struct StreamingAnalyser::Impl final : TokenSink {
       if (slot_in_list) statements.pop_back();
     } else {
       StatementInfo& info = reader->finish();
-      if (changes_lineage_rows(info))
+      if (writes_lineage_rows(info))
         if (const auto condition = reader->row_condition(); !condition.empty())
           info.lineage_condition_bookkeeping_only = picks_bookkeeping_lineage_rows(condition);
       merge(info, strict.finish());

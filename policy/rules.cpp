@@ -156,12 +156,13 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     }
     return reject(code, Rule::schema_change, message);
   }
-  if (!config.create_tables && changes_lineage_rows(s) && state.migration.kind == MigrationKind::none &&
+  if (!config.create_tables && writes_lineage_rows(s) && state.migration.kind == MigrationKind::none &&
       !s.lineage_condition_bookkeeping_only) {
     return reject(codes::table_access_denied, Rule::lineage,
                   "djproxy: " + subject(s) +
-                      " rejected: lineage rows of user tables may only be deleted or changed in a migration session "
-                      "(DataJoint deletes them just before a DROP TABLE)");
+                      " rejected: lineage rows of user tables may only be written or deleted in a migration "
+                      "session (DataJoint writes them when it declares a table, and deletes them just before a DROP "
+                      "TABLE)");
   }
   return {};
 }
@@ -250,8 +251,7 @@ bool in_migration_scope(std::string_view schema, const Migration& migration, con
   return false;
 }
 
-bool changes_lineage_rows(const StatementInfo& s) {
-  if (!s.rewrites_rows) return false;
+bool writes_lineage_rows(const StatementInfo& s) {
   for (const auto& o : s.objects)
     if (o.access == Access::write && ieq(o.name, "~lineage")) return true;
   return false;

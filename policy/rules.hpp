@@ -16,9 +16,11 @@ bool schema_allowed(std::string_view schema, Access access, const PolicyConfig& 
 // Whether `schema` matches a migration scope pattern (exact name or "prefix*").
 bool in_migration_scope(std::string_view schema, const Migration& migration, const PolicyConfig& config);
 
-// DataJoint's lineage: whether the statement may remove or change rows of a `~lineage`
-// table (DELETE, UPDATE, REPLACE, an upsert or LOAD DATA into it).
-bool changes_lineage_rows(const StatementInfo& s);
+// DataJoint's lineage: whether the statement may write rows of a `~lineage` table (INSERT,
+// REPLACE, an upsert, UPDATE, DELETE or LOAD DATA): outside a migration only bookkeeping
+// tables' rows may be written, since a forged row of a user table changes how DataJoint
+// matches its attributes in joins (review round 38: a plain INSERT was not judged).
+bool writes_lineage_rows(const StatementInfo& s);
 
 // DataJoint's bookkeeping: whether a DELETE or UPDATE of `~lineage` rows, by the
 // `name = 'text'` conjuncts of its condition, picks only rows of a bookkeeping table

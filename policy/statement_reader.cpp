@@ -382,10 +382,6 @@ StatementInfo& StatementReader::finish() {
       if (!declared_.contains(candidates_[i]))
         add_schema(candidates_[i], info_.kind == StatementKind::ddl ? Access::ddl : Access::read);
   }
-  // DELETE, UPDATE, REPLACE, INSERT ... ON DUPLICATE KEY UPDATE and LOAD DATA can remove
-  // or change rows already there; which tables' rows matter is the rules' judgement.
-  if (!failed() && (delete_stmt_ || update_stmt_ || upsert_ || verb_ == Kw::REPLACE || verb_ == Kw::LOAD))
-    info_.rewrites_rows = true;
   // Judged now: the caller moves info_ away before it asks for row_condition().
   one_table_condition_ =
       !failed() && (delete_stmt_ || update_stmt_) && info_.objects.size() == 1 && unusual_.capturing && !capture_overflow_;

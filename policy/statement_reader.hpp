@@ -234,7 +234,6 @@ class StatementReader {
   bool set_stmt_ = false;
   bool delete_stmt_ = false;
   bool update_stmt_ = false;
-  bool upsert_ = false;  // INSERT ... ON DUPLICATE KEY UPDATE
   int skip_names_ = 0;
   DefinerStep definer_ = DefinerStep::none;
   bool definer_current_user_ = false;  // CURRENT_USER, which () may follow

@@ -292,8 +292,6 @@ void StatementReader::keyword(const Token& t) {
       }
       return;
     case Kw::UPDATE: case Kw::DELETE: case Kw::INSERT: case Kw::REPLACE:
-      if (d0 && t.kw == Kw::UPDATE && !f.cte && !unusual_.routine_body && (verb_ == Kw::INSERT || verb_ == Kw::REPLACE))
-        upsert_ = true;  // INSERT ... ON DUPLICATE KEY UPDATE
       if (d0 && (f.cte || unusual_.routine_body)) {
         if (f.cte) info_.kind = StatementKind::dml;
         f.cte = false;

@@ -120,7 +120,9 @@ class Parser {
   void drop_temporary();
   void head_only(const char* what);
   void lock_statement();
-  void assignments(Access access, bool lineage_upsert = false);
+  // Which writes of a ~lineage row's table_name an assignment list may hold.
+  enum class LineageWrite : std::uint8_t { none, upsert, update };
+  void assignments(Access access, LineageWrite lineage = LineageWrite::none);
   void ident_list_parens();
 
   // ---- queries and expressions (strict_expressions.cpp)

@@ -191,7 +191,7 @@ void Parser::dispatch() {
 
 // ---------------------------------------------------------------- DML
 
-void Parser::assignments(Access access, bool lineage_upsert) {
+void Parser::assignments(Access access, LineageWrite lineage) {
   do {
     Name n = qualified();
     if (n.n == 3) add_schema(n.parts[0], access);
@@ -201,17 +201,26 @@ void Parser::assignments(Access access, bool lineage_upsert) {
     }
     const std::size_t value = pos_;
     expression();
-    // An upsert into ~lineage that sets a row's table_name (however the column is written:
-    // qualified, quoted, any case, with = or :=) to anything but the value the row brought,
-    // VALUES(table_name), can turn a bookkeeping row into a user table's (review round 38:
-    // the text scan this replaces missed `t`.table_name, := and an assignment at the end).
-    if (lineage_upsert && ieq(n.parts[n.n - 1], "table_name")) {
-      const bool own = pos_ - value == 4 && word(toks_[value], "VALUES") && toks_[value + 1].kind == TokenKind::punct &&
-                       toks_[value + 1].punct == '(' &&
-                       (toks_[value + 2].kind == TokenKind::quoted_ident ||
-                        (toks_[value + 2].kind == TokenKind::word && !toks_[value + 2].after_dot)) &&
-                       ieq(text(toks_[value + 2]), "table_name");
-      if (!own) out_.lineage_rows = StrictResult::LineageRows::other;
+    // An assignment to a ~lineage row's table_name (however the column is written:
+    // qualified, quoted, any case, with = or :=) can turn a bookkeeping row into a user
+    // table's (review round 38). An upsert may only keep the value the row brought,
+    // VALUES(table_name) or its synonym VALUE(table_name); an UPDATE may only set a string
+    // that names a bookkeeping table ('~...').
+    if (lineage != LineageWrite::none && ieq(n.parts[n.n - 1], "table_name")) {
+      const std::size_t used = pos_ - value;
+      const StrictToken& v = toks_[value];
+      bool kept;
+      if (lineage == LineageWrite::upsert) {
+        kept = used == 4 && (word(v, "VALUES") || word(v, "VALUE")) && toks_[value + 1].kind == TokenKind::punct &&
+               toks_[value + 1].punct == '(' &&
+               (toks_[value + 2].kind == TokenKind::quoted_ident ||
+                (toks_[value + 2].kind == TokenKind::word && !toks_[value + 2].after_dot)) &&
+               ieq(text(toks_[value + 2]), "table_name") && toks_[value + 3].kind == TokenKind::punct &&
+               toks_[value + 3].punct == ')';
+      } else {
+        kept = used == 1 && v.kind == TokenKind::string && v.first == '~';
+      }
+      if (!kept) out_.lineage_rows = StrictResult::LineageRows::other;
     }
   } while (accept(','));
 }
@@ -241,7 +250,11 @@ void Parser::insert_statement() {
     }
     expect(')');
   }
-  if (lineage) out_.lineage_rows = StrictResult::LineageRows::bookkeeping;
+  // Rows already checked in chunks (StrictReader::check_rows) counted as other tables':
+  // the rows read here never lower that (review round 38: a REPLACE of 600 rows, the
+  // first a user table's, overwrote it).
+  if (lineage && out_.lineage_rows == StrictResult::LineageRows::none)
+    out_.lineage_rows = StrictResult::LineageRows::bookkeeping;
   if (accept("VALUES") || accept("VALUE")) {
     row_list(lineage ? table_name_column : -2);
   } else if (accept("SET")) {
@@ -257,7 +270,7 @@ void Parser::insert_statement() {
     expect("DUPLICATE");
     expect("KEY");
     expect("UPDATE");
-    assignments(Access::write, lineage);
+    assignments(Access::write, lineage ? LineageWrite::upsert : LineageWrite::none);
   }
   if (accept("RETURNING")) {
     do select_item();
@@ -268,9 +281,16 @@ void Parser::insert_statement() {
 void Parser::update_statement() {
   ++pos_;
   while (is("LOW_PRIORITY") || is("IGNORE")) ++pos_;
+  const std::size_t tables = pos_;
   table_references(Access::write);
+  // An UPDATE that names ~lineage among its tables: its SET of table_name is checked.
+  bool lineage = false;
+  for (std::size_t i = tables; i < pos_; ++i)
+    if ((toks_[i].kind == TokenKind::word || toks_[i].kind == TokenKind::quoted_ident) &&
+        ieq(text(toks_[i]), "~lineage"))
+      lineage = true;
   expect("SET");
-  assignments(Access::write);
+  assignments(Access::write, lineage ? LineageWrite::update : LineageWrite::none);
   if (accept("WHERE")) expression();
   if (is("ORDER")) order_by();
   limit_clause();

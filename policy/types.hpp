@@ -175,9 +175,6 @@ struct StatementInfo {
   bool create_plain = false;     // CREATE TABLE ... ( definitions ) with no SELECT/LIKE
   bool show_databases = false;   // SHOW DATABASES / SCHEMAS (listed as the server lists it)
   bool global_scope = false;     // GRANT ON *.*, user/role/server/tablespace objects
-  // DELETE, UPDATE, REPLACE, an upsert or LOAD DATA: rows already in the tables it
-  // writes may be removed or changed.
-  bool rewrites_rows = false;
   bool lineage_condition_bookkeeping_only = false;
   bool via_prepare = false;      // analysed from PREPARE/EXECUTE IMMEDIATE text
   bool migration_token = false;  // SET @djproxy_migration = ...

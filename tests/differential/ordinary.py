@@ -4,7 +4,7 @@ cases(data_dir) yields (sql bytes, sql_mode, charset, schema, migration, source)
 the DataJoint traces in tests/policy/data with the session state they had (phase
 "prod-migration" runs in a migration session; statements that production rightly
 refuses - schema changes outside a migration, SET GLOBAL, lineage deletes and
-upserts of user tables - are left out), and the first statements of common clients, transactions,
+writes of user tables - are left out), and the first statements of common clients, transactions,
 information_schema lookups, SHOW of the session's own schema, blobs.
 """
 from __future__ import annotations
@@ -27,10 +27,9 @@ def production_refuses(sql: str) -> bool:
         return True
     if u.startswith("DELETE FROM `") and "`.`~LINEAGE`" in u and "TABLE_NAME = '~" not in u:
         return True
-    # The upsert that follows that DELETE when DataJoint declares a user table
-    # overwrites the table's lineage rows: migration sessions only, as the DELETE.
-    if u.startswith("INSERT INTO `") and "`.`~LINEAGE`" in u and "ON DUPLICATE KEY UPDATE" in u \
-            and "VALUES ('~" not in u:
+    # The upsert that follows that DELETE when DataJoint declares a user table writes the
+    # table's lineage rows: migration sessions only, as the DELETE (and any INSERT of them).
+    if u.startswith("INSERT INTO `") and "`.`~LINEAGE`" in u and "VALUES ('~" not in u:
         return True
     return False
 

@@ -338,11 +338,13 @@ class SchemaChanges(_Base):
             c.execute(f"CREATE TABLE IF NOT EXISTS `{self.P}`.`~lineage` (table_name VARCHAR(64), PRIMARY KEY (table_name))")
             c.execute(f"INSERT INTO `{self.P}`.`~~jobs` VALUES (1, 'pending')")
             c.execute(f"DELETE FROM `{self.P}`.`~~jobs` WHERE subject_id = 1")
-            c.execute(f"INSERT INTO `{self.P}`.`~lineage` VALUES ('items'), ('~~jobs')")
+            c.execute(f"INSERT INTO `{self.P}`.`~lineage` VALUES ('~~jobs')")
             c.execute(f"DELETE FROM `{self.P}`.`~lineage` WHERE table_name = '~~jobs'")
         self.assertTrue(table_exists(self.P, "~~jobs"))
         self.assertTrue(table_exists(self.P, "~lineage"))
-        # Lineage of a user table may not go outside a migration.
+        # Lineage of a user table is written (declared) and removed in migrations only.
+        self.rejected(conn, f"INSERT INTO `{self.P}`.`~lineage` VALUES ('items')", ER_TABLEACCESS_DENIED)
+        admin(f"INSERT INTO `{self.P}`.`~lineage` VALUES ('items')")
         self.rejected(conn, f"DELETE FROM `{self.P}`.`~lineage` WHERE table_name = 'items'", ER_TABLEACCESS_DENIED)
         self.assertEqual(admin(f"SELECT table_name FROM `{self.P}`.`~lineage`"), (("items",),))
         # ~ tables outside the prefix are still outside.

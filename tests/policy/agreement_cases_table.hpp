@@ -108,7 +108,9 @@ inline const Case kAgreementCases[] = {
     {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` (attribute_name, table_name, lineage) VALUES ('id', '~~jobs', 'x') ON DUPLICATE KEY UPDATE lineage = VALUES(lineage)", A},
     {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` (attribute_name, lineage) VALUES ('id', 'x') ON DUPLICATE KEY UPDATE lineage = 'y'", R, 1142},
     {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` SELECT * FROM myproject_full.t ON DUPLICATE KEY UPDATE lineage = 'y'", R, 1142},
-    {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` VALUES ('subject', 'id', 'x')", A},
+    // Review round 38: an INSERT forges a user table's lineage as an upsert would.
+    {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` VALUES ('subject', 'id', 'x')", R, 1142},
+    {"lineage", kNone, "INSERT INTO myproject_full.`~lineage` VALUES ('~~jobs', 'id', 'x')", A},
     {"lineage", kMigUser, "UPDATE myproject_full.`~lineage` SET lineage = 'x' WHERE table_name = 'subject'", A},
     // second review: LOAD DATA REPLACE, and an upsert that renames a bookkeeping row
     {"lineage", kNone, "LOAD DATA LOCAL INFILE 'lin.tsv' REPLACE INTO TABLE `~lineage`", R, 1142},

@@ -26,15 +26,18 @@
 
 namespace {
 
-// Whether the statement changes ~lineage rows: a field of the reader's until 2026-12-06,
-// a judgement of the rules' since. Either way, so that this driver builds against a base
-// revision from before the move.
+// Whether the statement writes ~lineage rows: a field of the reader's until 2026-12-06, a
+// judgement of the rules' since, of every write since 2026-12-07 (before, of the writes
+// that may change rows already there). Each way, so that this driver builds against a
+// base revision from before a change.
 template <class S>
 bool lineage_flag(const S& s) {
   if constexpr (requires { s.lineage_delete; })
     return s.lineage_delete;
-  else
+  else if constexpr (requires { s.rewrites_rows; })
     return changes_lineage_rows(s);
+  else
+    return writes_lineage_rows(s);
 }
 
 using namespace djproxy::policy;

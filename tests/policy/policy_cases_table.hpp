@@ -170,6 +170,20 @@ inline const Case kCases[] = {
     {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = VALUES(x)", R, 1142},
     {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE x = 2, `Table_Name` = VALUES(`TABLE_NAME`)", A},
     {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE x = 2", A},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = VALUE(table_name)", A},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1) ON DUPLICATE KEY UPDATE table_name = (VALUES(table_name))", R, 1142},
+    // Every write of a user table's lineage row, an INSERT too, and an UPDATE that renames a
+    // bookkeeping row into a user table's (review round 38).
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('subject', 1)", R, 1142},
+    {"lineage", kNone, "INSERT IGNORE INTO `myproject_full`.`~lineage` VALUES ('~~s', 'a', 'b'), ('subject', 'a', 'b')", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` (attribute_name, table_name) VALUES ('a', '~~s'), ('b', '~~t')", A},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` SET table_name = '~~s'", R, 1142},
+    {"lineage", kNone, "INSERT INTO `myproject_full`.`~lineage` SELECT * FROM `myproject_full`.`~lineage`", R, 1142},
+    {"lineage", kNone, "UPDATE `myproject_full`.`~lineage` SET table_name = 'subject' WHERE table_name = '~jobs'", R, 1142},
+    {"lineage", kNone, "UPDATE `myproject_full`.`~lineage` SET lineage = 'x', `~lineage`.TABLE_NAME := CONCAT('~', 'x') WHERE table_name = '~jobs'", R, 1142},
+    {"lineage", kNone, "UPDATE `myproject_full`.`~lineage` SET table_name = '~~renamed', lineage = 'x' WHERE table_name = '~jobs'", A},
+    {"lineage", kMigUser, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('subject', 1)", A},
+    {"lineage", kMigUser, "UPDATE `myproject_full`.`~lineage` SET table_name = 'subject' WHERE table_name = '~jobs'", A},
 
     // ---------------------------------------------------------------- rule 3: rewrites
     {"rewrite", kNone, "CREATE TABLE IF NOT EXISTS `myproject_full`.`subject` (`subject_id` int NOT NULL, PRIMARY KEY (`subject_id`)) ENGINE=InnoDB", WC, 1142},

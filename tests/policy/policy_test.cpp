@@ -379,3 +379,33 @@ TEST(LongLiterals, ManyUuidKeysInARestrictionAreReadUpToTheTokenLimit) {
   EXPECT_EQ(analyse("SHOW PROCEDURE STATUS WHERE Db = 'myproject_full'", s, c).decision.verdict, Verdict::allow);
   EXPECT_EQ(analyse("SHOW PROCEDURE STATUS WHERE Db = 'other'", s, c).decision.verdict, Verdict::reject);
 }
+
+// Review round 38: the rows of an INSERT or REPLACE longer than the reader keeps are checked
+// in chunks of 4,096 tokens, which are not read for ~lineage's table_name; such a write
+// counts as other tables' rows. The rows read after the last chunk lowered that again, so
+// a user table's row first, then 600 bookkeeping rows, overwrote the user table's lineage.
+TEST(LongLiterals, ALineageWriteLongerThanAChunkIsNeverBookkeepingOnly) {
+  using namespace djproxy::policy;
+  SessionState s;
+  s.current_schema = "myproject_full";
+  PolicyConfig c;
+  c.schema_prefix = "myproject_";
+  std::string pad;
+  for (int i = 0; i < 600; ++i) pad += ",('~pad','a" + std::to_string(i) + "','x')";
+  const std::string few = "('~pad','a','x'),('~pad','b','x')";
+  for (const std::string head : {"REPLACE INTO `~lineage` VALUES ", "INSERT INTO `~lineage` VALUES "}) {
+    for (const std::string tail : {"", " ON DUPLICATE KEY UPDATE lineage = VALUES(lineage)"}) {
+      if (head.starts_with("REPLACE") && !tail.empty()) continue;
+      const auto a = analyse(head + "('subject','subject_id','PWNED')" + pad + tail, s, c);
+      EXPECT_EQ(a.decision.verdict, Verdict::reject) << head << tail;
+      EXPECT_EQ(a.decision.rule, Rule::lineage) << a.decision.message;
+      // Bookkeeping rows only, but past a chunk: refused as well, since the chunks were not read.
+      EXPECT_EQ(analyse(head + pad.substr(1) + tail, s, c).decision.verdict, Verdict::reject) << head << tail;
+      // Within one chunk the rows are read: bookkeeping rows pass, a user table's do not.
+      EXPECT_EQ(analyse(head + few + tail, s, c).decision.verdict, Verdict::allow) << head << tail;
+      EXPECT_EQ(analyse(head + "('subject','subject_id','x')," + few + tail, s, c).decision.verdict,
+                Verdict::reject)
+          << head << tail;
+    }
+  }
+}
