@@ -202,6 +202,33 @@ class Agreement(enf._Base):
         self.rows(self.conn, row + "lineage = 'kept', `TABLE_NAME` = VALUES(`table_name`)")
         self.assertEqual(admin(f"SELECT * FROM `{P}`.`~lineage`"), (("~~jobs", "id", "kept"),))
 
+    def test_no_write_makes_or_changes_a_user_tables_lineage_row(self):
+        """Review round 38: a REPLACE or upsert whose rows pass a chunk of 4,096 tokens (a user
+        table's row first) overwrote that row; an UPDATE renamed a bookkeeping row into a user
+        table's; an INSERT added one. The server did each; the proxy now refuses them all."""
+        P = self.P
+        admin(f"CREATE TABLE `{P}`.`~lineage` (table_name VARCHAR(64), attribute_name VARCHAR(64), "
+              f"lineage VARCHAR(255), PRIMARY KEY (table_name, attribute_name));"
+              f"INSERT INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'orig'), ('~jobs', 'k', 'orig')")
+        before = admin(f"SELECT * FROM `{P}`.`~lineage` ORDER BY table_name")
+        pad = "".join(f", ('~pad', 'a{i}', 'x')" for i in range(600))
+        for sql in [f"REPLACE INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'PWNED'){pad}",
+                    f"INSERT INTO `{P}`.`~lineage` VALUES ('subject', 'id', 'PWNED'){pad} "
+                    f"ON DUPLICATE KEY UPDATE lineage = VALUES(lineage)",
+                    f"UPDATE `{P}`.`~lineage` SET table_name = 'subject', attribute_name = 'name' "
+                    f"WHERE table_name = '~jobs'",
+                    f"INSERT INTO `{P}`.`~lineage` VALUES ('subject', 'ghost', 'FORGED')",
+                    f"INSERT IGNORE INTO `{P}`.`~lineage` VALUES ('~jobs', 'k2', 'x'), ('subject', 'ghost', 'FORGED')"]:
+            with self.subTest(sql=sql[:120]):
+                self.refused(sql, enf.ER_TABLEACCESS_DENIED)
+        self.assertEqual(admin(f"SELECT * FROM `{P}`.`~lineage` ORDER BY table_name"), before)
+        # Bookkeeping rows stay writable, DataJoint's way.
+        self.rows(self.conn, f"INSERT INTO `{P}`.`~lineage` VALUES ('~~summary', 'id', 'new') "
+                             f"ON DUPLICATE KEY UPDATE table_name = VALUES(table_name), lineage = VALUES(lineage)")
+        self.rows(self.conn, f"UPDATE `{P}`.`~lineage` SET table_name = '~renamed' WHERE table_name = '~jobs'")
+        self.assertEqual(admin(f"SELECT table_name, lineage FROM `{P}`.`~lineage` ORDER BY table_name"),
+                         (("subject", "orig"), ("~renamed", "orig"), ("~~summary", "new")))
+
     def test_storage_engines_stay_the_servers(self):
         for sql in ["SET default_storage_engine = CSV", "SET storage_engine = MRG_MyISAM",
                     "SET default_tmp_storage_engine = MRG_MyISAM",
