@@ -156,6 +156,17 @@ Decision decide_read(const StatementInfo& s, const SessionState& state, const Po
     }
     return reject(code, Rule::schema_change, message);
   }
+  // The server converts string literals from character_set_client to character_set_connection
+  // before it stores or compares them: in swe7, which has no '~', '~x' becomes '?x', so the
+  // rows the reader judged are not the rows written (review round 39).
+  if (!config.create_tables && writes_lineage_rows(s) && state.migration.kind == MigrationKind::none &&
+      state.dynamic_text_converted) {
+    return reject(codes::not_supported, Rule::lineage,
+                  "djproxy: " + subject(s) +
+                      " rejected: character_set_connection differs from character_set_client, and the server "
+                      "converts the table names between them before it writes; SET NAMES to one character set "
+                      "first");
+  }
   if (!config.create_tables && writes_lineage_rows(s) && state.migration.kind == MigrationKind::none &&
       !s.lineage_condition_bookkeeping_only) {
     return reject(codes::table_access_denied, Rule::lineage,

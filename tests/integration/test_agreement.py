@@ -229,6 +229,29 @@ class Agreement(enf._Base):
         self.assertEqual(admin(f"SELECT table_name, lineage FROM `{P}`.`~lineage` ORDER BY table_name"),
                          (("subject", "orig"), ("~renamed", "orig"), ("~~summary", "new")))
 
+    def test_lineage_writes_wait_for_one_character_set(self):
+        """Review round 39: with character_set_connection swe7, which has no '~', the server
+        stored the bookkeeping row '~subject' as '?subject'. While the two sets differ, no
+        write of ~lineage goes outside a migration; reads do."""
+        P = self.P
+        admin(f"CREATE TABLE `{P}`.`~lineage` (table_name VARCHAR(64), attribute_name VARCHAR(64), "
+              f"lineage VARCHAR(255), PRIMARY KEY (table_name, attribute_name))")
+        conn = connect(self.port, "djroot", "djroot", database=P, charset="latin1")
+        self.addCleanup(conn.close)
+        with conn.cursor() as c:
+            c.execute("SET character_set_connection = swe7")
+            for sql in [f"INSERT INTO `{P}`.`~lineage` VALUES ('~subject', 'subject_id', 'forged')",
+                        f"REPLACE INTO `{P}`.`~lineage` VALUES ('~session', 'session_id', 'forged')"]:
+                with self.subTest(sql=sql):
+                    with self.assertRaises(pymysql.MySQLError) as cm:
+                        c.execute(sql)
+                    self.assertEqual(cm.exception.args[0], enf.ER_NOT_SUPPORTED_YET, cm.exception.args)
+            c.execute(f"SELECT COUNT(*) FROM `{P}`.`~lineage` WHERE table_name = '~subject'")
+            self.assertEqual(c.fetchall(), ((0,),))
+            c.execute("SET NAMES latin1")
+            c.execute(f"INSERT INTO `{P}`.`~lineage` VALUES ('~subject', 'subject_id', 'x')")
+        self.assertEqual(admin(f"SELECT table_name FROM `{P}`.`~lineage`"), (("~subject",),))
+
     def test_storage_engines_stay_the_servers(self):
         for sql in ["SET default_storage_engine = CSV", "SET storage_engine = MRG_MyISAM",
                     "SET default_tmp_storage_engine = MRG_MyISAM",

@@ -183,6 +183,10 @@ inline const Case kCases[] = {
     {"lineage", kNone, "UPDATE `myproject_full`.`~lineage` SET lineage = 'x', `~lineage`.TABLE_NAME := CONCAT('~', 'x') WHERE table_name = '~jobs'", R, 1142},
     {"lineage", kNone, "UPDATE `myproject_full`.`~lineage` SET table_name = '~~renamed', lineage = 'x' WHERE table_name = '~jobs'", A},
     {"lineage", kMigUser, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('subject', 1)", A},
+    // The server converts literals to character_set_connection first: in swe7 '~x' is '?x' (review round 39).
+    {"lineage", kConnLatin1, "INSERT INTO `myproject_full`.`~lineage` (table_name, x) VALUES ('~~s', 1)", R, 1235},
+    {"lineage", kConnLatin1, "DELETE FROM `myproject_full`.`~lineage` WHERE table_name = '~~s'", R, 1235},
+    {"lineage", kConnLatin1, "SELECT * FROM `myproject_full`.`~lineage` WHERE table_name = '~~s'", A},
     {"lineage", kMigUser, "UPDATE `myproject_full`.`~lineage` SET table_name = 'subject' WHERE table_name = '~jobs'", A},
 
     // ---------------------------------------------------------------- rule 3: rewrites
