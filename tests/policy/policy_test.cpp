@@ -345,13 +345,21 @@ TEST(DataJointReplay, ChunkInvariance) {
 }  // namespace
 }  // namespace djproxy::policy::test
 
-// The differential harness's false positive: a hex literal longer than the lexer keeps.
-TEST(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
-  using namespace djproxy::policy;
+using namespace djproxy::policy;
+
+// Production with the prefix, in `myproject_full`: the session of the long statements below.
+class LongLiterals : public ::testing::Test {
+ protected:
+  LongLiterals() {
+    s.current_schema = "myproject_full";
+    c.schema_prefix = "myproject_";
+  }
   SessionState s;
-  s.current_schema = "myproject_full";
   PolicyConfig c;
-  c.schema_prefix = "myproject_";
+};
+
+// The differential harness's false positive: a hex literal longer than the lexer keeps.
+TEST_F(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
   const std::string hex = "0x" + std::string(16384, 'a');
   EXPECT_EQ(analyse("INSERT INTO myproject_full.w (note) VALUES (" + hex + ")", s, c).decision.verdict, Verdict::allow);
   const std::string bits = "0b" + std::string(9000, '1');
@@ -363,12 +371,7 @@ TEST(LongLiterals, HexAndBitLiteralsLongerThanTheLexerKeepsAreLiterals) {
 // A restriction by many keys (DataJoint's UUID or hash primary keys): string literals do
 // not count against the reader's arena of names, so only the token limit bounds the list.
 // Found by the review of SHOW ... STATUS WHERE Db = '...', whose strings keep their text.
-TEST(LongLiterals, ManyUuidKeysInARestrictionAreReadUpToTheTokenLimit) {
-  using namespace djproxy::policy;
-  SessionState s;
-  s.current_schema = "myproject_full";
-  PolicyConfig c;
-  c.schema_prefix = "myproject_";
+TEST_F(LongLiterals, ManyUuidKeysInARestrictionAreReadUpToTheTokenLimit) {
   const std::string uuid = "'0b9c7d4e-5f61-4a2b-9c3d-7e8f9a0b1c2d'";
   std::string sql = "SELECT * FROM myproject_full.session WHERE session_uuid IN (" + uuid;
   for (int i = 1; i < 125000; ++i) sql += "," + uuid;  // 125,000 * 36 bytes: over the 4 MB arena
@@ -384,12 +387,7 @@ TEST(LongLiterals, ManyUuidKeysInARestrictionAreReadUpToTheTokenLimit) {
 // in chunks of 4,096 tokens, which are not read for ~lineage's table_name; such a write
 // counts as other tables' rows. The rows read after the last chunk lowered that again, so
 // a user table's row first, then 600 bookkeeping rows, overwrote the user table's lineage.
-TEST(LongLiterals, ALineageWriteLongerThanAChunkIsNeverBookkeepingOnly) {
-  using namespace djproxy::policy;
-  SessionState s;
-  s.current_schema = "myproject_full";
-  PolicyConfig c;
-  c.schema_prefix = "myproject_";
+TEST_F(LongLiterals, ALineageWriteLongerThanAChunkIsNeverBookkeepingOnly) {
   std::string pad;
   for (int i = 0; i < 600; ++i) pad += ",('~pad','a" + std::to_string(i) + "','x')";
   const std::string few = "('~pad','a','x'),('~pad','b','x')";
